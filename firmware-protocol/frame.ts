@@ -1,0 +1,133 @@
+/**
+ * RPC frames: the bytes between two SLIP ENDs.
+ *
+ * ```
+ * offset size field
+ * 0      1    version   (PROTOCOL_VERSION = 1)
+ * 1      1    kind      0 request, 1 response, 2 event
+ * 2      2    seq       u16, big-endian
+ * 4      1    opcode    see opcodes.ts
+ * 5      1    flags     0 (reserved)
+ * 6      n    body      layout per opcode; responses start with an i16 status
+ * 6+n    4    crc32     IEEE CRC-32 (zlib) of bytes 0..6+n-1, big-endian
+ * ```
+ */
+import { crc32 } from 'node:zlib';
+import { z } from 'zod';
+import { type EventOp, OPS, type Ops, opName, type RequestOp } from './opcodes.js';
+import { i16, restText, type Wire, WireError, WireReader, type WireValue } from './wire.js';
+
+export const PROTOCOL_VERSION = 1;
+export const HEADER_SIZE = 6;
+export const CRC_SIZE = 4;
+export const FRAME_OVERHEAD = HEADER_SIZE + CRC_SIZE;
+
+export const KIND = { request: 0, response: 1, event: 2 } as const;
+export type Kind = keyof typeof KIND;
+const kindName: Kind[] = ['request', 'response', 'event'];
+
+export type RequestBody<N extends RequestOp> = WireValue<Ops[N]['request']>;
+export type ResponseBody<N extends RequestOp> = WireValue<Ops[N]['response']>;
+export type EventBody<N extends EventOp> = WireValue<Ops[N]['event']>;
+
+export type RequestMsg = { [N in RequestOp]: { kind: 'request'; seq: number; op: N; body: RequestBody<N> } }[RequestOp];
+export type ResponseMsg = {
+  [N in RequestOp]:
+    | { kind: 'response'; seq: number; op: N; status: 0; body: ResponseBody<N> }
+    | { kind: 'response'; seq: number; op: N; status: number; message: string };
+}[RequestOp];
+export type EventMsg = { [N in EventOp]: { kind: 'event'; seq: number; op: N; body: EventBody<N> } }[EventOp];
+export type Message = RequestMsg | ResponseMsg | EventMsg;
+
+/** Why a frame was rejected; stable codes for counters and logs. */
+export type FrameErrorCode = 'short' | 'crc' | 'version' | 'kind' | 'opcode' | 'body';
+export class FrameError extends Error {
+  constructor(
+    readonly code: FrameErrorCode,
+    message: string,
+    readonly seq?: number,
+  ) {
+    super(message);
+  }
+}
+
+function layoutFor(kind: Kind, op: (typeof OPS)[keyof typeof OPS]): Wire<any> | undefined {
+  if (kind === 'request') return 'request' in op ? op.request : undefined;
+  if (kind === 'response') return 'response' in op ? op.response : undefined;
+  return 'event' in op ? op.event : undefined;
+}
+
+/**
+ * Encodes a message into an unescaped frame (header, body, CRC). The body is validated
+ * against its layout's zod schema first, so a bad value fails here, loudly, not on the wire.
+ */
+export function encodeMessage(msg: Message, validate = true): Uint8Array {
+  const op = OPS[msg.op];
+  const layout = layoutFor(msg.kind, op);
+  if (!layout) throw new FrameError('kind', `${msg.op} has no ${msg.kind} form`);
+  let size = HEADER_SIZE + CRC_SIZE;
+  const failed = msg.kind === 'response' && msg.status !== 0;
+  if (msg.kind === 'response') size += 2 + (failed ? restText.size((msg as { message: string }).message) : 0);
+  const body = 'body' in msg ? msg.body : undefined;
+  if (!failed) {
+    if (validate) layout.schema.parse(body);
+    size += layout.size(body);
+  }
+  const bytes = new Uint8Array(size);
+  const view = new DataView(bytes.buffer);
+  bytes[0] = PROTOCOL_VERSION;
+  bytes[1] = KIND[msg.kind];
+  view.setUint16(2, msg.seq);
+  bytes[4] = op.code;
+  bytes[5] = 0;
+  let at = HEADER_SIZE;
+  if (msg.kind === 'response') at = i16.write(view, bytes, at, msg.status);
+  if (failed) at = restText.write(view, bytes, at, (msg as { message: string }).message);
+  else at = layout.write(view, bytes, at, body);
+  view.setUint32(at, crc32(bytes.subarray(0, at)) >>> 0);
+  return bytes;
+}
+
+const headerSchema = z.object({ version: z.literal(PROTOCOL_VERSION), kind: z.number().int().min(0).max(2) });
+
+/**
+ * Decodes and validates one unescaped frame. Throws FrameError with a stable code; `seq` is
+ * set when the header was readable, so a responder can still answer a malformed request.
+ */
+export function decodeMessage(frame: Uint8Array): Message {
+  if (frame.length < FRAME_OVERHEAD) throw new FrameError('short', `frame of ${frame.length} bytes is too short`);
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const end = frame.length - CRC_SIZE;
+  if (view.getUint32(end) !== crc32(frame.subarray(0, end)) >>> 0) throw new FrameError('crc', 'CRC mismatch');
+  const seq = view.getUint16(2);
+  const header = headerSchema.safeParse({ version: frame[0], kind: frame[1] });
+  if (!header.success) {
+    const code = frame[0] !== PROTOCOL_VERSION ? 'version' : 'kind';
+    throw new FrameError(code, `unsupported ${code} ${code === 'version' ? frame[0] : frame[1]}`, seq);
+  }
+  const kind = kindName[frame[1] as number] as Kind;
+  const name = opName(frame[4] as number);
+  if (!name) throw new FrameError('opcode', `unknown opcode 0x${(frame[4] as number).toString(16)}`, seq);
+  const layout = layoutFor(kind, OPS[name]);
+  if (!layout) throw new FrameError('kind', `${name} has no ${kind} form`, seq);
+  try {
+    const r = new WireReader(frame.subarray(0, end), HEADER_SIZE);
+    if (kind === 'response') {
+      const status = i16.read(r);
+      if (status !== 0) return { kind, seq, op: name, status, message: restText.read(r) } as Message;
+      const body = readAll(layout, r);
+      return { kind, seq, op: name, status, body } as Message;
+    }
+    return { kind, seq, op: name, body: readAll(layout, r) } as Message;
+  } catch (err) {
+    if (err instanceof FrameError) throw err;
+    const text = err instanceof WireError ? err.message : z.prettifyError(err as z.ZodError);
+    throw new FrameError('body', `${name} ${kind}: ${text}`, seq);
+  }
+}
+
+function readAll(layout: Wire<unknown>, r: WireReader): unknown {
+  const value = layout.read(r);
+  if (r.pos !== r.bytes.length) throw new WireError(`${r.bytes.length - r.pos} unexpected trailing bytes`);
+  return layout.schema.parse(value);
+}

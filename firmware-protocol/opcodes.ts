@@ -1,0 +1,87 @@
+/**
+ * THE opcode table of the SLIP RPC: one row per operation with its number and the layout of
+ * its request, response and event bodies. SPEC.md documents the same rows field by field;
+ * codecs and zod schemas come from here, for the host and the emulator alike.
+ *
+ * Response bodies below are the success layout; every response starts with an i16 status
+ * (0 = ok) added by the frame codec, and a failed response carries a UTF-8 message instead.
+ */
+import { blob16, fixed, i16, list8, rest, sockaddr, str8, struct, u8, u16, u32 } from './wire.js';
+
+const sock = { sock: u8 };
+const empty = struct({});
+
+export const addrinfo = struct({ family: u8, type: u8, proto: u8, canonname: str8, addr: sockaddr });
+export const pollEntry = struct({ sock: u8, events: u8 });
+
+export const OPS = {
+  // session
+  HELLO: {
+    code: 0x01,
+    request: struct({ version: u8, maxFrame: u32, rxWindow: u32 }),
+    response: struct({
+      version: u8,
+      profile: str8,
+      capabilities: u32,
+      maxFrame: u32,
+      txWindow: u32,
+      maxSockets: u8,
+      errnoBase: u8,
+      bootNonce: fixed(8),
+    }),
+  },
+  PING: { code: 0x02, request: struct({ payload: rest }), response: struct({ payload: rest }) },
+  // sockets, shaped like BSD calls
+  SOCKET: { code: 0x10, request: struct({ family: u8, type: u8, proto: u8 }), response: struct(sock) },
+  CLOSE: { code: 0x11, request: struct(sock), response: empty },
+  BIND: { code: 0x12, request: struct({ ...sock, addr: sockaddr }), response: struct({ addr: sockaddr }) },
+  LISTEN: { code: 0x13, request: struct({ ...sock, backlog: u8 }), response: struct({ forwardPort: u16 }) },
+  ACCEPT: { code: 0x14, request: struct(sock), response: struct({ ...sock, addr: sockaddr }) },
+  CONNECT: { code: 0x15, request: struct({ ...sock, addr: sockaddr }), response: empty },
+  SEND: { code: 0x16, request: struct({ ...sock, data: rest }), response: struct({ count: u32 }) },
+  SENDTO: { code: 0x17, request: struct({ ...sock, addr: sockaddr, data: rest }), response: struct({ count: u32 }) },
+  SETSOCKOPT: {
+    code: 0x18,
+    request: struct({ ...sock, level: u16, option: u16, value: blob16 }),
+    response: empty,
+  },
+  GETADDRINFO: {
+    code: 0x19,
+    request: struct({ host: str8, port: u16, family: u8, type: u8, proto: u8, flags: u8 }),
+    response: struct({ entries: list8(addrinfo) }),
+  },
+  POLL: { code: 0x1a, request: struct({ entries: list8(pollEntry) }), response: struct({ entries: list8(pollEntry) }) },
+  // device → host events
+  BOOT: { code: 0x80, event: struct({ version: u8, bootNonce: fixed(8) }) },
+  DATA: { code: 0x81, event: struct({ ...sock, data: rest }) },
+  DGRAM: { code: 0x82, event: struct({ ...sock, addr: sockaddr, data: rest }) },
+  CONNECTED: { code: 0x83, event: struct({ ...sock, status: i16 }) },
+  EOF: { code: 0x84, event: struct(sock) },
+  SOCKERR: { code: 0x85, event: struct({ ...sock, status: i16 }) },
+  ACCEPTABLE: { code: 0x86, event: struct({ ...sock, pending: u8 }) },
+  // host → device events
+  CREDIT: { code: 0x90, event: struct({ ...sock, bytes: u32 }) },
+} as const;
+
+export type Ops = typeof OPS;
+export type OpName = keyof Ops;
+export type RequestOp = { [K in OpName]: Ops[K] extends { request: unknown } ? K : never }[OpName];
+export type EventOp = { [K in OpName]: Ops[K] extends { event: unknown } ? K : never }[OpName];
+
+/** Capability bits announced in the hello response. */
+export const CAP = {
+  tcp: 1 << 0,
+  udp: 1 << 1,
+  server: 1 << 2,
+  ipv6: 1 << 3,
+  tlsOnDevice: 1 << 4,
+  files: 1 << 5,
+  wlan: 1 << 6,
+} as const;
+
+const byCode = new Map<number, OpName>(Object.entries(OPS).map(([name, op]) => [op.code, name as OpName]));
+
+/** Opcode number → name; undefined for an unknown opcode. */
+export function opName(code: number): OpName | undefined {
+  return byCode.get(code);
+}
