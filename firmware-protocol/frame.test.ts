@@ -30,7 +30,7 @@ describe('RPC frames', () => {
     const req = encodeMessage({ kind: 'request', seq: 0x0102, op: 'SOCKET', body: { family: 2, type: 1, proto: 6 } });
     expect(Buffer.from(req).toString('hex')).toBe('01000102100002010689d17dca');
     const res = encodeMessage({ kind: 'response', seq: 0x0102, op: 'SOCKET', status: 0, body: { sock: 0 } });
-    expect(Buffer.from(res).toString('hex')).toBe('0101010210000000ee7a0319');
+    expect(Buffer.from(res).toString('hex')).toBe('010101021000000000b6873d4e');
   });
 
   it('rejects a frame with any one bit flipped (CRC or header check)', () => {
