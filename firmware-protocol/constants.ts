@@ -41,3 +41,6 @@ export const PROTOCOL_SSLv3 = 0;
 export const PROTOCOL_TLSv1 = 1;
 export const PROTOCOL_TLSv1_1 = 2;
 export const PROTOCOL_TLSv1_2 = 3;
+
+/** The poll bits as one object, for code that maps over them. */
+export const POLL_BITS = { POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL } as const;

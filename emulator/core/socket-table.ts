@@ -1,0 +1,151 @@
+/**
+ * The emulated device's socket table: protocol-agnostic BSD-style operations that the SLIP and
+ * AT personalities call. Errors are thrown as DeviceError with an errno name; numbers and wire
+ * forms are the personality's business.
+ */
+import { constants as C, type ErrnoName, POLL_BITS } from '../../firmware-protocol/index.js';
+import type { VirtualNetwork } from '../network/index.js';
+import type { Profile } from '../profiles.js';
+import { DeviceError, fromNetCode } from './device-error.js';
+import { TcpSocket } from './tcp-socket.js';
+import type { SockAddr, SocketNotify } from './types.js';
+import { UdpSocket } from './udp-socket.js';
+
+export type DeviceSocket = TcpSocket | UdpSocket;
+
+export interface AddrInfo {
+  family: number;
+  type: number;
+  proto: number;
+  canonname: string;
+  addr: SockAddr;
+}
+
+export class SocketTable {
+  private readonly slots: (DeviceSocket | undefined)[];
+
+  constructor(
+    readonly profile: Profile,
+    private readonly net: VirtualNetwork,
+    private readonly notify: SocketNotify,
+  ) {
+    this.slots = new Array(profile.maxSockets).fill(undefined);
+  }
+
+  /** Creates a socket in the lowest free slot. Full table → ENFILE, never a wait. */
+  socket(family: number, type: number, proto: number): number {
+    if (family !== C.AF_INET) throw new DeviceError('EAFNOSUPPORT', `address family ${family} not supported`);
+    if (proto === C.IPPROTO_SEC) throw new DeviceError('EPROTONOSUPPORT', 'IPPROTO_SEC needs the TLS build');
+    const id = this.slots.indexOf(undefined);
+    if (id < 0) throw new DeviceError('ENFILE', `socket table full (${this.profile.maxSockets} sockets)`);
+    if (type === C.SOCK_STREAM) this.slots[id] = new TcpSocket(id, this.net, this.notify, this.profile.rxBuffer);
+    else if (type === C.SOCK_DGRAM) this.slots[id] = new UdpSocket(id, this.net, this.notify, this.profile.udpQueue);
+    else throw new DeviceError('EINVAL', `socket type ${type} not supported`);
+    return id;
+  }
+
+  get(id: number): DeviceSocket {
+    const s = this.slots[id];
+    if (!s) throw new DeviceError('EBADF', `socket ${id} is not open`);
+    return s;
+  }
+
+  /** The socket if open, else undefined (for event pumps that race a close). */
+  find(id: number): DeviceSocket | undefined {
+    return this.slots[id];
+  }
+
+  close(id: number): void {
+    this.get(id).close();
+    this.slots[id] = undefined;
+  }
+
+  closeAll(): void {
+    for (let id = 0; id < this.slots.length; id++) if (this.slots[id]) this.close(id);
+  }
+
+  async bind(id: number, addr: SockAddr): Promise<SockAddr> {
+    const s = this.get(id);
+    if (s.kind !== 'udp') throw new DeviceError('EOPNOTSUPP', 'TCP server sockets are not available yet');
+    const port = await s.bind(addr[1]);
+    return [addr[0] === '' ? '0.0.0.0' : addr[0], port];
+  }
+
+  /** 'done' when complete at once (UDP), 'inprogress' for TCP (completion via notify.connected). */
+  async connect(id: number, addr: SockAddr): Promise<'done' | 'inprogress'> {
+    const s = this.get(id);
+    const ip = await this.resolveOne(addr[0]);
+    if (s.kind === 'udp') {
+      await s.connect(ip, addr[1]);
+      return 'done';
+    }
+    return s.connect(ip, addr[1]);
+  }
+
+  send(id: number, data: Uint8Array): Promise<number> {
+    return this.get(id).send(data);
+  }
+
+  async sendto(id: number, data: Uint8Array, addr: SockAddr): Promise<number> {
+    const s = this.get(id);
+    if (s.kind !== 'udp') return s.send(data);
+    return s.sendto(data, [await this.resolveOne(addr[0]), addr[1]]);
+  }
+
+  /** Options are accepted and ignored (MicroPython warns, no error), but values must be sane. */
+  setsockopt(id: number, _level: number, _option: number, value: Uint8Array): void {
+    this.get(id);
+    if (value.length > 64) throw new DeviceError('EINVAL', 'option value too long');
+  }
+
+  async getaddrinfo(host: string, port: number): Promise<AddrInfo[]> {
+    const ips = await this.net.resolve(host).catch(() => {
+      throw new ResolverError(-2, `name not known: ${host}`);
+    });
+    return ips.map((ip) => ({
+      family: C.AF_INET,
+      type: C.SOCK_STREAM,
+      proto: C.IPPROTO_TCP,
+      canonname: '',
+      addr: [ip, port] as SockAddr,
+    }));
+  }
+
+  private async resolveOne(host: string): Promise<string> {
+    if (host === '' || host === '0.0.0.0') return '0.0.0.0';
+    try {
+      const [ip] = await this.net.resolve(host);
+      if (ip) return ip;
+    } catch (err) {
+      throw new DeviceError(fromNetCode((err as { code?: string }).code) as ErrnoName, `cannot resolve ${host}`);
+    }
+    throw new DeviceError('EHOSTUNREACH', `cannot resolve ${host}`);
+  }
+
+  /** The device's own readiness view of a socket (SPEC §4.4 POLL). */
+  poll(id: number, events: number): number {
+    const s = this.slots[id];
+    if (!s) return POLL_BITS.POLLNVAL;
+    let r = 0;
+    if (s.kind === 'udp') {
+      if (s.nextSize >= 0) r |= POLL_BITS.POLLIN;
+      r |= POLL_BITS.POLLOUT;
+      return r & (events | POLL_BITS.POLLERR | POLL_BITS.POLLHUP);
+    }
+    if (s.buffered > 0 || s.peerClosed) r |= POLL_BITS.POLLIN;
+    if (s.isWritable) r |= POLL_BITS.POLLOUT;
+    if (s.hasFailed) r |= POLL_BITS.POLLERR | POLL_BITS.POLLHUP;
+    if (s.state === 'new') r |= POLL_BITS.POLLOUT | POLL_BITS.POLLHUP;
+    return r & (events | POLL_BITS.POLLERR | POLL_BITS.POLLHUP);
+  }
+}
+
+/** A resolver failure: negative status as MicroPython reports it (e.g. -2). */
+export class ResolverError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}

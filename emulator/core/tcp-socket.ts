@@ -1,0 +1,160 @@
+/**
+ * A device TCP client socket over the virtual network. Never blocks: connect reports
+ * 'inprogress' and completes through SocketNotify; received bytes wait in a bounded queue
+ * (past `rxBuffer` the peer stream is paused, so a slow host never loses data).
+ */
+import type { Duplex } from 'node:stream';
+import type { ErrnoName } from '../../firmware-protocol/index.js';
+import type { VirtualNetwork } from '../network/index.js';
+import { DeviceError, fromNetCode } from './device-error.js';
+import type { SocketNotify, StreamRead } from './types.js';
+
+type TcpState = 'new' | 'connecting' | 'connected' | 'closed';
+
+export class TcpSocket {
+  readonly kind = 'tcp';
+  state: TcpState = 'new';
+  peer?: [string, number];
+  private stream?: Duplex;
+  private rx: Uint8Array[] = [];
+  private rxBytes = 0;
+  private eof = false;
+  private error?: ErrnoName;
+  private ended = false;
+  private abort?: AbortController;
+  private readonly pendingSends = new Set<(err: DeviceError) => void>();
+
+  constructor(
+    readonly id: number,
+    private readonly net: VirtualNetwork,
+    private readonly notify: SocketNotify,
+    private readonly rxBuffer: number,
+  ) {}
+
+  /** Starts a connect; always 'inprogress' (completion via notify.connected). */
+  connect(ip: string, port: number): 'inprogress' {
+    if (this.state === 'connecting') throw new DeviceError('EALREADY');
+    if (this.state === 'connected') throw new DeviceError('EISCONN');
+    this.state = 'connecting';
+    this.peer = [ip, port];
+    this.abort = new AbortController();
+    this.net.connectTcp(ip, port, this.abort.signal).then(
+      (stream) => this.onConnected(stream),
+      (err: { code?: string }) => {
+        if (this.state !== 'connecting') return;
+        this.state = 'new';
+        this.notify.onConnected(this.id, fromNetCode(err?.code));
+      },
+    );
+    return 'inprogress';
+  }
+
+  /** Adopts an already connected stream (accepted connections). */
+  adopt(stream: Duplex, peer: [string, number]): void {
+    this.peer = peer;
+    this.state = 'connecting';
+    this.onConnected(stream, false);
+  }
+
+  private onConnected(stream: Duplex, announce = true): void {
+    if (this.state !== 'connecting') {
+      stream.destroy();
+      return;
+    }
+    this.state = 'connected';
+    this.stream = stream;
+    stream.on('data', (chunk: Uint8Array) => {
+      this.rx.push(chunk);
+      this.rxBytes += chunk.length;
+      if (this.rxBytes >= this.rxBuffer) stream.pause();
+      this.notify.onReadable(this.id);
+    });
+    stream.on('end', () => {
+      this.eof = true;
+      this.notify.onReadable(this.id);
+    });
+    stream.on('error', (err: { code?: string }) => {
+      if (this.state === 'closed' || this.eof) return;
+      this.error = fromNetCode(err?.code);
+      this.notify.onReadable(this.id);
+    });
+    if (announce) this.notify.onConnected(this.id);
+  }
+
+  /** Resolves with the count once the network took the bytes (its write callback). */
+  send(data: Uint8Array): Promise<number> {
+    if (this.error) return Promise.reject(new DeviceError(this.error));
+    if (this.state !== 'connected' || !this.stream) return Promise.reject(new DeviceError('ENOTCONN'));
+    if (this.ended || this.stream.writableEnded) return Promise.reject(new DeviceError('EPIPE'));
+    const stream = this.stream;
+    return new Promise((resolve, reject) => {
+      const fail = (err: DeviceError): void => {
+        this.pendingSends.delete(fail);
+        reject(err);
+      };
+      this.pendingSends.add(fail);
+      stream.write(data, (err) => {
+        if (!this.pendingSends.delete(fail)) return;
+        if (err) reject(new DeviceError(this.error ?? 'ECONNRESET'));
+        else resolve(data.length);
+      });
+    });
+  }
+
+  /** Takes up to `max` received bytes, or the stream's end, or nothing if none is waiting. */
+  read(max: number): StreamRead {
+    if (this.rxBytes > 0) return { data: this.take(max) };
+    if (this.error) return { error: this.error };
+    if (this.eof) return { eof: true };
+    return undefined;
+  }
+
+  private take(max: number): Uint8Array {
+    const first = this.rx[0] as Uint8Array;
+    let out: Uint8Array;
+    if (first.length <= max) {
+      out = first;
+      this.rx.shift();
+    } else {
+      out = first.subarray(0, max);
+      this.rx[0] = first.subarray(max);
+    }
+    this.rxBytes -= out.length;
+    if (this.stream?.isPaused() && this.rxBytes < this.rxBuffer / 2) this.stream.resume();
+    return out;
+  }
+
+  /** Bytes waiting to be delivered. */
+  get buffered(): number {
+    return this.rxBytes;
+  }
+
+  get isWritable(): boolean {
+    return this.state === 'connected' && !this.error && !this.ended;
+  }
+
+  get hasFailed(): boolean {
+    return this.error !== undefined;
+  }
+
+  get peerClosed(): boolean {
+    return this.eof;
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.abort?.abort();
+    for (const fail of [...this.pendingSends]) fail(new DeviceError('EBADF'));
+    if (this.stream) {
+      // Graceful FIN when nothing went wrong, like lwIP's tcp_close; the stream is dropped after.
+      const s = this.stream;
+      s.removeAllListeners('data');
+      s.on('error', () => {});
+      if (!s.destroyed) s.end(() => s.destroy());
+      setTimeout(() => s.destroy(), 10_000).unref();
+    }
+    this.rx = [];
+    this.rxBytes = 0;
+  }
+}

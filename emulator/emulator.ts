@@ -1,0 +1,54 @@
+/**
+ * An emulated coprocessor: a profile, a virtual network, and a firmware personality whose
+ * UART (a Duplex) transports attach to. In-process use hands `uart` straight to host-lib.
+ *
+ * ```ts
+ * const emu = createEmulator({ profile: 'wipy' });
+ * const dev = await openDevice(emu.uart);
+ * ```
+ */
+import type { Duplex } from 'node:stream';
+import { VirtualNetwork, type VirtualNetworkOptions } from './network/index.js';
+import { getProfile, type Profile } from './profiles.js';
+import { makeRandom } from './random.js';
+import { SlipPersonality } from './slip/personality.js';
+
+export interface EmulatorOptions {
+  protocol?: 'slip';
+  profile?: string;
+  /** A network to join (shared between devices) or options for a new one. */
+  network?: VirtualNetwork | VirtualNetworkOptions;
+  seed?: number;
+  onBadFrame?: (reason: string) => void;
+}
+
+export interface Emulator {
+  readonly profile: Profile;
+  readonly network: VirtualNetwork;
+  /** The device's UART: write host bytes into it, read device bytes from it. */
+  readonly uart: Duplex;
+  readonly personality: SlipPersonality;
+  close(): Promise<void>;
+}
+
+export function createEmulator(opts: EmulatorOptions = {}): Emulator {
+  const profile = getProfile(opts.profile ?? 'wipy');
+  const ownNetwork = !(opts.network instanceof VirtualNetwork);
+  const network = opts.network instanceof VirtualNetwork ? opts.network : new VirtualNetwork(opts.network ?? {});
+  const personality = new SlipPersonality({
+    profile,
+    network,
+    random: makeRandom(opts.seed),
+    onBadFrame: opts.onBadFrame,
+  });
+  return {
+    profile,
+    network,
+    uart: personality,
+    personality,
+    async close() {
+      personality.destroy();
+      if (ownNetwork) await network.close();
+    },
+  };
+}

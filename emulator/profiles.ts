@@ -1,0 +1,60 @@
+/**
+ * Device profiles: the limits and habits of the board an emulator plays. One row each.
+ * `wipy` is the WiPy/CC3200 (SimpleLink: 8 sockets, TLS on the network processor);
+ * `esp32` is MicroPython on ESP32 (lwIP: 10 sockets, newlib errno numbers on the wire).
+ */
+import type { ErrnoBase } from '../firmware-protocol/index.js';
+
+export interface Profile {
+  readonly name: 'wipy' | 'esp32';
+  /** Size of the socket table; one more socket() fails with ENFILE. */
+  readonly maxSockets: number;
+  /** errno numbering the device reports on the wire. */
+  readonly errnoBase: ErrnoBase;
+  /** Largest unescaped frame the device accepts. */
+  readonly maxFrame: number;
+  /** Bytes of SEND payload the host may have outstanding per socket. */
+  readonly txWindow: number;
+  /** Stream bytes a socket buffers from its peer before it stops reading (then the peer waits). */
+  readonly rxBuffer: number;
+  /** Datagrams queued per UDP socket; later ones are dropped (lwIP keeps 4). */
+  readonly udpQueue: number;
+  /** Has IPPROTO_SEC (TLS done by the device). */
+  readonly tlsOnDevice: boolean;
+  /** Concurrent device-side TLS sessions. */
+  readonly maxTlsSessions: number;
+}
+
+export const PROFILES: Record<Profile['name'], Profile> = {
+  wipy: {
+    name: 'wipy',
+    maxSockets: 8,
+    errnoBase: 'linux',
+    maxFrame: 4096,
+    txWindow: 16384,
+    rxBuffer: 32768,
+    udpQueue: 4,
+    tlsOnDevice: true,
+    maxTlsSessions: 2,
+  },
+  esp32: {
+    name: 'esp32',
+    maxSockets: 10,
+    errnoBase: 'newlib',
+    maxFrame: 4096,
+    txWindow: 16384,
+    rxBuffer: 32768,
+    udpQueue: 4,
+    tlsOnDevice: false,
+    maxTlsSessions: 0,
+  },
+};
+
+export type ProfileName = keyof typeof PROFILES;
+
+/** Looks up a profile by name with a clear error listing the valid names. */
+export function getProfile(name: string): Profile {
+  const p = PROFILES[name as ProfileName];
+  if (!p) throw new Error(`unknown profile '${name}' (expected one of: ${Object.keys(PROFILES).join(', ')})`);
+  return p;
+}

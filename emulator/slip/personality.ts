@@ -1,0 +1,261 @@
+/**
+ * The SLIP RPC firmware personality (firmware-protocol/SPEC.md): a Duplex that IS the device's
+ * UART. Host bytes written into it are decoded into requests and run against the socket table;
+ * responses and events are pushed out as SLIP frames. Received data is pushed within the host's
+ * credit and paused while the UART's output buffer is full, so a slow line never loses bytes.
+ */
+import { Duplex } from 'node:stream';
+import {
+  CAP,
+  type DecodedItem,
+  encodeWire,
+  FRAME_OVERHEAD,
+  fromLinuxErrno,
+  type Message,
+  MessageDecoder,
+  PROTOCOL_VERSION,
+  type RequestMsg,
+  type ResponseBody,
+  errno as E,
+} from '../../firmware-protocol/index.js';
+import { DeviceError } from '../core/device-error.js';
+import { ResolverError, SocketTable } from '../core/socket-table.js';
+import type { SocketNotify } from '../core/types.js';
+import type { VirtualNetwork } from '../network/index.js';
+import type { Profile } from '../profiles.js';
+import type { Random } from '../random.js';
+import { runRequest } from './handlers.js';
+
+export interface SlipPersonalityOptions {
+  profile: Profile;
+  network: VirtualNetwork;
+  random: Random;
+  /** Called for every frame the device had to drop (for logs and fault statistics). */
+  onBadFrame?: (reason: string) => void;
+}
+
+interface Session {
+  hostMaxFrame: number;
+  rxWindow: number;
+}
+
+export class SlipPersonality extends Duplex implements SocketNotify {
+  readonly table: SocketTable;
+  readonly bootNonce: Uint8Array;
+  private readonly decoder: MessageDecoder;
+  private session?: Session;
+  private eventSeq = 0;
+  private outputBlocked = false;
+  private readonly credit = new Map<number, number>();
+  private readonly finished = new Set<number>();
+  private readonly waiting = new Set<number>();
+  /** Sockets whose CONNECT is not answered yet: their CONNECTED event and data wait for the answer. */
+  private readonly connectUnanswered = new Map<number, DeviceError['code'] | 'ok' | undefined>();
+  badFrames = 0;
+
+  constructor(private readonly opts: SlipPersonalityOptions) {
+    super({ readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
+    this.table = new SocketTable(opts.profile, opts.network, this);
+    this.decoder = new MessageDecoder(opts.profile.maxFrame);
+    this.bootNonce = opts.random.bytes(8);
+    this.emitEvent({ kind: 'event', seq: 0, op: 'BOOT', body: { version: PROTOCOL_VERSION, bootNonce: this.bootNonce } });
+  }
+
+  override _write(chunk: Uint8Array, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    for (const item of this.decoder.push(chunk)) this.onItem(item);
+    done();
+  }
+
+  override _read(): void {
+    if (!this.outputBlocked) return;
+    this.outputBlocked = false;
+    for (const id of [...this.waiting]) this.onReadable(id);
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.table.closeAll();
+    cb(err);
+  }
+
+  private onItem(item: DecodedItem): void {
+    if (item.type === 'bad-frame') {
+      this.badFrames++;
+      this.opts.onBadFrame?.(item.reason);
+      return;
+    }
+    const msg = item.msg;
+    if (msg.kind === 'request') void this.onRequest(msg);
+    else if (msg.kind === 'event' && msg.op === 'CREDIT') this.addCredit(msg.body.sock, msg.body.bytes);
+  }
+
+  private async onRequest(req: RequestMsg): Promise<void> {
+    if (req.op !== 'HELLO' && req.op !== 'PING' && !this.session) {
+      this.reply(req, undefined, new DeviceError('EPERM', 'hello first'));
+      return;
+    }
+    const connecting = req.op === 'CONNECT' ? req.body.sock : -1;
+    if (connecting >= 0) this.connectUnanswered.set(connecting, undefined);
+    try {
+      const body = await runRequest(this, req);
+      this.reply(req, body);
+    } catch (err) {
+      this.reply(req, undefined, err);
+    }
+    if (connecting >= 0) this.flushConnect(connecting);
+  }
+
+  /** SPEC §4.4: CONNECTED follows the CONNECT response, even when the connect won the race. */
+  private flushConnect(id: number): void {
+    const outcome = this.connectUnanswered.get(id);
+    this.connectUnanswered.delete(id);
+    if (outcome !== undefined) this.onConnected(id, outcome === 'ok' ? undefined : outcome);
+    this.onReadable(id);
+  }
+
+  /** Starts a new session (SPEC §4.4): every socket of the previous host is closed. */
+  startSession(hostMaxFrame: number, rxWindow: number): ResponseBody<'HELLO'> {
+    this.table.closeAll();
+    this.credit.clear();
+    this.finished.clear();
+    this.waiting.clear();
+    this.connectUnanswered.clear();
+    this.session = { hostMaxFrame, rxWindow };
+    const p = this.opts.profile;
+    let caps = CAP.tcp | CAP.udp;
+    if (p.tlsOnDevice) caps |= CAP.tlsOnDevice;
+    return {
+      version: PROTOCOL_VERSION,
+      profile: p.name,
+      capabilities: caps,
+      maxFrame: p.maxFrame,
+      txWindow: p.txWindow,
+      maxSockets: p.maxSockets,
+      errnoBase: p.errnoBase === 'linux' ? 0 : 1,
+      bootNonce: this.bootNonce,
+    };
+  }
+
+  /** A fresh socket starts with the host's whole window as credit. */
+  openCredit(id: number): void {
+    this.credit.set(id, this.session?.rxWindow ?? 0);
+    this.finished.delete(id);
+  }
+
+  forget(id: number): void {
+    this.credit.delete(id);
+    this.finished.delete(id);
+    this.waiting.delete(id);
+  }
+
+  private addCredit(id: number, bytes: number): void {
+    if (!this.credit.has(id)) return;
+    this.credit.set(id, (this.credit.get(id) ?? 0) + bytes);
+    this.onReadable(id);
+  }
+
+  private reply(req: RequestMsg, body: unknown, err?: unknown): void {
+    if (err === undefined) {
+      this.pushMessage({ kind: 'response', seq: req.seq, op: req.op, status: 0, body } as Message);
+      return;
+    }
+    let status: number;
+    let message: string;
+    if (err instanceof ResolverError) {
+      status = err.status;
+      message = err.message;
+    } else if (err instanceof DeviceError) {
+      status = fromLinuxErrno(E[err.code], this.opts.profile.errnoBase);
+      message = err.message;
+    } else {
+      status = fromLinuxErrno(E.EINVAL, this.opts.profile.errnoBase);
+      message = err instanceof Error ? err.message : String(err);
+    }
+    this.pushMessage({ kind: 'response', seq: req.seq, op: req.op, status, message } as Message);
+  }
+
+  private emitEvent(msg: Message): boolean {
+    (msg as { seq: number }).seq = this.eventSeq;
+    this.eventSeq = (this.eventSeq + 1) & 0xffff;
+    return this.pushMessage(msg);
+  }
+
+  private pushMessage(msg: Message): boolean {
+    if (this.destroyed) return false;
+    // Bodies built by this device are typed; skip zod on the hot data path.
+    const ok = this.push(encodeWire(msg, msg.op !== 'DATA'));
+    if (!ok) this.outputBlocked = true;
+    return ok;
+  }
+
+  private get maxPayload(): number {
+    return (this.session?.hostMaxFrame ?? 1034) - FRAME_OVERHEAD - 1;
+  }
+
+  // SocketNotify: the socket table reports readiness; push what the credit allows.
+  onReadable(id: number): void {
+    const s = this.table.find(id);
+    if (!s || !this.session || this.finished.has(id) || this.connectUnanswered.has(id)) return;
+    if (this.outputBlocked) {
+      this.waiting.add(id);
+      return;
+    }
+    this.waiting.delete(id);
+    if (s.kind === 'udp') this.pumpDatagrams(id);
+    else this.pumpStream(id);
+  }
+
+  private pumpStream(id: number): void {
+    const s = this.table.find(id);
+    while (s?.kind === 'tcp' && !this.outputBlocked) {
+      const credit = this.credit.get(id) ?? 0;
+      if (s.buffered > 0 && credit === 0) return;
+      const r = s.read(Math.min(credit, this.maxPayload));
+      if (!r) return;
+      if ('data' in r) {
+        this.credit.set(id, credit - r.data.length);
+        this.emitEvent({ kind: 'event', seq: 0, op: 'DATA', body: { sock: id, data: r.data } });
+      } else {
+        this.finished.add(id);
+        if ('eof' in r) this.emitEvent({ kind: 'event', seq: 0, op: 'EOF', body: { sock: id } });
+        else this.emitEvent({ kind: 'event', seq: 0, op: 'SOCKERR', body: { sock: id, status: this.errnoOf(r.error) } });
+        return;
+      }
+    }
+    if (this.outputBlocked) this.waiting.add(id);
+  }
+
+  private pumpDatagrams(id: number): void {
+    const s = this.table.find(id);
+    while (s?.kind === 'udp' && !this.outputBlocked) {
+      const credit = this.credit.get(id) ?? 0;
+      // A datagram larger than a frame is truncated (SPEC §4.4), so cap what we ask for.
+      const room = this.maxPayload - 19;
+      const next = s.nextSize;
+      if (next < 0 || Math.min(next, room) > credit) return;
+      const d = s.readDgram(Number.MAX_SAFE_INTEGER);
+      if (!d) return;
+      const data = d.data.length > room ? d.data.subarray(0, room) : d.data;
+      this.credit.set(id, credit - data.length);
+      this.emitEvent({ kind: 'event', seq: 0, op: 'DGRAM', body: { sock: id, addr: d.addr, data } });
+    }
+    if (this.outputBlocked) this.waiting.add(id);
+  }
+
+  onConnected(id: number, error?: DeviceError['code']): void {
+    if (!this.table.find(id)) return;
+    if (this.connectUnanswered.has(id)) {
+      this.connectUnanswered.set(id, error ?? 'ok');
+      return;
+    }
+    const status = error ? this.errnoOf(error) : 0;
+    this.emitEvent({ kind: 'event', seq: 0, op: 'CONNECTED', body: { sock: id, status } });
+  }
+
+  onAcceptable(id: number, pending: number): void {
+    this.emitEvent({ kind: 'event', seq: 0, op: 'ACCEPTABLE', body: { sock: id, pending } });
+  }
+
+  errnoOf(code: DeviceError['code']): number {
+    return fromLinuxErrno(E[code], this.opts.profile.errnoBase);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * UART pacing: make bytes move at the speed of a real 8N1 line (baud / 10 bytes per second).
+ *
+ * A pty or a TCP socket moves bytes at memory speed whatever baud the host asks for, so an emulator
+ * that must look like a 115200-baud UART (~11.5 KB/s) paces its own traffic here.
+ */
+import { Duplex, PassThrough, Transform, type TransformCallback } from 'node:stream';
+
+/** Timer granularity: coarse ticks release the allowance accumulated since the last one (no per-byte timers). */
+const TICK_MS = 4;
+/** Most a line may "save up" while idle, in milliseconds of traffic; keeps bursts after idle short. */
+const BURST_MS = 10;
+
+/** 8N1 = start bit + 8 data bits + stop bit: 10 bit times per byte. */
+export function bytesPerSecond(baud: number): number {
+  return baud / 10;
+}
+
+/**
+ * A Transform that lets bytes through at `bytesPerSecond` using a token bucket refilled from the clock.
+ * Order is kept; a chunk's write callback fires only once all of it went out, so writers see backpressure.
+ */
+class Pacer extends Transform {
+  readonly #perMs: number;
+  readonly #burst: number;
+  #tokens: number;
+  #last = performance.now();
+  #chunk: Buffer | null = null;
+  #offset = 0;
+  #done: TransformCallback | null = null;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(rate: number) {
+    super();
+    this.#perMs = rate / 1000;
+    this.#burst = Math.max(1, this.#perMs * BURST_MS);
+    this.#tokens = this.#burst;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#chunk = chunk;
+    this.#offset = 0;
+    this.#done = callback;
+    this.#pump();
+  }
+
+  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#chunk = null;
+    this.#done = null;
+    callback(error);
+  }
+
+  /** Sends what the bucket allows now; re-arms one timer if part of the chunk is still waiting. */
+  readonly #pump = (): void => {
+    this.#timer = undefined;
+    const chunk = this.#chunk;
+    if (!chunk) return;
+    this.#refill();
+    const n = Math.min(Math.floor(this.#tokens), chunk.length - this.#offset);
+    if (n > 0) {
+      this.push(chunk.subarray(this.#offset, this.#offset + n));
+      this.#offset += n;
+      this.#tokens -= n;
+    }
+    if (this.#offset < chunk.length) {
+      this.#timer = setTimeout(this.#pump, this.#nextTickMs());
+      return;
+    }
+    const done = this.#done;
+    this.#chunk = null;
+    this.#done = null;
+    done?.();
+  };
+
+  #refill(): void {
+    const now = performance.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
+    this.#last = now;
+  }
+
+  /** At very low baud a whole byte takes longer than a tick: sleep until it is earned. */
+  #nextTickMs(): number {
+    return Math.max(TICK_MS, Math.ceil((1 - this.#tokens) / this.#perMs));
+  }
+}
+
+/**
+ * Creates a Transform passing bytes through at `baud / 10` bytes per second (8N1).
+ * `baud` 0 or undefined gives an unpaced PassThrough.
+ *
+ * @example
+ * ```ts
+ * const line = createPacer(115200);   // ~11.5 KB/s
+ * line.pipe(socket);
+ * line.write(Buffer.from('OK\r\n'));
+ * ```
+ */
+export function createPacer(baud?: number): Transform {
+  if (!baud) return new PassThrough();
+  if (!Number.isFinite(baud) || baud < 0) throw new RangeError(`invalid baud rate: ${baud}`);
+  return new Pacer(bytesPerSecond(baud));
+}
+
+/** The paced view of a UART: two independent pacers, one per direction. */
+class PacedLine extends Duplex {
+  readonly #uart: Duplex;
+  readonly #toDevice: Transform;
+  readonly #fromDevice: Transform;
+
+  constructor(uart: Duplex, baud: number) {
+    super();
+    this.#uart = uart;
+    this.#toDevice = createPacer(baud);
+    this.#fromDevice = createPacer(baud);
+    this.#toDevice.pipe(uart);
+    uart.pipe(this.#fromDevice);
+    this.#fromDevice.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) this.#fromDevice.pause();
+    });
+    this.#fromDevice.once('end', () => this.push(null));
+  }
+
+  override _read(): void {
+    this.#fromDevice.resume();
+  }
+
+  /** Completes when the pacer has sent the chunk, so the writer feels the line's speed. */
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#toDevice.write(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#toDevice.end(callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    this.#toDevice.unpipe(this.#uart);
+    this.#uart.unpipe(this.#fromDevice);
+    this.#toDevice.destroy();
+    this.#fromDevice.destroy();
+    callback(error);
+  }
+}
+
+/**
+ * Wraps the emulated UART so both directions are paced independently, each at `baud / 10` B/s.
+ * Returns `uart` itself when `baud` is 0/undefined.
+ *
+ * Ending the wrapper's writable side ends the UART's (like `pipe`); destroying the wrapper stops
+ * pacing and detaches it from the UART but leaves the UART alive. UART errors stay on the UART.
+ *
+ * @example
+ * ```ts
+ * const line = paceDuplex(uart, 115200);
+ * const tcp = await listenTcp(line, { port: 0 });
+ * ```
+ */
+export function paceDuplex(uart: Duplex, baud?: number): Duplex {
+  if (!baud) return uart;
+  return new PacedLine(uart, baud);
+}

@@ -1,0 +1,106 @@
+/**
+ * The few libc calls Node lacks for creating a pty, through koffi (prebuilt FFI, no compiler).
+ *
+ * Why not node-pty: its `open()` leaves cooked termios and starts its own reader on the slave;
+ * why not a tty.ReadStream on the master: it closes the master on the first EIO (see pty.ts).
+ */
+import { constants as fsConstants } from 'node:fs';
+import { getSystemErrorName } from 'node:util';
+import koffi from 'koffi';
+
+/** fcntl commands and tcsetattr action; the same numbers on Linux and macOS. */
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const FD_CLOEXEC = 1;
+const TCSANOW = 0;
+/** `struct termios` is 60 bytes on Linux glibc, 72 on macOS; room to spare. */
+const TERMIOS_SIZE = 256;
+
+interface Libc {
+  posix_openpt(flags: number): number;
+  grantpt(fd: number): number;
+  unlockpt(fd: number): number;
+  ptsname(fd: number): string | null;
+  tcgetattr(fd: number, termios: Buffer): number;
+  cfmakeraw(termios: Buffer): void;
+  tcsetattr(fd: number, action: number, termios: Buffer): number;
+  fcntl(fd: number, cmd: number, ...vararg: unknown[]): number;
+  close(fd: number): number;
+}
+
+let libc: Libc | undefined;
+
+/** Loaded on first use, so importing the transports never fails on a machine without ptys. */
+function loadLibc(): Libc {
+  if (libc) return libc;
+  const lib = koffi.load(process.platform === 'darwin' ? 'libSystem.B.dylib' : 'libc.so.6');
+  const fn = <T>(proto: string) => lib.func(proto) as T;
+  libc = {
+    posix_openpt: fn('int posix_openpt(int flags)'),
+    grantpt: fn('int grantpt(int fd)'),
+    unlockpt: fn('int unlockpt(int fd)'),
+    ptsname: fn('const char *ptsname(int fd)'),
+    tcgetattr: fn('int tcgetattr(int fd, void *termios)'),
+    cfmakeraw: fn('void cfmakeraw(void *termios)'),
+    tcsetattr: fn('int tcsetattr(int fd, int action, void *termios)'),
+    fcntl: fn('int fcntl(int fd, int cmd, ...)'),
+    close: fn('int close(int fd)'),
+  };
+  return libc;
+}
+
+/** An Error shaped like Node's system errors (`code`, `errno`, `syscall`). */
+function sysError(syscall: string): NodeJS.ErrnoException {
+  const errno = koffi.errno();
+  const code = errno ? getSystemErrorName(-errno) : 'EUNKNOWN';
+  return Object.assign(new Error(`${syscall} failed: ${code}`), { code, errno: -errno, syscall });
+}
+
+function check(result: number, syscall: string): number {
+  if (result < 0) throw sysError(syscall);
+  return result;
+}
+
+/** Raw termios (cfmakeraw) on the master; Linux applies it to the slave the host will open. */
+function makeRaw(c: Libc, fd: number): void {
+  const termios = Buffer.alloc(TERMIOS_SIZE);
+  check(c.tcgetattr(fd, termios), 'tcgetattr');
+  c.cfmakeraw(termios);
+  check(c.tcsetattr(fd, TCSANOW, termios), 'tcsetattr');
+}
+
+/** Non-blocking, and close-on-exec so a child process (e.g. a spawned agent) cannot keep the pty alive. */
+function setFlags(c: Libc, fd: number): void {
+  check(c.fcntl(fd, F_SETFD, 'int', FD_CLOEXEC), 'fcntl(F_SETFD)');
+  const flags = check(c.fcntl(fd, F_GETFL, 'int', 0), 'fcntl(F_GETFL)');
+  check(c.fcntl(fd, F_SETFL, 'int', flags | fsConstants.O_NONBLOCK), 'fcntl(F_SETFL)');
+  // The read/write loops use synchronous syscalls: a blocking fd would freeze the event loop.
+  const now = check(c.fcntl(fd, F_GETFL, 'int', 0), 'fcntl(F_GETFL)');
+  if (!(now & fsConstants.O_NONBLOCK)) throw new Error('pty master did not accept O_NONBLOCK');
+}
+
+/**
+ * Creates a pty pair: returns the master fd (raw, non-blocking, owned by the caller) and the slave path.
+ *
+ * @example
+ * ```ts
+ * const { fd, path } = openPtyMaster();   // path e.g. '/dev/pts/5'
+ * ```
+ */
+export function openPtyMaster(): { fd: number; path: string } {
+  const c = loadLibc();
+  const fd = check(c.posix_openpt(fsConstants.O_RDWR | fsConstants.O_NOCTTY), 'posix_openpt');
+  try {
+    check(c.grantpt(fd), 'grantpt');
+    check(c.unlockpt(fd), 'unlockpt');
+    const path = c.ptsname(fd);
+    if (!path) throw sysError('ptsname');
+    makeRaw(c, fd);
+    setFlags(c, fd);
+    return { fd, path };
+  } catch (error) {
+    c.close(fd);
+    throw error;
+  }
+}

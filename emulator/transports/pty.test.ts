@@ -1,0 +1,147 @@
+import { closeSync, constants, existsSync, openSync, readlinkSync, readSync, writeSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duplex, PassThrough } from 'node:stream';
+import { SerialPort } from 'serialport';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openPty, type PtyTransport } from './pty.js';
+import { bytePattern, createLoopbackUart, firstMismatch, readBytes } from './testing.js';
+
+const open: PtyTransport[] = [];
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((p) => p.close()));
+});
+
+async function pty(uart: Duplex, events: string[] = [], link?: string): Promise<PtyTransport> {
+  const transport = await openPty(uart, {
+    ...(link ? { link } : {}),
+    onAttach: () => events.push('attach'),
+    onDetach: () => events.push('detach'),
+  });
+  open.push(transport);
+  return transport;
+}
+
+/** Polls `predicate` every 5 ms until true or `timeoutMs` passes. */
+async function until(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+function openSerial(path: string): Promise<SerialPort> {
+  return new Promise((resolve, reject) => {
+    const port = new SerialPort({ path, baudRate: 921600, autoOpen: false });
+    port.open((error) => (error ? reject(error) : resolve(port)));
+  });
+}
+
+function call(fn: (cb: (error?: Error | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => fn((error) => (error ? reject(error) : resolve())));
+}
+
+/** The host side with plain fs, non-blocking so a read can never hang the test. */
+function openRaw(path: string): number {
+  return openSync(path, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+}
+
+async function readRaw(fd: number, length: number, timeoutMs = 2000): Promise<Buffer> {
+  const out = Buffer.alloc(length);
+  let got = 0;
+  const deadline = Date.now() + timeoutMs;
+  while (got < length) {
+    try {
+      got += readSync(fd, out, got, length - got, null);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      if (Date.now() > deadline) throw new Error(`timeout: ${got} of ${length} bytes`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+  return out;
+}
+
+describe('openPty', () => {
+  it('echoes 1 MiB of all byte values through serialport, intact and in order', async () => {
+    const p = await pty(createLoopbackUart());
+    const port = await openSerial(p.path); // opened before any write: its open-time flush loses nothing
+    const data = bytePattern(1 << 20);
+    const started = performance.now();
+    const echoed = readBytes(port, data.length, 15_000);
+    // Chunks + drain: serialport's poller stops watching readability while a write waits (tooling
+    // notes §1), so one huge write could starve its own reads. Reads run concurrently throughout.
+    for (let i = 0; i < data.length; i += 16 * 1024) {
+      port.write(data.subarray(i, i + 16 * 1024));
+      await call((cb) => port.drain(cb));
+    }
+    const got = await echoed;
+    const seconds = (performance.now() - started) / 1000;
+    expect(firstMismatch(got, data)).toBe(-1);
+    console.log(`pty echo: 1 MiB each way in ${(seconds * 1000).toFixed(0)} ms = ${(1 / seconds).toFixed(1)} MiB/s`);
+    await call((cb) => port.close(cb));
+  });
+
+  it('is detached until a host opens, and reopens after serialport closed', async () => {
+    const events: string[] = [];
+    const p = await pty(createLoopbackUart(), events);
+    await new Promise((resolve) => setTimeout(resolve, 40)); // a few idle polls
+    expect(p.attached).toBe(false);
+    const port = await openSerial(p.path);
+    await until(() => p.attached);
+    await call((cb) => port.close(cb));
+    await until(() => !p.attached);
+    const fd = openRaw(p.path);
+    try {
+      writeSync(fd, 'hello\x00\r\n');
+      expect((await readRaw(fd, 8)).toString('latin1')).toBe('hello\x00\r\n');
+      expect(p.attached).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
+    await until(() => !p.attached);
+    expect(events).toEqual(['attach', 'detach', 'attach', 'detach']);
+  });
+
+  it('drops device output while no host has the port open', async () => {
+    const deviceOut = new PassThrough();
+    const uart = Duplex.from({ writable: new PassThrough(), readable: deviceOut });
+    const p = await pty(uart);
+    deviceOut.write('stale boot banner\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const fd = openRaw(p.path);
+    try {
+      await until(() => p.attached);
+      deviceOut.write('fresh\r\n');
+      expect((await readRaw(fd, 7)).toString()).toBe('fresh\r\n');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(() => readSync(fd, Buffer.alloc(64))).toThrow(/EAGAIN/); // nothing else came
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('links the slave, and close() removes link, path and timers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'netcoproc-pty-'));
+    const link = join(dir, 'ttyNETCOPROC');
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
+    const before = timers(); // vitest's own test timeout is one of them
+    try {
+      const p = await pty(createLoopbackUart(), [], link);
+      expect(readlinkSync(link)).toBe(p.path);
+      const fd = openRaw(link);
+      writeSync(fd, 'x');
+      expect((await readRaw(fd, 1)).toString()).toBe('x');
+      closeSync(fd);
+      await p.close();
+      expect(existsSync(link)).toBe(false);
+      expect(existsSync(p.path)).toBe(false);
+      expect(timers()).toBe(before);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

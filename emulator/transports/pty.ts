@@ -1,0 +1,268 @@
+/**
+ * pty transport: the emulated UART appears as `/dev/pts/N`, for serialport, pyserial, picocom, minicom.
+ *
+ * The master fd is raw and non-blocking and is driven with synchronous `fs.readSync`/`fs.writeSync`
+ * (they return at once with EAGAIN) from timers, because the stream APIs fail on a pty master:
+ * - a tty.ReadStream closes the master on the first EIO (last host closed), and the path vanishes;
+ * - `master.write()` busy-spins on EAGAIN inside libuv and freezes the event loop.
+ * Read results double as the host open/close signal: EIO = no host, EAGAIN or data = a host has it open.
+ */
+import { closeSync, constants as fsConstants, openSync, readSync, writeSync } from 'node:fs';
+import { lstat, readlink, symlink, unlink } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
+import { type AttachEvents, DeviceOutput } from './device-output.js';
+import { openPtyMaster } from './pty-native.js';
+
+/** One large read per syscall while data flows. */
+const READ_SIZE = 64 * 1024;
+/** Reads per event-loop turn before yielding, so a flooding host cannot starve the rest of the emulator. */
+const READS_PER_TURN = 16;
+/** Idle poll back-off: starts short for latency, grows while nothing happens. */
+const IDLE_MIN_MS = 1;
+const IDLE_MAX_MS = 16;
+/** Device bytes queued for the host before the UART is paused. */
+const QUEUE_HIGH = 256 * 1024;
+/** Bytes coalesced into one write syscall. */
+const WRITE_SIZE = 64 * 1024;
+
+/** Options for {@link openPty}. */
+export interface PtyOptions extends AttachEvents {
+  /** Also create a symlink here pointing at the slave (replaces an old symlink, never a file); removed on close. */
+  link?: string;
+}
+
+/** An open pty transport. */
+export interface PtyTransport {
+  /** The slave path the host opens, e.g. `/dev/pts/5`. */
+  readonly path: string;
+  /** True while a host has the slave open. */
+  readonly attached: boolean;
+  /** Stops polling, closes the master (the path disappears) and removes the link. Idempotent. */
+  close(): Promise<void>;
+}
+
+type ReadResult = 'data' | 'again' | 'hangup';
+
+/** Drives one pty master: a poll loop (host → UART) and a write queue (UART → host). */
+class PtyPort {
+  readonly #fd: number;
+  readonly #path: string;
+  readonly #uart: Duplex;
+  readonly #events: AttachEvents;
+  readonly #out: DeviceOutput;
+  readonly #readBuf = Buffer.allocUnsafe(READ_SIZE);
+  #closed = false;
+  #readTimer: NodeJS.Timeout | undefined;
+  #readImmediate: NodeJS.Immediate | undefined;
+  #idleMs = IDLE_MIN_MS;
+  #uartFull = false;
+  #queue: Buffer[] = [];
+  #queued = 0;
+  #writeTimer: NodeJS.Timeout | undefined;
+  #writeImmediate: NodeJS.Immediate | undefined;
+  #retryMs = IDLE_MIN_MS;
+
+  constructor(fd: number, path: string, uart: Duplex, events: AttachEvents) {
+    this.#fd = fd;
+    this.#path = path;
+    this.#uart = uart;
+    this.#events = events;
+    this.#out = new DeviceOutput(uart);
+    this.#poll();
+  }
+
+  get attached(): boolean {
+    return this.#out.attached;
+  }
+
+  debug() {
+    return { queued: this.#queued, q: this.#queue.length, uartFull: this.#uartFull, readTimer: !!this.#readTimer, readImm: !!this.#readImmediate, writeTimer: !!this.#writeTimer, writeImm: !!this.#writeImmediate, idle: this.#idleMs, retry: this.#retryMs, uartPaused: this.#uart.isPaused(), uartRL: this.#uart.readableLength, uartWL: this.#uart.writableLength, uartNeedDrain: (this.#uart as any).writableNeedDrain };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#readTimer);
+    clearImmediate(this.#readImmediate);
+    clearTimeout(this.#writeTimer);
+    clearImmediate(this.#writeImmediate);
+    this.#uart.off('drain', this.#onUartDrain);
+    if (this.attached) this.#hangup();
+    this.#out.close();
+    closeSync(this.#fd);
+  }
+
+  /** Host → UART: read until EAGAIN/EIO (bounded per turn), then back off. */
+  readonly #poll = (): void => {
+    this.#readTimer = undefined;
+    this.#readImmediate = undefined;
+    for (let i = 0; i < READS_PER_TURN; i++) {
+      if (this.#closed || this.#uartFull) return; // the UART's 'drain' restarts us
+      const result = this.#readOnce();
+      if (result === 'data') continue;
+      if (result === 'hangup' && this.attached) this.#hangup();
+      if (result === 'again' && !this.attached) this.#attach();
+      this.#readTimer = setTimeout(this.#poll, this.#idleMs);
+      this.#idleMs = Math.min(this.#idleMs * 2, IDLE_MAX_MS);
+      return;
+    }
+    this.#readImmediate = setImmediate(this.#poll);
+  };
+
+  #readOnce(): ReadResult {
+    let n: number;
+    try {
+      n = readSync(this.#fd, this.#readBuf, 0, READ_SIZE, null);
+    } catch (error) {
+      return classify(error);
+    }
+    if (n === 0) return 'again';
+    if (!this.attached) this.#attach();
+    this.#idleMs = IDLE_MIN_MS;
+    // Copy: the read buffer is reused, the UART may keep the chunk.
+    if (!this.#uart.write(Buffer.from(this.#readBuf.subarray(0, n)))) {
+      this.#uartFull = true;
+      this.#uart.once('drain', this.#onUartDrain);
+    }
+    return 'data';
+  }
+
+  readonly #onUartDrain = (): void => {
+    this.#uartFull = false;
+    if (!this.#closed && !this.#readImmediate) {
+      clearTimeout(this.#readTimer);
+      this.#readImmediate = setImmediate(this.#poll);
+    }
+  };
+
+  #attach(): void {
+    this.#out.attach(this.#enqueue);
+    this.#events.onAttach?.(this.#path);
+  }
+
+  /** No host any more: what was queued for it is dropped, like bytes on a line nobody listens to. */
+  #hangup(): void {
+    this.#queue = [];
+    this.#queued = 0;
+    this.#out.detach();
+    this.#events.onDetach?.(this.#path);
+  }
+
+  /** UART → host: queue, write on the next turn so small chunks coalesce into one syscall. */
+  readonly #enqueue = (chunk: Buffer): boolean => {
+    this.#queue.push(chunk);
+    this.#queued += chunk.length;
+    if (!this.#writeTimer && !this.#writeImmediate) this.#writeImmediate = setImmediate(this.#flush);
+    return this.#queued < QUEUE_HIGH;
+  };
+
+  readonly #flush = (): void => {
+    this.#writeTimer = undefined;
+    this.#writeImmediate = undefined;
+    while (this.#queue.length > 0 && !this.#closed) {
+      const result = this.#writeOnce();
+      if (result === 'hangup') {
+        this.#hangup();
+        return;
+      }
+      if (result === 'again') {
+        // The host is not reading fast enough: retry on a short, growing timer (never spin).
+        this.#writeTimer = setTimeout(this.#flush, this.#retryMs);
+        this.#retryMs = Math.min(this.#retryMs * 2, IDLE_MAX_MS);
+        break;
+      }
+      this.#retryMs = IDLE_MIN_MS;
+    }
+    if (this.#queued < QUEUE_HIGH / 2) this.#out.resume();
+  };
+
+  #writeOnce(): ReadResult {
+    const head = this.#head();
+    let n: number;
+    try {
+      n = writeSync(this.#fd, head, 0, head.length, null);
+    } catch (error) {
+      return classify(error);
+    }
+    this.#queued -= n;
+    if (n >= head.length) this.#queue.shift();
+    else this.#queue[0] = head.subarray(n);
+    return n > 0 ? 'data' : 'again';
+  }
+
+  /** The next bytes to write: several small queued chunks are merged (one copy per chunk, not per byte). */
+  #head(): Buffer {
+    const q = this.#queue;
+    let count = 0;
+    let total = 0;
+    for (const chunk of q) {
+      if (count > 0 && total + chunk.length > WRITE_SIZE) break;
+      total += chunk.length;
+      count++;
+    }
+    if (count > 1) q.splice(0, count, Buffer.concat(q.slice(0, count), total));
+    return q[0]!;
+  }
+}
+
+/** EAGAIN: nothing now; EIO: no host has the slave open. Anything else is a real fault and is thrown. */
+function classify(error: unknown): ReadResult {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return 'again';
+  if (code === 'EIO') return 'hangup';
+  throw error;
+}
+
+async function createLink(link: string, target: string): Promise<void> {
+  const existing = await lstat(link).catch(() => null);
+  if (existing && !existing.isSymbolicLink()) throw new Error(`pty link ${link} exists and is not a symlink`);
+  if (existing) await unlink(link);
+  await symlink(target, link);
+}
+
+async function removeLink(link: string, target: string): Promise<void> {
+  const current = await readlink(link).catch(() => null);
+  if (current === target) await unlink(link).catch(() => undefined);
+}
+
+/**
+ * Opens a pty whose slave is a serial port for the host, attached to the emulated UART `uart`
+ * (host writes are written into `uart`, what `uart` emits goes to the host).
+ * Device output while no host has the slave open is dropped, as on a real UART.
+ * Linux (and likely macOS); needs libc through koffi.
+ *
+ * @example
+ * ```ts
+ * const pty = await openPty(uart, { link: './ttyNETCOPROC', onAttach: () => device.reset() });
+ * console.log(`pty ${pty.path}`);   // host: new SerialPort({ path: pty.path, baudRate: 115200 })
+ * await pty.close();
+ * ```
+ */
+export async function openPty(uart: Duplex, opts: PtyOptions = {}): Promise<PtyTransport> {
+  const { fd, path } = openPtyMaster();
+  try {
+    // Open and close the slave once so the master reports EIO until a host opens it; before any
+    // open Linux reports EAGAIN, which would look like a host being attached.
+    closeSync(openSync(path, fsConstants.O_RDWR | fsConstants.O_NOCTTY | fsConstants.O_NONBLOCK));
+    if (opts.link) await createLink(opts.link, path);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  const port = new PtyPort(fd, path, uart, opts);
+  let closing: Promise<void> | undefined;
+  return {
+    path,
+    get attached() {
+      return port.attached;
+    },
+    debug: () => port.debug(),
+    close() {
+      closing ??= (async () => {
+        port.close();
+        if (opts.link) await removeLink(opts.link, path);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The host end of the SLIP RPC link: pipelined requests matched to responses by sequence
+ * number, unsolicited events handed to a listener, and a deadline on every request (a dead
+ * coprocessor gives a clear error, never a hang). Bad frames are counted and reported; the
+ * decoder resynchronises at the next END by itself.
+ */
+import type { Duplex } from 'node:stream';
+import {
+  type DecodedItem,
+  encodeWire,
+  type EventMsg,
+  type Message,
+  MessageDecoder,
+  type RequestBody,
+  type RequestOp,
+  type ResponseBody,
+} from '../../firmware-protocol/index.js';
+
+/** A failed response: status as the device sent it (device numbering; < 0 = resolver). */
+export class StatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The link is gone or the device did not answer in time; `code` is stable. */
+export class LinkError extends Error {
+  constructor(
+    readonly code: 'ETIMEDOUT' | 'ECLOSED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  op: RequestOp;
+  resolve(body: unknown): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface RpcClientOptions {
+  /** Largest unescaped frame this host accepts. */
+  maxFrame: number;
+  /** Default deadline for a response, ms. */
+  requestTimeoutMs: number;
+  onEvent(ev: EventMsg): void;
+  onBadFrame?(reason: string): void;
+  onClose?(err?: Error): void;
+}
+
+export class RpcClient {
+  private readonly decoder: MessageDecoder;
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+  private eventSeq = 0;
+  private closed?: Error;
+  badFrames = 0;
+
+  constructor(
+    private readonly link: Duplex,
+    private readonly opts: RpcClientOptions,
+  ) {
+    this.decoder = new MessageDecoder(opts.maxFrame);
+    link.on('data', (chunk: Uint8Array) => this.onData(chunk));
+    link.on('error', (err: Error) => this.shutdown(err));
+    link.on('close', () => this.shutdown(new LinkError('ECLOSED', 'the link to the coprocessor closed')));
+  }
+
+  /** Sends a request; resolves with the success body, rejects with StatusError or LinkError. */
+  request<N extends RequestOp>(op: N, body: RequestBody<N>, timeoutMs = this.opts.requestTimeoutMs): Promise<ResponseBody<N>> {
+    if (this.closed) return Promise.reject(this.closed);
+    const seq = this.nextSeq();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        reject(new LinkError('ETIMEDOUT', `coprocessor did not answer ${op} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(seq, { op, resolve: resolve as (b: unknown) => void, reject, timer });
+      this.write({ kind: 'request', seq, op, body } as Message);
+    });
+  }
+
+  /** Sends an event (no response): CREDIT. */
+  event(msg: Omit<EventMsg, 'seq'>): void {
+    if (this.closed) return;
+    const seq = this.eventSeq;
+    this.eventSeq = (this.eventSeq + 1) & 0xffff;
+    this.write({ ...msg, seq } as Message);
+  }
+
+  private nextSeq(): number {
+    // Skip numbers still waiting, so a slow request is never confused with a new one.
+    do this.seq = (this.seq + 1) & 0xffff;
+    while (this.pending.has(this.seq));
+    return this.seq;
+  }
+
+  private write(msg: Message): void {
+    this.link.write(encodeWire(msg, msg.op !== 'SEND'));
+  }
+
+  private onData(chunk: Uint8Array): void {
+    for (const item of this.decoder.push(chunk)) this.onItem(item);
+  }
+
+  private onItem(item: DecodedItem): void {
+    if (item.type === 'bad-frame') {
+      this.badFrames++;
+      this.opts.onBadFrame?.(item.reason);
+      return;
+    }
+    const msg = item.msg;
+    if (msg.kind === 'event') this.opts.onEvent(msg);
+    else if (msg.kind === 'response') this.onResponse(msg);
+  }
+
+  private onResponse(msg: Extract<Message, { kind: 'response' }>): void {
+    const p = this.pending.get(msg.seq);
+    if (!p || p.op !== msg.op) {
+      this.opts.onBadFrame?.(`unexpected response ${msg.op} seq ${msg.seq}`);
+      return;
+    }
+    this.pending.delete(msg.seq);
+    clearTimeout(p.timer);
+    if (msg.status === 0 && 'body' in msg) p.resolve(msg.body);
+    else p.reject(new StatusError(msg.status, 'message' in msg ? msg.message : ''));
+  }
+
+  /** Fails every pending request (link closed, or device restarted). */
+  failAll(err: Error): void {
+    for (const [seq, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(seq);
+      p.reject(err);
+    }
+  }
+
+  private shutdown(err: Error): void {
+    if (this.closed) return;
+    this.closed = err;
+    this.failAll(err);
+    this.opts.onClose?.(err);
+  }
+
+  get isClosed(): boolean {
+    return this.closed !== undefined;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  close(): void {
+    this.shutdown(new LinkError('ECLOSED', 'device closed'));
+  }
+}
