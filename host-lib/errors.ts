@@ -38,3 +38,16 @@ export function badArg(kind: 'TypeError' | 'ValueError', arg: string, why: strin
   if (kind === 'ValueError') err.name = 'ValueError';
   return err;
 }
+
+/**
+ * What drivers throw for "would block". Created once: EAGAIN is control flow between a driver
+ * and the socket layer (thrown on every empty poll), and a fresh Error's stack trace costs more
+ * than the data path. The socket layer raises a fresh OSError(EAGAIN) to users.
+ */
+export const WOULD_BLOCK: OSError = (() => {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  const e = new OSError(E.EAGAIN);
+  Error.stackTraceLimit = limit;
+  return e;
+})();

@@ -5,7 +5,7 @@
  */
 import { constants as C, POLL_BITS as P, errno as E } from '../../firmware-protocol/index.js';
 import type { DriverSocket, SockAddr } from '../driver.js';
-import { OSError, osError } from '../errors.js';
+import { OSError, osError, WOULD_BLOCK } from '../errors.js';
 import type { SlipDriver } from './slip-driver.js';
 
 type State = 'new' | 'connecting' | 'connected' | 'listening' | 'closed';
@@ -156,7 +156,7 @@ export class SlipSocket implements DriverSocket {
   async accept(): Promise<[DriverSocket, SockAddr]> {
     this.checkOpen();
     if (this.state !== 'listening') throw osError('EINVAL', 'socket is not listening');
-    if (this.pendingAccepts === 0) throw osError('EAGAIN');
+    if (this.pendingAccepts === 0) throw WOULD_BLOCK;
     const r = await this.drv.call('ACCEPT', { sock: this.id });
     this.pendingAccepts = Math.max(0, this.pendingAccepts - 1);
     const s = this.drv.adopt(r.sock, C.SOCK_STREAM);
@@ -168,11 +168,11 @@ export class SlipSocket implements DriverSocket {
     this.checkOpen();
     if (this.error) throw new OSError(this.error === E.ECONNRESET && this.errorSeen ? E.EPIPE : this.error);
     if (this.type === C.SOCK_STREAM && this.state !== 'connected') {
-      if (this.state === 'connecting') throw osError('EAGAIN');
+      if (this.state === 'connecting') throw WOULD_BLOCK;
       throw osError('ENOTCONN');
     }
     const free = this.drv.txWindow - this.inflight;
-    if (free <= 0) throw osError('EAGAIN');
+    if (free <= 0) throw WOULD_BLOCK;
     const n = Math.min(data.length, free);
     for (let at = 0; at < n; at += this.drv.maxSendPayload) {
       const chunk = data.subarray(at, Math.min(n, at + this.drv.maxSendPayload));
@@ -211,7 +211,7 @@ export class SlipSocket implements DriverSocket {
     }
     if (this.eof || this.errorSeen) return new Uint8Array(0);
     if (this.state === 'new' || this.state === 'listening') throw osError('ENOTCONN');
-    throw osError('EAGAIN');
+    throw WOULD_BLOCK;
   }
 
   private take(n: number, peek: boolean): Uint8Array {
@@ -238,7 +238,7 @@ export class SlipSocket implements DriverSocket {
       return [data, this.drv.peerOf(this.id)];
     }
     const head = this.dgrams[0];
-    if (!head) throw osError('EAGAIN');
+    if (!head) throw WOULD_BLOCK;
     if (!peek) {
       this.dgrams.shift();
       this.consume(head[0].length);
