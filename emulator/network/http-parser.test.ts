@@ -14,7 +14,9 @@ function requests(events: HttpParseEvent[]) {
   });
 }
 
-const TWO = 'GET /bytes/3?x=1 HTTP/1.1\r\nHost: http.test\r\nX-Thing:  a \r\nX-Thing: b\r\n\r\n' + 'POST /upload HTTP/1.1\r\nHost: http.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello';
+const TWO =
+  'GET /bytes/3?x=1 HTTP/1.1\r\nHost: http.test\r\nX-Thing:  a \r\nX-Thing: b\r\n\r\n' +
+  'POST /upload HTTP/1.1\r\nHost: http.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello';
 
 describe('HttpRequestParser', () => {
   it('parses pipelined requests with headers and a body', () => {
@@ -41,7 +43,9 @@ describe('HttpRequestParser', () => {
 
   it('gives the same result split at every position', () => {
     const bytes = enc(TWO);
-    const whole = JSON.stringify(requests(new HttpRequestParser().feed(bytes)), (_k, v) => (v instanceof Map ? [...v] : v));
+    const whole = JSON.stringify(requests(new HttpRequestParser().feed(bytes)), (_k, v) =>
+      v instanceof Map ? [...v] : v,
+    );
     for (let cut = 1; cut < bytes.length; cut++) {
       const events = feedAll(new HttpRequestParser(), [bytes.subarray(0, cut), bytes.subarray(cut)]);
       expect(JSON.stringify(requests(events), (_k, v) => (v instanceof Map ? [...v] : v))).toBe(whole);

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NetError } from './net-error.js';
@@ -98,23 +99,29 @@ describe('VirtualNetwork TCP services', () => {
 
 describe('VirtualNetwork.close', () => {
   it('resets open connections, cancels pending connects, closes UDP and leaves no handles or timers', async () => {
+    // The test's own peer: its accepted socket closes when our reset arrives.
+    const server = net.createServer((s) => s.on('error', () => {}));
+    const peerClosed = new Promise((resolve) => server.once('connection', (s) => s.once('close', resolve)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const before = process.getActiveResourcesInfo().sort();
     network = new VirtualNetwork();
     const echo = await network.connectTcp('10.77.0.7', 7);
     const http = await network.connectTcp('10.77.0.80', 80);
     http.write('GET /bytes/100000000 HTTP/1.1\r\nHost: http.test\r\n\r\n'); // a large response in progress
-    const errors = [echo, http].map((c) => new Promise((resolve) => c.once('error', resolve)));
+    const loop = await network.connectTcp('127.0.0.1', (server.address() as net.AddressInfo).port);
+    const quiet = await network.connectTcp('10.77.0.7', 7); // no 'error' listener: closes without throwing
+    const errors = [echo, http, loop].map((c) => new Promise((resolve) => c.once('error', resolve)));
     const pending = network.connectTcp('10.77.0.66', 1234).catch((e: unknown) => e);
     const udp = await network.openUdp();
     udp.send(Buffer.from('x'), '127.0.0.1', 9); // opens a real loopback socket
     await network.close();
-    expect(await Promise.all(errors)).toEqual([
-      expect.objectContaining({ code: 'ECONNRESET' }),
-      expect.objectContaining({ code: 'ECONNRESET' }),
-    ]);
+    expect(await Promise.all(errors)).toEqual(Array(3).fill(expect.objectContaining({ code: 'ECONNRESET' })));
+    expect(quiet.destroyed).toBe(true);
     expect(await pending).toMatchObject({ code: 'ECONNRESET' });
     expect(() => udp.send(Buffer.from('x'), '10.77.0.7', 7)).toThrow(NetError);
     await expect(network.connectTcp('10.77.0.7', 7)).rejects.toMatchObject({ code: 'EHOSTUNREACH' });
+    await peerClosed;
     expect(process.getActiveResourcesInfo().sort()).toEqual(before);
+    await new Promise((resolve) => server.close(resolve));
   });
 });

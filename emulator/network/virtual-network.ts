@@ -179,7 +179,8 @@ export class VirtualNetwork {
 
   /**
    * Cancels connects in progress (they reject with ECONNRESET), resets every open connection
-   * (the device's end emits 'error' ECONNRESET), closes every UDP endpoint, and resolves once
+   * (the device's end emits 'error' ECONNRESET if it has an 'error' listener, else just
+   * 'close'; the peer sees a reset), closes every UDP endpoint, and resolves once
    * no socket, timer or handle of this network is left.
    */
   async close(): Promise<void> {
@@ -187,7 +188,10 @@ export class VirtualNetwork {
     for (const c of this.connecting) c.abort(new NetError('ECONNRESET', 'the virtual network was closed'));
     const closing = [...this.connections].map((conn) => {
       const done = new Promise<void>((resolve) => conn.once('close', () => resolve()));
-      conn.destroy(new NetError('ECONNRESET', 'the virtual network was closed'));
+      // Fail loudly where someone listens; an unheard 'error' would crash the emulator at shutdown.
+      const error =
+        conn.listenerCount('error') > 0 ? new NetError('ECONNRESET', 'the virtual network was closed') : undefined;
+      conn.destroy(error);
       return done;
     });
     await Promise.all([...closing, this.udp.closeAll()]);
