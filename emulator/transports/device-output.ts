@@ -14,12 +14,20 @@ export interface AttachEvents {
 /** Takes one chunk for the host; returns false when the host's buffer is full (resume later). */
 export type HostSink = (chunk: Buffer) => boolean;
 
+/** Per UART: the outputs reading it, and those whose host is full. The UART flows only when none is. */
+interface Readers {
+  all: Set<DeviceOutput>;
+  blocked: Set<DeviceOutput>;
+}
+const readersOf = new WeakMap<Duplex, Readers>();
+
 /**
  * Keeps the UART's readable side flowing and routes each chunk to the attached host's sink.
  * With no host attached the bytes are dropped, like a real UART nobody listens to; with one attached,
  * a full sink pauses the UART until {@link DeviceOutput.resume}.
  *
- * One DeviceOutput (one transport) per UART: two would each get every chunk and fight over pause/resume.
+ * Several transports may read one UART (e.g. TCP and pty at once): each gets every chunk, and the
+ * UART stays paused while any of their hosts is full, so one host's drain cannot overrun another.
  *
  * @example
  * ```ts
@@ -30,13 +38,21 @@ export type HostSink = (chunk: Buffer) => boolean;
  */
 export class DeviceOutput {
   readonly #uart: Duplex;
+  readonly #readers: Readers;
   #sink: HostSink | null = null;
 
   constructor(uart: Duplex) {
     this.#uart = uart;
+    let readers = readersOf.get(uart);
+    if (!readers) {
+      readers = { all: new Set(), blocked: new Set() };
+      readersOf.set(uart, readers);
+    }
+    this.#readers = readers;
+    readers.all.add(this);
     uart.on('data', this.#onData);
     // An explicit resume: a 'data' listener alone does not restart a UART someone paused before.
-    uart.resume();
+    if (readers.blocked.size === 0) uart.resume();
   }
 
   get attached(): boolean {
@@ -50,22 +66,32 @@ export class DeviceOutput {
   /** Drops device output from now on; a UART paused for the old host flows again. */
   detach(): void {
     this.#sink = null;
-    this.#uart.resume();
+    this.resume();
   }
 
-  /** The host drained: let the UART flow again. */
+  /** The host drained: let the UART flow again (unless another reader's host is still full). */
   resume(): void {
-    this.#uart.resume();
+    this.#readers.blocked.delete(this);
+    if (this.#readers.blocked.size === 0) this.#uart.resume();
   }
 
-  /** Stops reading the UART; it stays paused so nothing is lost to a missing listener. */
+  /** Stops reading the UART; the last reader leaves it paused so nothing is lost to a missing listener. */
   close(): void {
     this.#sink = null;
     this.#uart.off('data', this.#onData);
-    this.#uart.pause();
+    this.#readers.all.delete(this);
+    if (this.#readers.all.size === 0) {
+      this.#readers.blocked.clear();
+      this.#uart.pause();
+    } else {
+      this.resume();
+    }
   }
 
   readonly #onData = (chunk: Buffer): void => {
-    if (this.#sink && !this.#sink(chunk)) this.#uart.pause();
+    if (this.#sink && !this.#sink(chunk)) {
+      this.#readers.blocked.add(this);
+      this.#uart.pause();
+    }
   };
 }

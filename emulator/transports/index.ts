@@ -12,5 +12,5 @@
 export { type AttachEvents, DeviceOutput, type HostSink } from './device-output.js';
 export { bytesPerSecond, createPacer, paceDuplex } from './pace.js';
 export { openPty, type PtyOptions, type PtyTransport } from './pty.js';
-export { bytePattern, createLoopbackUart, firstMismatch, readBytes } from './testing.js';
 export { BUSY_NOTE, listenTcp, type TcpOptions, type TcpTransport } from './tcp.js';
+export { bytePattern, type Collector, collect, createLoopbackUart, firstMismatch, readBytes } from './testing.js';

@@ -6,9 +6,11 @@ import { Duplex, PassThrough } from 'node:stream';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPty, type PtyTransport } from './pty.js';
-import { bytePattern, createLoopbackUart, firstMismatch, readBytes } from './testing.js';
+import { bytePattern, collect, createLoopbackUart, firstMismatch } from './testing.js';
 
 const open: PtyTransport[] = [];
+const CHUNK = 16 * 1024;
+const WINDOW = 64 * 1024;
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((p) => p.close()));
@@ -71,18 +73,24 @@ describe('openPty', () => {
     const port = await openSerial(p.path); // opened before any write: its open-time flush loses nothing
     const data = bytePattern(1 << 20);
     const started = performance.now();
-    const echoed = readBytes(port, data.length, 15_000);
-    // Chunks + drain: serialport's poller stops watching readability while a write waits (tooling
-    // notes §1), so one huge write could starve its own reads. Reads run concurrently throughout.
-    for (let i = 0; i < data.length; i += 16 * 1024) {
-      port.write(data.subarray(i, i + 16 * 1024));
-      await call((cb) => port.drain(cb));
+    const rx = collect(port);
+    try {
+      // A window of bytes in flight, far below the transport's 256 KiB queue: serialport's poller stops
+      // watching readability while one of its writes waits for room (tooling notes §1), so a host that
+      // writes without bound while the device answers deadlocks against any device that applies
+      // backpressure (measured here: 16 MiB in 16 KiB chunks + drain stalled after ~9 MB).
+      for (let i = 0; i < data.length; i += CHUNK) {
+        await rx.until(i + CHUNK - WINDOW, 5000);
+        port.write(data.subarray(i, i + CHUNK));
+      }
+      await rx.until(data.length, 10_000);
+      const seconds = (performance.now() - started) / 1000;
+      expect(firstMismatch(rx.take(), data)).toBe(-1);
+      console.log(`pty echo: 1 MiB each way in ${(seconds * 1000).toFixed(0)} ms = ${(1 / seconds).toFixed(1)} MiB/s`);
+    } finally {
+      rx.stop();
+      await call((cb) => port.close(cb));
     }
-    const got = await echoed;
-    const seconds = (performance.now() - started) / 1000;
-    expect(firstMismatch(got, data)).toBe(-1);
-    console.log(`pty echo: 1 MiB each way in ${(seconds * 1000).toFixed(0)} ms = ${(1 / seconds).toFixed(1)} MiB/s`);
-    await call((cb) => port.close(cb));
   });
 
   it('is detached until a host opens, and reopens after serialport closed', async () => {

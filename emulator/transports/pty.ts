@@ -75,10 +75,6 @@ class PtyPort {
     return this.#out.attached;
   }
 
-  debug() {
-    return { queued: this.#queued, q: this.#queue.length, uartFull: this.#uartFull, readTimer: !!this.#readTimer, readImm: !!this.#readImmediate, writeTimer: !!this.#writeTimer, writeImm: !!this.#writeImmediate, idle: this.#idleMs, retry: this.#retryMs, uartPaused: this.#uart.isPaused(), uartRL: this.#uart.readableLength, uartWL: this.#uart.writableLength, uartNeedDrain: (this.#uart as any).writableNeedDrain };
-  }
-
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -256,7 +252,6 @@ export async function openPty(uart: Duplex, opts: PtyOptions = {}): Promise<PtyT
     get attached() {
       return port.attached;
     },
-    debug: () => port.debug(),
     close() {
       closing ??= (async () => {
         port.close();

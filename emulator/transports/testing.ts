@@ -54,9 +54,66 @@ export function bytePattern(length: number): Buffer {
   return out;
 }
 
+/** Bytes gathered from a source's 'data' events; see {@link collect}. */
+export interface Collector {
+  /** Bytes received so far. */
+  readonly length: number;
+  /** Resolves once at least `n` bytes arrived; rejects after `timeoutMs` saying how many did. */
+  until(n: number, timeoutMs: number): Promise<void>;
+  /** Everything received, as one Buffer. */
+  take(): Buffer;
+  /** Removes the listener. */
+  stop(): void;
+}
+
 /**
- * Collects exactly `length` bytes from the 'data' events of `source` (a stream, a SerialPort), or
- * rejects after `timeoutMs` saying how many arrived. Extra bytes are an error too.
+ * Starts gathering the 'data' events of `source` (a stream, a SerialPort). One `until` wait at a time.
+ *
+ * @example
+ * ```ts
+ * const rx = collect(port);
+ * port.write(request);
+ * await rx.until(4, 1000);
+ * ```
+ */
+export function collect(source: EventEmitter): Collector {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let waiter: { n: number; wake: () => void } | null = null;
+  const onData = (chunk: Buffer) => {
+    chunks.push(chunk);
+    length += chunk.length;
+    if (waiter && length >= waiter.n) waiter.wake();
+  };
+  source.on('data', onData);
+  return {
+    get length() {
+      return length;
+    },
+    until: (n, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        if (length >= n) return resolve();
+        const timer = setTimeout(() => {
+          waiter = null;
+          reject(new Error(`timeout: ${length} of ${n} bytes after ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiter = {
+          n,
+          wake: () => {
+            waiter = null;
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+      }),
+    take: () => Buffer.concat(chunks, length),
+    stop: () => source.off('data', onData),
+  };
+}
+
+/**
+ * Collects exactly `length` bytes from `source`, or rejects after `timeoutMs` saying how many
+ * arrived. More bytes than expected is an error too.
  *
  * @example
  * ```ts
@@ -65,25 +122,15 @@ export function bytePattern(length: number): Buffer {
  * expect((await echoed).equals(bytePattern(1024))).toBe(true);
  * ```
  */
-export function readBytes(source: EventEmitter, length: number, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let got = 0;
-    const finish = (error?: Error) => {
-      clearTimeout(timer);
-      source.off('data', onData);
-      if (error) reject(error);
-      else resolve(Buffer.concat(chunks, got));
-    };
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      got += chunk.length;
-      if (got > length) finish(new Error(`expected ${length} bytes, got ${got}`));
-      else if (got === length) finish();
-    };
-    const timer = setTimeout(() => finish(new Error(`timeout: ${got} of ${length} bytes after ${timeoutMs} ms`)), timeoutMs);
-    source.on('data', onData);
-  });
+export async function readBytes(source: EventEmitter, length: number, timeoutMs: number): Promise<Buffer> {
+  const rx = collect(source);
+  try {
+    await rx.until(length, timeoutMs);
+  } finally {
+    rx.stop();
+  }
+  if (rx.length > length) throw new Error(`expected ${length} bytes, got ${rx.length}`);
+  return rx.take();
 }
 
 /** Index of the first differing byte, or -1: makes a failed 1 MiB comparison readable. */
