@@ -7,3 +7,4 @@ export * from './frame.js';
 export * from './opcodes.js';
 export * from './slip.js';
 export * from './wire.js';
+export * as at from './at/index.js';

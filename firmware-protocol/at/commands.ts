@@ -44,7 +44,10 @@ const mux0 = (...params: ParamSpec[]): Signature => ({ mux: 0, params });
 const mux1 = (...params: ParamSpec[]): Signature => ({ mux: 1, params });
 const flag = (name: string) => int(name, 0, 1);
 /** Query `+NAME:<v>` plus set `AT+NAME=<v>` — the shape of most switches. */
-const setting = (info: string, ...params: ParamSpec[]) => ({ query: { info: [info] }, set: { signatures: [sig(...params)] } });
+const setting = (info: string, ...params: ParamSpec[]) => ({
+  query: { info: [info] },
+  set: { signatures: [sig(...params)] },
+});
 
 const DEFAULT_MS = 2_000;
 const LINK = int('link_id', 0, 4);
@@ -105,7 +108,12 @@ const JOINED = ['wifi'] as const;
 /** The command table, keyed by name as written after `AT+` (basic commands: the whole word). */
 export const AT_COMMANDS = {
   AT: { basic: true, forms: { execute: {} }, timeoutMs: DEFAULT_MS },
-  ATE0: { basic: true, forms: { execute: {} }, timeoutMs: DEFAULT_MS, notes: 'Echo off; its own line is still echoed.' },
+  ATE0: {
+    basic: true,
+    forms: { execute: {} },
+    timeoutMs: DEFAULT_MS,
+    notes: 'Echo off; its own line is still echoed.',
+  },
   ATE1: { basic: true, forms: { execute: {} }, timeoutMs: DEFAULT_MS, notes: 'Echo on (default; not persisted).' },
   RST: {
     forms: { execute: { also: ['ready'] }, set: { signatures: [sig(flag('mode'))], also: ['ready'] } },
@@ -137,7 +145,8 @@ export const AT_COMMANDS = {
       execute: { info: ['+CWJAP'], also: JOINED },
     },
     timeoutMs: 20_000,
-    notes: 'Failure: +CWJAP:<1 timeout|2 password|3 no AP|4 failed>\\r\\n\\r\\nERROR. Query has fewer fields on old builds.',
+    notes:
+      'Failure: +CWJAP:<1 timeout|2 password|3 no AP|4 failed>\\r\\n\\r\\nERROR. Query has fewer fields on old builds.',
   },
   CWQAP: { forms: { execute: { also: JOINED } }, timeoutMs: 5_000 },
   CWSTATE: { forms: { query: { info: ['+CWSTATE'] } }, timeoutMs: DEFAULT_MS },
@@ -145,7 +154,9 @@ export const AT_COMMANDS = {
     forms: {
       execute: { info: ['+CWLAP'], many: true },
       set: {
-        signatures: [sig(...['ssid', 'mac'].map((n) => opt(str(n))), opt(int('channel', 1, 14)), opt(flag('scan_type')))],
+        signatures: [
+          sig(...['ssid', 'mac'].map((n) => opt(str(n))), opt(int('channel', 1, 14)), opt(flag('scan_type'))),
+        ],
         info: ['+CWLAP'],
         many: true,
       },
@@ -165,7 +176,10 @@ export const AT_COMMANDS = {
   CIPV6: { forms: setting('+CIPV6', flag('enable')), timeoutMs: DEFAULT_MS },
   CIPMUX: { forms: setting('+CIPMUX', flag('mode')), timeoutMs: DEFAULT_MS, notes: 'Only with no link open.' },
   CIPSTART: {
-    forms: { test: {}, set: { signatures: [mux1(LINK, ...TCP_SSL), mux1(LINK, ...UDP), mux0(...TCP_SSL), mux0(...UDP)], also: STARTED } },
+    forms: {
+      test: {},
+      set: { signatures: [mux1(LINK, ...TCP_SSL), mux1(LINK, ...UDP), mux0(...TCP_SSL), mux0(...UDP)], also: STARTED },
+    },
     timeoutMs: 20_000,
     notes: '<timeout> is v4.1.0.0+. UDP <mode> needs <local_port>. SSL handshakes take 10 s per packet at most.',
   },
@@ -177,7 +191,8 @@ export const AT_COMMANDS = {
   CIPSEND: {
     forms: { test: {}, set: { signatures: SEND_SIGS, prompt: true }, execute: { prompt: true } },
     timeoutMs: 5_000,
-    notes: 'Then \\r\\nRecv N bytes\\r\\n and \\r\\nSEND OK|SEND FAIL\\r\\n. Max 2048 on old builds. Execute = passthrough.',
+    notes:
+      'Then \\r\\nRecv N bytes\\r\\n and \\r\\nSEND OK|SEND FAIL\\r\\n. Max 2048 on old builds. Execute = passthrough.',
   },
   CIPSENDEX: {
     forms: { set: { signatures: SEND_SIGS, prompt: true } },
@@ -215,7 +230,11 @@ export const AT_COMMANDS = {
     notes: 'Needs CIPMUX=1, one server only. Default port 333. <netif> 0 all, 1 sta, 2 ap, 3 eth.',
   },
   CIPSERVERMAXCONN: { forms: setting('+CIPSERVERMAXCONN', int('num', 1, 5)), timeoutMs: DEFAULT_MS },
-  CIPSTO: { forms: setting('+CIPSTO', int('time', 0, 7200)), timeoutMs: DEFAULT_MS, notes: 'Default 180 [unverified].' },
+  CIPSTO: {
+    forms: setting('+CIPSTO', int('time', 0, 7200)),
+    timeoutMs: DEFAULT_MS,
+    notes: 'Default 180 [unverified].',
+  },
   CIPMODE: { forms: setting('+CIPMODE', flag('mode')), timeoutMs: DEFAULT_MS, notes: '1 = passthrough, single link.' },
   CIPDINFO: { forms: setting('+CIPDINFO', flag('mode')), timeoutMs: DEFAULT_MS, notes: 'Query prints true|false.' },
   CIPRECVTYPE: {
@@ -237,7 +256,9 @@ export const AT_COMMANDS = {
     notes: 'MUX=1: +CIPRECVLEN:654,-1,-1,-1,-1 (-1 = link not open); MUX=0: +CIPRECVLEN:<len>.',
   },
   CIPRECVDATA: {
-    forms: { set: { signatures: [mux0(int('len', 1, MAX_U31)), mux1(LINK, int('len', 1, MAX_U31))], also: ['recv-data'] } },
+    forms: {
+      set: { signatures: [mux0(int('len', 1, MAX_U31)), mux1(LINK, int('len', 1, MAX_U31))], also: ['recv-data'] },
+    },
     timeoutMs: 5_000,
     notes: 'Reply +CIPRECVDATA:<actual>[,"ip",port],<raw bytes>; trust only <actual> (SSL).',
   },
@@ -286,16 +307,25 @@ export const AT_COMMANDS = {
     timeoutMs: DEFAULT_MS,
   },
   CIPSSLCCONF: {
-    forms: { query: { info: ['+CIPSSLCCONF'], many: true }, set: { signatures: [mux0(...SSLC_CONF), mux1(LINK_OR_ALL, ...SSLC_CONF)] } },
+    forms: {
+      query: { info: ['+CIPSSLCCONF'], many: true },
+      set: { signatures: [mux0(...SSLC_CONF), mux1(LINK_OR_ALL, ...SSLC_CONF)] },
+    },
     timeoutMs: DEFAULT_MS,
     notes: 'Ambiguous without the MUX mode (AT+CIPSSLCCONF=1,2): give the parser/encoder `mux`.',
   },
   CIPSSLCSNI: {
-    forms: { query: { info: ['+CIPSSLCSNI'], many: true }, set: { signatures: [mux0(str('sni')), mux1(LINK_OR_ALL, str('sni'))] } },
+    forms: {
+      query: { info: ['+CIPSSLCSNI'], many: true },
+      set: { signatures: [mux0(str('sni')), mux1(LINK_OR_ALL, str('sni'))] },
+    },
     timeoutMs: DEFAULT_MS,
   },
   CIPSSLCALPN: {
-    forms: { query: { info: ['+CIPSSLCALPN'], many: true }, set: { signatures: [mux0(...ALPN), mux1(LINK_OR_ALL, ...ALPN)] } },
+    forms: {
+      query: { info: ['+CIPSSLCALPN'], many: true },
+      set: { signatures: [mux0(...ALPN), mux1(LINK_OR_ALL, ...ALPN)] },
+    },
     timeoutMs: DEFAULT_MS,
   },
 } as const satisfies Record<string, CommandSpec>;

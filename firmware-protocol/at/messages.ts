@@ -10,7 +10,7 @@ import { z } from 'zod';
 
 const link = z.number().int().min(0).nullable();
 const count = z.number().int().min(0);
-const bytes = z.instanceof(Uint8Array);
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected a Uint8Array');
 
 /** Remote end reported with AT+CIPDINFO=1: `+IPD,0,5,"93.184.216.34",80:`. */
 export const RemoteSchema = z.object({ ip: z.string(), port: count });

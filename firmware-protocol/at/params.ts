@@ -133,6 +133,8 @@ type Problem = Exclude<BadReason, { code: 'empty-line' | 'no-terminator' | 'too-
  * Checks tokens against a command's signatures (only those valid for `mux` when given) and
  * returns the first match, or the most telling problem: a count mismatch only when no
  * signature takes that many parameters, otherwise the problem at the furthest index.
+ * `AT+CIPSTART="TCP","h",99999` fails every CIPSTART signature; the MUX=0 TCP one gets
+ * furthest, so the answer is `param-invalid` at index 2, `<remote_port>`.
  */
 export function matchSignatures(
   name: string,
@@ -157,7 +159,7 @@ function countProblem(name: string, sigs: readonly Signature[], given: number): 
   for (const sig of sigs) {
     const bound = given > sig.params.length ? sig.params.length : minCount(sig);
     const d = Math.abs(bound - given);
-    if (d < distance || (d === distance && bound > expected)) [expected, distance] = [bound, d];
+    if (d < distance || (d === distance && bound < expected)) [expected, distance] = [bound, d];
   }
   return { code: 'param-count', name, expected, given };
 }

@@ -57,7 +57,10 @@ const LINE_RULES: readonly LineRule[] = [
   { pattern: /^(\d{1,3}),CLOSED$/, build: (m) => ({ type: 'closed', link: linkOf(m[1]) }) },
   { pattern: /^(\d{1,3}),CONNECT FAIL$/, build: (m) => ({ type: 'connect-fail', link: linkOf(m[1]) }) },
   { pattern: /^Recv (\d{1,10}) bytes$/, build: (m) => ({ type: 'recv', length: Number(m[1]) }) },
-  { pattern: /^ERR CODE:0x([0-9a-fA-F]{1,8})$/, build: (m) => ({ type: 'err-code', code: Number.parseInt(m[1]!, 16) }) },
+  {
+    pattern: /^ERR CODE:0x([0-9a-fA-F]{1,8})$/,
+    build: (m) => ({ type: 'err-code', code: Number.parseInt(m[1]!, 16) }),
+  },
   { pattern: /^Have (\d{1,3}) Connections$/, build: (m) => ({ type: 'max-conn', count: Number(m[1]) }) },
   { pattern: /^\+IPD,(.*)$/s, build: (m) => ipdNotify(m[1]!) },
   { pattern: /^\+LINK_CONN:(.*)$/s, build: (m) => linkConn(m[1]!) },
