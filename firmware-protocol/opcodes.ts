@@ -51,6 +51,26 @@ export const OPS = {
     response: struct({ entries: list8(addrinfo) }),
   },
   POLL: { code: 0x1a, request: struct({ entries: list8(pollEntry) }), response: struct({ entries: list8(pollEntry) }) },
+  // TLS on the device (IPPROTO_SEC sockets): options set before connect; the handshake runs in CONNECT
+  TLS_WRAP: {
+    code: 0x20,
+    request: struct({
+      ...sock,
+      serverSide: u8,
+      certReqs: u8,
+      sslVersion: u8,
+      keyfile: str8,
+      certfile: str8,
+      caCerts: str8,
+      serverHostname: str8,
+    }),
+    response: empty,
+  },
+  // the device's file store (certificates under /flash/cert/)
+  FILE_WRITE: { code: 0x40, request: struct({ path: str8, offset: u32, truncate: u8, data: rest }), response: empty },
+  FILE_READ: { code: 0x41, request: struct({ path: str8, offset: u32, length: u16 }), response: struct({ data: rest }) },
+  FILE_LIST: { code: 0x42, request: struct({ dir: str8 }), response: struct({ entries: list8(struct({ name: str8, size: u32 })) }) },
+  FILE_DELETE: { code: 0x43, request: struct({ path: str8 }), response: empty },
   // device → host events
   BOOT: { code: 0x80, event: struct({ version: u8, bootNonce: fixed(8) }) },
   DATA: { code: 0x81, event: struct({ ...sock, data: rest }) },

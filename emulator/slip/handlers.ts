@@ -8,6 +8,13 @@ import type { SlipPersonality } from './personality.js';
 
 type Handler<N extends RequestOp> = (dev: SlipPersonality, body: RequestBody<N>) => Promise<ResponseBody<N>> | ResponseBody<N>;
 
+/** An operation the emulator does not implement yet: a clear EOPNOTSUPP, never silence. */
+function notYet(op: string): () => never {
+  return () => {
+    throw new DeviceError('EOPNOTSUPP', `${op} is not implemented by this emulator yet`);
+  };
+}
+
 const HANDLERS: { [N in RequestOp]: Handler<N> } = {
   HELLO: (dev, b) => {
     if (b.version !== 1) throw new DeviceError('EPROTONOSUPPORT', `protocol version ${b.version} not supported`);
@@ -44,6 +51,11 @@ const HANDLERS: { [N in RequestOp]: Handler<N> } = {
     return {};
   },
   GETADDRINFO: async (dev, b) => ({ entries: await dev.table.getaddrinfo(b.host, b.port) }),
+  TLS_WRAP: notYet('TLS_WRAP'),
+  FILE_WRITE: notYet('FILE_WRITE'),
+  FILE_READ: notYet('FILE_READ'),
+  FILE_LIST: notYet('FILE_LIST'),
+  FILE_DELETE: notYet('FILE_DELETE'),
   POLL: (dev, b) => ({ entries: b.entries.map((e) => ({ sock: e.sock, events: dev.table.poll(e.sock, e.events) })) }),
 };
 
