@@ -28,6 +28,8 @@ export interface Emulator {
   /** The device's UART: write host bytes into it, read device bytes from it. */
   readonly uart: Duplex;
   readonly personality: SlipPersonality;
+  /** Power-cycles the emulated board (new boot nonce; every socket is gone). */
+  reboot(): void;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
     network,
     uart: personality,
     personality,
+    reboot: () => personality.reboot(),
     async close() {
       personality.destroy();
       if (ownNetwork) await network.close();

@@ -41,7 +41,7 @@ interface Session {
 
 export class SlipPersonality extends Duplex implements SocketNotify {
   readonly table: SocketTable;
-  readonly bootNonce: Uint8Array;
+  bootNonce: Uint8Array;
   private readonly decoder: MessageDecoder;
   private session?: Session;
   private eventSeq = 0;
@@ -58,6 +58,22 @@ export class SlipPersonality extends Duplex implements SocketNotify {
     this.table = new SocketTable(opts.profile, opts.network, this);
     this.decoder = new MessageDecoder(opts.profile.maxFrame);
     this.bootNonce = opts.random.bytes(8);
+    this.emitEvent({ kind: 'event', seq: 0, op: 'BOOT', body: { version: PROTOCOL_VERSION, bootNonce: this.bootNonce } });
+  }
+
+  /**
+   * Restarts the device as a power cycle would: every socket is gone, the session is over, a new
+   * boot nonce is announced with BOOT. Bytes already queued for the host are still delivered.
+   */
+  reboot(): void {
+    this.table.closeAll();
+    this.credit.clear();
+    this.finished.clear();
+    this.waiting.clear();
+    this.connectUnanswered.clear();
+    this.session = undefined;
+    this.bootNonce = this.opts.random.bytes(8);
+    this.eventSeq = 0;
     this.emitEvent({ kind: 'event', seq: 0, op: 'BOOT', body: { version: PROTOCOL_VERSION, bootNonce: this.bootNonce } });
   }
 
