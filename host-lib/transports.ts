@@ -5,6 +5,7 @@
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SerialPort } from 'serialport';
+import { fixSerialPoller } from './serial/poller-fix.js';
 
 export interface SerialOptions {
   baudRate?: number;
@@ -46,6 +47,7 @@ function openTcp(locator: string, timeoutMs: number): Promise<Duplex> {
 }
 
 function openSerial(path: string, opts: SerialOptions, timeoutMs: number): Promise<Duplex> {
+  fixSerialPoller();
   return withDeadline(
     new Promise((resolve, reject) => {
       const port = new SerialPort(
