@@ -4,7 +4,7 @@
  * forms are the personality's business.
  */
 import { constants as C, type ErrnoName, POLL_BITS } from '../../firmware-protocol/index.js';
-import type { VirtualNetwork } from '../network/index.js';
+import type { NetInterface } from '../network/index.js';
 import type { Profile } from '../profiles.js';
 import { DeviceError, fromNetCode } from './device-error.js';
 import { TcpSocket } from './tcp-socket.js';
@@ -26,7 +26,7 @@ export class SocketTable {
 
   constructor(
     readonly profile: Profile,
-    private readonly net: VirtualNetwork,
+    readonly net: NetInterface,
     private readonly notify: SocketNotify,
   ) {
     this.slots = new Array(profile.maxSockets).fill(undefined);
@@ -66,9 +66,34 @@ export class SocketTable {
 
   async bind(id: number, addr: SockAddr): Promise<SockAddr> {
     const s = this.get(id);
-    if (s.kind !== 'udp') throw new DeviceError('EOPNOTSUPP', 'TCP server sockets are not available yet');
-    const port = await s.bind(addr[1]);
-    return [addr[0] === '' ? '0.0.0.0' : addr[0], port];
+    const ip = addr[0] === '' ? '0.0.0.0' : addr[0];
+    if (ip !== '0.0.0.0' && ip !== this.net.ip && ip !== '127.0.0.1') {
+      throw new DeviceError('EADDRNOTAVAIL', `${ip} is not an address of this device (${this.net.ip})`);
+    }
+    return [ip, await s.bind(addr[1])];
+  }
+
+  /** TCP only; returns the loopback port forwarding to the listener (0 if none). */
+  async listen(id: number, backlog: number): Promise<number> {
+    const s = this.get(id);
+    if (s.kind !== 'tcp') throw new DeviceError('EOPNOTSUPP', 'listen on a UDP socket');
+    return s.listen(backlog);
+  }
+
+  /** Takes a queued connection into a new slot; EAGAIN if none, ENFILE if the table is full. */
+  accept(id: number): { id: number; addr: SockAddr } {
+    const s = this.get(id);
+    if (s.kind !== 'tcp') throw new DeviceError('EOPNOTSUPP', 'accept on a UDP socket');
+    const pending = s.takeConnection();
+    const slot = this.slots.indexOf(undefined);
+    if (slot < 0) {
+      s.putBack(pending);
+      throw new DeviceError('ENFILE', `socket table full (${this.profile.maxSockets} sockets)`);
+    }
+    const conn = new TcpSocket(slot, this.net, this.notify, this.profile.rxBuffer);
+    this.slots[slot] = conn;
+    conn.adopt(pending.stream, pending.peer);
+    return { id: slot, addr: pending.peer };
   }
 
   /** 'done' when complete at once (UDP), 'inprogress' for TCP (completion via notify.connected). */
@@ -132,6 +157,7 @@ export class SocketTable {
       r |= POLL_BITS.POLLOUT;
       return r & (events | POLL_BITS.POLLERR | POLL_BITS.POLLHUP);
     }
+    if (s.isListening) return s.pendingAccepts > 0 ? POLL_BITS.POLLIN & events : 0;
     if (s.buffered > 0 || s.peerClosed) r |= POLL_BITS.POLLIN;
     if (s.isWritable) r |= POLL_BITS.POLLOUT;
     if (s.hasFailed) r |= POLL_BITS.POLLERR | POLL_BITS.POLLHUP;

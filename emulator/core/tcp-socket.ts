@@ -5,11 +5,12 @@
  */
 import type { Duplex } from 'node:stream';
 import type { ErrnoName } from '../../firmware-protocol/index.js';
-import type { VirtualNetwork } from '../network/index.js';
+import type { NetInterface, TcpListener } from '../network/index.js';
+import { AcceptQueue, type Pending } from './accept-queue.js';
 import { DeviceError, fromNetCode } from './device-error.js';
 import type { SocketNotify, StreamRead } from './types.js';
 
-type TcpState = 'new' | 'connecting' | 'connected' | 'closed';
+type TcpState = 'new' | 'connecting' | 'connected' | 'listening' | 'closed';
 
 export class TcpSocket {
   readonly kind = 'tcp';
@@ -23,13 +24,62 @@ export class TcpSocket {
   private ended = false;
   private abort?: AbortController;
   private readonly pendingSends = new Set<(err: DeviceError) => void>();
+  private bound?: TcpListener;
+  private readonly accepts: AcceptQueue;
 
   constructor(
     readonly id: number,
-    private readonly net: VirtualNetwork,
+    private readonly net: NetInterface,
     private readonly notify: SocketNotify,
     private readonly rxBuffer: number,
-  ) {}
+  ) {
+    this.accepts = new AcceptQueue((pending) => this.notify.onAcceptable(this.id, pending));
+  }
+
+  /** Binds the local port (0 = pick one); the port is taken at once, so a second bind fails. */
+  async bind(port: number): Promise<number> {
+    if (this.bound) throw new DeviceError('EINVAL', 'socket already bound');
+    if (this.state !== 'new') throw new DeviceError('EISCONN');
+    try {
+      this.bound = await this.net.listenTcp(port, this.accepts.offer);
+    } catch (err) {
+      throw new DeviceError(fromNetCode((err as { code?: string }).code), (err as Error).message);
+    }
+    return this.bound.port;
+  }
+
+  /** Starts queueing connections; returns the loopback port that forwards to this listener. */
+  async listen(backlog: number): Promise<number> {
+    if (this.state === 'connected' || this.state === 'connecting') throw new DeviceError('EISCONN');
+    if (!this.bound) await this.bind(0);
+    this.accepts.listen(backlog);
+    this.state = 'listening';
+    return this.bound?.forwardPort ?? 0;
+  }
+
+  get isListening(): boolean {
+    return this.state === 'listening';
+  }
+
+  get pendingAccepts(): number {
+    return this.accepts.length;
+  }
+
+  get localPort(): number {
+    return this.bound?.port ?? 0;
+  }
+
+  /** The oldest queued connection; EAGAIN when none, EINVAL when not listening. */
+  takeConnection(): Pending {
+    if (this.state !== 'listening') throw new DeviceError('EINVAL', 'socket is not listening');
+    const p = this.accepts.take();
+    if (!p) throw new DeviceError('EAGAIN');
+    return p;
+  }
+
+  putBack(p: Pending): void {
+    this.accepts.putBack(p);
+  }
 
   /** Starts a connect; always 'inprogress' (completion via notify.connected). */
   connect(ip: string, port: number): 'inprogress' {
@@ -144,6 +194,8 @@ export class TcpSocket {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.accepts.close();
+    void this.bound?.close();
     this.abort?.abort();
     for (const fail of [...this.pendingSends]) fail(new DeviceError('EBADF'));
     if (this.stream) {

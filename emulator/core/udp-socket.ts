@@ -3,7 +3,7 @@
  * received datagrams wait in a short queue and later ones are dropped, like lwIP's
  * LWIP_INCOMING_PACKET_QUEUE_LEN.
  */
-import type { VirtualNetwork, VirtualUdp } from '../network/index.js';
+import type { NetInterface, VirtualUdp } from '../network/index.js';
 import { DeviceError, fromNetCode } from './device-error.js';
 import type { SockAddr, SocketNotify } from './types.js';
 
@@ -23,7 +23,7 @@ export class UdpSocket {
 
   constructor(
     readonly id: number,
-    private readonly net: VirtualNetwork,
+    private readonly net: NetInterface,
     private readonly notify: SocketNotify,
     private readonly queueLimit: number,
   ) {}

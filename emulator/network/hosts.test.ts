@@ -26,9 +26,13 @@ describe('hosts table', () => {
     expect(Object.keys(t.hosts).sort()).toEqual([
       'blackhole.test',
       'echo.test',
+      'expired.test',
       'http.test',
+      'mtls.test',
       'refused.test',
       'tls.test',
+      'unknown-ca.test',
+      'wrong-host.test',
     ]);
     expect(t.hosts['echo.test']).toMatchObject({ tcp: { '7': 'echo' }, udp: { '7': 'echo' }, closedPorts: 'refuse' });
     expect(t.hosts['tls.test']!.tcp).toEqual({ '443': 'https' });

@@ -56,6 +56,8 @@ class Endpoint implements VirtualUdp {
 
   constructor(
     readonly localPort: number,
+    /** The address of the board that owns the endpoint (several boards can share the network). */
+    readonly ip: string,
     private readonly udp: UdpNetwork,
   ) {}
 
@@ -114,7 +116,8 @@ class Endpoint implements VirtualUdp {
 
 /** The device's UDP port table and the datagram router. */
 export class UdpNetwork {
-  private readonly endpoints = new Map<number, Endpoint>();
+  /** Keyed by `ip:port`: each attached board has its own port space. */
+  private readonly endpoints = new Map<string, Endpoint>();
   /** Real sockets of closed endpoints that are still shutting down. */
   private readonly closing = new Set<Promise<void>>();
   private nextEphemeral = 0;
@@ -126,21 +129,21 @@ export class UdpNetwork {
   ) {}
 
   /** Binds a device endpoint to `localPort` (0 picks a free ephemeral port 49152..65535). */
-  open(localPort: number): VirtualUdp {
+  open(localPort: number, ip: string = this.router.deviceIp): VirtualUdp {
     if (!Number.isInteger(localPort) || localPort < 0 || localPort > 65535) {
       throw new NetError('EINVAL', `bad local port ${localPort}`);
     }
-    const port = localPort === 0 ? this.pickEphemeral() : localPort;
-    if (this.endpoints.has(port)) throw new NetError('EADDRINUSE', `UDP port ${port} is in use`);
-    const endpoint = new Endpoint(port, this);
-    this.endpoints.set(port, endpoint);
+    const port = localPort === 0 ? this.pickEphemeral(ip) : localPort;
+    if (this.endpoints.has(`${ip}:${port}`)) throw new NetError('EADDRINUSE', `UDP port ${port} is in use`);
+    const endpoint = new Endpoint(port, ip, this);
+    this.endpoints.set(`${ip}:${port}`, endpoint);
     return endpoint;
   }
 
-  private pickEphemeral(): number {
+  private pickEphemeral(ip: string): number {
     for (let i = 0; i < EPHEMERAL_COUNT; i++) {
       const port = EPHEMERAL_FIRST + ((this.nextEphemeral + i) % EPHEMERAL_COUNT);
-      if (!this.endpoints.has(port)) {
+      if (!this.endpoints.has(`${ip}:${port}`)) {
         this.nextEphemeral = (port - EPHEMERAL_FIRST + 1) % EPHEMERAL_COUNT;
         return port;
       }
@@ -149,7 +152,8 @@ export class UdpNetwork {
   }
 
   release(endpoint: Endpoint): void {
-    if (this.endpoints.get(endpoint.localPort) === endpoint) this.endpoints.delete(endpoint.localPort);
+    const key = `${endpoint.ip}:${endpoint.localPort}`;
+    if (this.endpoints.get(key) === endpoint) this.endpoints.delete(key);
     const done = endpoint.closed().then(() => {
       this.closing.delete(done);
     });
@@ -161,7 +165,8 @@ export class UdpNetwork {
     const dest = this.mode === 'host' ? null : this.router.classify(ip);
     if (dest === null) from.sendReal(data, ip, port, '0.0.0.0');
     else if (dest.kind === 'loopback') from.sendReal(data, ip, port, '127.0.0.1');
-    else if (dest.kind === 'device') this.later(() => this.endpoints.get(port)?.deliver(data, ip, from.localPort));
+    else if (dest.kind === 'device')
+      this.later(() => this.endpoints.get(`${dest.ip}:${port}`)?.deliver(data, from.ip, from.localPort));
     else if (dest.kind === 'host') this.toService(from, data, dest.host.udp[String(port)], ip, port);
     else if (dest.kind === 'outside') throw new NetError('EHOSTUNREACH', `no route to ${ip} on the virtual network`);
     // 'subnet': nobody answers ARP for that address, so the datagram is lost.
@@ -178,7 +183,7 @@ export class UdpNetwork {
     // No service on that port: the datagram vanishes (blackhole.test, closed ports).
     if (!service) return;
     const reply = (d: Uint8Array) => this.later(() => from.deliver(Uint8Array.prototype.slice.call(d), ip, port));
-    this.later(() => service(data, reply, { ip: this.router.deviceIp, port: from.localPort }));
+    this.later(() => service(data, reply, { ip: from.ip, port: from.localPort }));
   }
 
   // Datagrams arrive after send() returns, as on a real network; a microtask leaves no handle behind.

@@ -26,8 +26,10 @@ import { connectRealTcp } from './real-tcp.js';
 import { normalizeName, Router } from './routing.js';
 import { tcpEcho, udpEcho } from './services/echo.js';
 import { httpService } from './services/http.js';
+import { httpsService, type NetworkPki } from './services/https.js';
 import type { TcpService, UdpService } from './services/types.js';
 import { UdpNetwork, type VirtualUdp } from './udp.js';
+import { NetInterface, type NetworkCore, type TcpAcceptor } from './interface.js';
 
 /** Options of a VirtualNetwork. */
 export interface VirtualNetworkOptions {
@@ -39,6 +41,8 @@ export interface VirtualNetworkOptions {
   services?: { tcp?: Partial<Record<TcpServiceKind, TcpService>>; udp?: Partial<Record<UdpServiceKind, UdpService>> };
   /** Bytes buffered per direction of a virtual TCP connection (default 16 KiB). */
   highWaterMark?: number;
+  /** TLS material: serves `https` hosts with these certificates. Without it they refuse. */
+  pki?: NetworkPki;
 }
 
 /**
@@ -50,11 +54,13 @@ export interface VirtualNetworkOptions {
  * for await (const chunk of conn) process.stdout.write(chunk); // 'hello'
  * await network.close();
  */
-export class VirtualNetwork {
+export class VirtualNetwork implements NetworkCore {
   readonly mode: 'virtual' | 'host';
   readonly hosts: HostsTable;
   /** The device's own virtual address, e.g. '10.77.0.2' (also reported in host mode). */
   readonly deviceIp: string;
+  /** The TLS material the network serves, if any (the board pre-provisions `pki.ca`). */
+  readonly pki: NetworkPki | undefined;
   private readonly router: Router;
   private readonly tcpServices: Partial<Record<TcpServiceKind, TcpService>>;
   private readonly udp: UdpNetwork;
@@ -63,13 +69,18 @@ export class VirtualNetwork {
   /** One controller per connect in progress, so close() can cancel them. */
   private readonly connecting = new Set<AbortController>();
   private closed = false;
+  /** TCP listeners of attached boards, keyed by `ip:port`. */
+  private readonly listeners = new Map<string, TcpAcceptor>();
+  private nextEphemeral = 49152;
 
   constructor(opts: VirtualNetworkOptions = {}) {
     this.mode = opts.mode ?? 'virtual';
     this.hosts = opts.hosts === undefined ? defaultHostsTable() : parseHostsTable(opts.hosts, '(options.hosts)');
     this.deviceIp = this.hosts.device;
     this.router = new Router(this.hosts);
-    this.tcpServices = { echo: tcpEcho, http: httpService, ...opts.services?.tcp };
+    const https = opts.pki ? { https: httpsService(opts.pki) } : {};
+    this.tcpServices = { echo: tcpEcho, http: httpService, ...https, ...opts.services?.tcp };
+    this.pki = opts.pki;
     this.udp = new UdpNetwork(this.mode, this.router, { echo: udpEcho, ...opts.services?.udp });
     this.highWaterMark = opts.highWaterMark;
   }
@@ -103,6 +114,48 @@ export class VirtualNetwork {
    * aborts, ETIMEDOUT marked `cancelled` (a blackhole connect waits for exactly that).
    */
   async connectTcp(ip: string, port: number, signal?: AbortSignal): Promise<Duplex> {
+    return this.connectFrom(this.deviceIp, ip, port, signal);
+  }
+
+  /**
+   * Attaches a board: it gets its own address (the table's `device` first, then free subnet
+   * addresses), reaches the others by address, and its listeners can be reached by them.
+   */
+  attach(): NetInterface {
+    if (this.closed) throw new NetError('EHOSTUNREACH', 'the virtual network is closed');
+    return new NetInterface(this, this.router.allocateDevice());
+  }
+
+  /** @internal NetworkCore */
+  detach(ip: string): void {
+    this.router.releaseDevice(ip);
+  }
+
+  /** @internal NetworkCore: binds `ip:port` (0 = an ephemeral port); EADDRINUSE if taken. */
+  registerListener(ip: string, port: number, acceptor: TcpAcceptor): number {
+    let p = port;
+    if (p === 0) {
+      do p = this.nextEphemeral = this.nextEphemeral >= 65535 ? 49152 : this.nextEphemeral + 1;
+      while (this.listeners.has(`${ip}:${p}`));
+    }
+    if (this.listeners.has(`${ip}:${p}`)) throw new NetError('EADDRINUSE', `TCP port ${p} is in use`);
+    this.listeners.set(`${ip}:${p}`, acceptor);
+    return p;
+  }
+
+  /** @internal NetworkCore */
+  unregisterListener(ip: string, port: number): void {
+    this.listeners.delete(`${ip}:${port}`);
+  }
+
+  /** @internal NetworkCore */
+  async openUdpOn(ip: string, port: number): Promise<VirtualUdp> {
+    if (this.closed) throw new NetError('EHOSTUNREACH', 'the virtual network is closed');
+    return this.udp.open(port, ip);
+  }
+
+  /** @internal NetworkCore: a TCP connect from board `src`. */
+  async connectFrom(src: string, ip: string, port: number, signal?: AbortSignal): Promise<Duplex> {
     if (this.closed) throw new NetError('EHOSTUNREACH', 'the virtual network is closed');
     if (!isIPv4(ip) || !Number.isInteger(port) || port < 1 || port > 65535) {
       throw new NetError('EINVAL', `bad address ${ip}:${port}`);
@@ -113,16 +166,18 @@ export class VirtualNetwork {
     signal?.addEventListener('abort', onAbort, { once: true });
     this.connecting.add(inner);
     try {
-      return this.track(await this.connect(ip, port, inner.signal));
+      return this.track(await this.connect(src, ip, port, inner.signal));
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.connecting.delete(inner);
     }
   }
 
-  private connect(ip: string, port: number, signal: AbortSignal): Promise<Duplex> {
+  private connect(src: string, ip: string, port: number, signal: AbortSignal): Promise<Duplex> {
     if (this.mode === 'host') return connectRealTcp(ip, port, signal);
     const dest = this.router.classify(ip);
+    const listener = this.listeners.get(`${ip}:${port}`) ?? this.listeners.get(`0.0.0.0:${port}`);
+    if (dest.kind === 'device' && listener) return Promise.resolve(this.connectBoard(src, listener, ip, port));
     switch (dest.kind) {
       case 'loopback':
         return connectRealTcp(ip, port, signal);
@@ -153,6 +208,18 @@ export class VirtualNetwork {
     if (kind || host.closedPorts === 'refuse')
       throw new NetError('ECONNREFUSED', `${name}:${port} refused the connection`);
     return waitForAbort(signal);
+  }
+
+  /** A connection between two boards (or a board and itself): the listener gets the server end. */
+  private connectBoard(src: string, acceptor: TcpAcceptor, ip: string, port: number): Duplex {
+    const [client, server] = duplexPair({ highWaterMark: this.highWaterMark });
+    const srcPort = (this.nextEphemeral = this.nextEphemeral >= 65535 ? 49152 : this.nextEphemeral + 1);
+    if (!acceptor(this.track(server), [src, srcPort])) {
+      server.destroy();
+      client.destroy();
+      throw new NetError('ECONNREFUSED', `${ip}:${port} refused the connection (listen queue full)`);
+    }
+    return client;
   }
 
   /** Registers a connection so close() can end it; refuses it if close() began meanwhile. */

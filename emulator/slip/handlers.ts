@@ -33,11 +33,13 @@ const HANDLERS: { [N in RequestOp]: Handler<N> } = {
     return {};
   },
   BIND: async (dev, b) => ({ addr: await dev.table.bind(b.sock, b.addr) }),
-  LISTEN: () => {
-    throw new DeviceError('EOPNOTSUPP', 'listen is not available yet');
-  },
-  ACCEPT: () => {
-    throw new DeviceError('EOPNOTSUPP', 'accept is not available yet');
+  LISTEN: async (dev, b) => ({ forwardPort: await dev.listen(b.sock, b.backlog) }),
+  ACCEPT: (dev, b) => {
+    const r = dev.table.accept(b.sock);
+    dev.openCredit(r.id);
+    // Bytes may already wait on the new connection: push them once the host knows the id.
+    queueMicrotask(() => dev.onReadable(r.id));
+    return { sock: r.id, addr: r.addr };
   },
   CONNECT: async (dev, b) => {
     const r = await dev.table.connect(b.sock, b.addr);

@@ -21,17 +21,26 @@ import {
 import { DeviceError } from '../core/device-error.js';
 import { ResolverError, SocketTable } from '../core/socket-table.js';
 import type { SocketNotify } from '../core/types.js';
-import type { VirtualNetwork } from '../network/index.js';
+import type { NetInterface } from '../network/index.js';
 import type { Profile } from '../profiles.js';
 import type { Random } from '../random.js';
 import { runRequest } from './handlers.js';
 
 export interface SlipPersonalityOptions {
   profile: Profile;
-  network: VirtualNetwork;
+  /** This board's attachment to the (possibly shared) virtual network. */
+  network: NetInterface;
   random: Random;
+  /** A device listener became reachable from the machine at 127.0.0.1:forwardPort. */
+  onForward?: (f: Forward) => void;
   /** Called for every frame the device had to drop (for logs and fault statistics). */
   onBadFrame?: (reason: string) => void;
+}
+
+export interface Forward {
+  ip: string;
+  port: number;
+  forwardPort: number;
 }
 
 interface Session {
@@ -149,6 +158,14 @@ export class SlipPersonality extends Duplex implements SocketNotify {
       errnoBase: p.errnoBase === 'linux' ? 0 : 1,
       bootNonce: this.bootNonce,
     };
+  }
+
+  /** LISTEN: starts the listener and reports where the machine can reach it. */
+  async listen(id: number, backlog: number): Promise<number> {
+    const forwardPort = await this.table.listen(id, backlog);
+    const s = this.table.get(id);
+    if (forwardPort && s.kind === 'tcp') this.opts.onForward?.({ ip: this.table.net.ip, port: s.localPort, forwardPort });
+    return forwardPort;
   }
 
   /** A fresh socket starts with the host's whole window as credit. */

@@ -1,0 +1,69 @@
+/**
+ * HTTPS for the TLS virtual hosts (tls.test:443 and the deliberately broken ones): node:tls runs
+ * server-side over the in-memory connection, then the same HTTP server as http.test answers
+ * inside the TLS session. Certificates come from the caller (the fixture PKI at the composition
+ * points); the emulator never generates or fetches any.
+ *
+ * The certificate is picked by the virtual host the connection reached. Every name has its own
+ * address, so that is the name a client would send as SNI, and clients that send no SNI at all
+ * (the WiPy's SimpleLink stack) still get the right certificate.
+ */
+import tls from 'node:tls';
+import { NetError } from '../net-error.js';
+import { httpService } from './http.js';
+import type { TcpConnectionInfo, TcpService } from './types.js';
+
+/** What one https virtual host presents (PEM). */
+export interface TlsIdentity {
+  readonly cert: string;
+  readonly key: string;
+  /** Mutual TLS: require a client certificate issued by this CA; without it the handshake fails. */
+  readonly clientCa?: string;
+}
+
+/** The TLS material of a virtual network. */
+export interface NetworkPki {
+  /** The CA (PEM) that issued the good certificates: what the board trusts (`/flash/cert/ca.pem`). */
+  readonly ca: string;
+  /** https identity per virtual host name, e.g. `{ 'tls.test': { cert, key } }`. */
+  readonly hosts: Readonly<Record<string, TlsIdentity>>;
+}
+
+function serverOptions(id: TlsIdentity): tls.TlsOptions {
+  const mutual = id.clientCa !== undefined;
+  return { cert: id.cert, key: id.key, ca: id.clientCa, requestCert: mutual, rejectUnauthorized: mutual };
+}
+
+/**
+ * The `https` service: one tls.Server per virtual host and port, never listening; each virtual
+ * connection is handed to it as a 'connection' (node:tls accepts any Duplex there). A host
+ * without an identity in `pki.hosts` resets the connection, as a server with no certificate
+ * for a name aborts the handshake.
+ *
+ * @example new VirtualNetwork({ pki })  // registers httpsService(pki) for the 'https' kind
+ */
+export function httpsService(pki: NetworkPki): TcpService {
+  const servers = new Map<string, tls.Server>();
+  const serverFor = (info: TcpConnectionInfo): tls.Server | undefined => {
+    const key = `${info.hostName}:${info.port}`;
+    let server = servers.get(key);
+    const id = pki.hosts[info.hostName];
+    if (!server && id) {
+      server = tls.createServer(serverOptions(id), (socket) => httpService(socket, info));
+      // A failed handshake (bad client certificate, the device gave up) only ends that
+      // connection; node:tls has already destroyed the socket.
+      server.on('tlsClientError', () => {});
+      servers.set(key, server);
+    }
+    return server;
+  };
+  return (conn, info) => {
+    const server = serverFor(info);
+    if (server) {
+      server.emit('connection', conn);
+      return;
+    }
+    conn.on('error', () => {});
+    conn.destroy(new NetError('ECONNRESET', `${info.hostName} has no TLS certificate`));
+  };
+}
