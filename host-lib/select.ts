@@ -25,6 +25,7 @@ export class Poll {
 
   /** OSError(ENOENT) for an object that is not registered. */
   modify(obj: Socket, eventmask: number): void {
+    if (typeof eventmask !== 'number') throw new TypeError('modify() takes 2 arguments: obj and eventmask');
     if (!this.entries.has(obj)) throw osError('ENOENT');
     this.entries.set(obj, eventmask);
   }

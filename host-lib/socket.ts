@@ -6,7 +6,9 @@
  */
 import { constants as C, errno as E } from '../firmware-protocol/index.js';
 import { isIpLiteral, toBytes, toInt, toSockAddr } from './args.js';
+import type { Duplex } from 'node:stream';
 import type { DriverSocket, SockAddr } from './driver.js';
+import { toDuplex } from './duplex.js';
 import { badArg, OSError, osError } from './errors.js';
 
 export type Resolve = (host: string, port: number) => Promise<SockAddr>;
@@ -212,6 +214,11 @@ export class Socket {
   /** Closing twice is a no-op; any later operation raises EBADF. */
   async close(): Promise<void> {
     await this.ds.close();
+  }
+
+  /** This connected socket as a Node Duplex (node:http, node:tls, stream libraries). */
+  asDuplex(): Duplex {
+    return toDuplex(this);
   }
 
   /** Readiness bits as select.poll reports them (used by the select module). */

@@ -4,6 +4,7 @@
  */
 import type { RequestBody, RequestMsg, RequestOp, ResponseBody } from '../../firmware-protocol/index.js';
 import { DeviceError } from '../core/device-error.js';
+import type { FileEntry, FileStore } from '../files/index.js';
 import type { SlipPersonality } from './personality.js';
 
 type Handler<N extends RequestOp> = (dev: SlipPersonality, body: RequestBody<N>) => Promise<ResponseBody<N>> | ResponseBody<N>;
@@ -13,6 +14,22 @@ function notYet(op: string): () => never {
   return () => {
     throw new DeviceError('EOPNOTSUPP', `${op} is not implemented by this emulator yet`);
   };
+}
+
+/** The board's file store, or EOPNOTSUPP on a board without one (SPEC §4.1). */
+function storeOf(dev: SlipPersonality): FileStore {
+  if (!dev.files) throw new DeviceError('EOPNOTSUPP', 'this board has no file store');
+  return dev.files;
+}
+
+const utf8 = new TextEncoder();
+
+/** FILE_LIST entries; a directory's name ends in '/' (SPEC §4.5). The answer must fit one frame. */
+function listEntries(entries: readonly FileEntry[], room: number): ResponseBody<'FILE_LIST'>['entries'] {
+  const out = entries.map((e) => ({ name: e.dir ? `${e.name}/` : e.name, size: e.size }));
+  const bytes = out.reduce((n, e) => n + 5 + utf8.encode(e.name).length, 1);
+  if (bytes > room) throw new DeviceError('EMSGSIZE', `the listing (${bytes} bytes) does not fit the host's frames`);
+  return out;
 }
 
 const HANDLERS: { [N in RequestOp]: Handler<N> } = {
@@ -54,15 +71,31 @@ const HANDLERS: { [N in RequestOp]: Handler<N> } = {
   },
   GETADDRINFO: async (dev, b) => ({ entries: await dev.table.getaddrinfo(b.host, b.port) }),
   TLS_WRAP: notYet('TLS_WRAP'),
-  FILE_WRITE: notYet('FILE_WRITE'),
-  FILE_READ: notYet('FILE_READ'),
-  FILE_LIST: notYet('FILE_LIST'),
-  FILE_DELETE: notYet('FILE_DELETE'),
+  FILE_WRITE: async (dev, b) => {
+    await storeOf(dev).write(b.path, b.data, { offset: b.offset, truncate: b.truncate !== 0 });
+    return {};
+  },
+  FILE_READ: async (dev, b) => ({
+    data: await storeOf(dev).read(b.path, b.offset, Math.min(b.length, dev.maxResponseData)),
+  }),
+  FILE_LIST: async (dev, b) => ({ entries: listEntries(await storeOf(dev).list(b.dir), dev.maxResponseData) }),
+  FILE_DELETE: async (dev, b) => {
+    await storeOf(dev).remove(b.path);
+    return {};
+  },
   POLL: (dev, b) => ({ entries: b.entries.map((e) => ({ sock: e.sock, events: dev.table.poll(e.sock, e.events) })) }),
 };
 
-/** Runs one request; resolves with its success body or throws DeviceError/ResolverError. */
+/**
+ * Runs one request; resolves with its success body or rejects with DeviceError/ResolverError.
+ * The handler starts synchronously, so pipelined requests take effect in arrival order
+ * (a SOCKET right behind a HELLO sees the new session).
+ */
 export function runRequest(dev: SlipPersonality, req: RequestMsg): Promise<unknown> {
   const handler = HANDLERS[req.op] as Handler<RequestOp>;
-  return Promise.resolve().then(() => handler(dev, req.body as never));
+  try {
+    return Promise.resolve(handler(dev, req.body as never));
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

@@ -1,0 +1,82 @@
+/**
+ * Node interop: a connected socket as a Node Duplex, so node:http, node:tls or any stream library
+ * runs over the coprocessor.
+ *
+ * ```ts
+ * const s = await dev.socket.socket(); await s.connect(['http.test', 80]);
+ * http.get({ host: 'http.test', path: '/bytes/10', createConnection: () => toDuplex(s) }, ...);
+ * ```
+ */
+import { Duplex } from 'node:stream';
+import type { Socket } from './socket.js';
+
+class SocketDuplex extends Duplex {
+  private reading = false;
+
+  constructor(private readonly sock: Socket) {
+    super({ allowHalfOpen: true });
+    sock.setblocking(true);
+  }
+
+  override _read(size: number): void {
+    if (this.reading) return;
+    this.reading = true;
+    void this.pump(size);
+  }
+
+  private async pump(size: number): Promise<void> {
+    try {
+      for (;;) {
+        const chunk = await this.sock.recv(Math.max(size, 16384));
+        if (chunk.length === 0) {
+          this.push(null);
+          break;
+        }
+        if (!this.push(chunk)) break;
+      }
+    } catch (err) {
+      this.destroy(err as Error);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.sock.sendall(chunk).then(() => done(), done);
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    // MicroPython sockets have no shutdown(SHUT_WR); the FIN goes out when the socket closes.
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.sock.close().then(
+      () => done(err),
+      (closeErr: Error) => done(err ?? closeErr),
+    );
+  }
+
+  // node:http and node:tls call these on sockets; they have no meaning over the coprocessor.
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  setTimeout(_ms: number, cb?: () => void): this {
+    if (cb) this.once('timeout', cb);
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+}
+
+/** Wraps a connected socket; destroying the stream closes the socket. */
+export function toDuplex(sock: Socket): Duplex {
+  return new SocketDuplex(sock);
+}
