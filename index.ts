@@ -4,7 +4,8 @@
  */
 import type { Duplex } from 'node:stream';
 import { createEmulator, type EmulatorOptions } from './emulator/index.js';
-import { type Device, type OpenOptions, openDevice as openHostDevice } from './host-lib/index.js';
+import { generateFixturePki } from './fixtures/certs/index.js';
+import { type Device, type DriverFor, type OpenOptions, openDevice as openHostDevice } from './host-lib/index.js';
 
 export * from './host-lib/index.js';
 
@@ -17,12 +18,25 @@ export interface OpenDeviceOptions extends OpenOptions {
  * `openDevice('emulator:')` starts an in-process emulator (closed with the device);
  * any other locator goes to host-lib (device path, socket://host:port, a Duplex).
  */
-export async function openDevice(locator: string | Duplex, opts: OpenDeviceOptions = {}): Promise<Device> {
+export async function openDevice<O extends OpenDeviceOptions = Record<never, never>>(
+  locator: string | Duplex,
+  opts: O = {} as O,
+): Promise<Device<DriverFor<O>>> {
   if (locator !== 'emulator:' && !(typeof locator === 'string' && locator.startsWith('emulator:'))) {
     return openHostDevice(locator, opts);
   }
   const profile = new URLSearchParams(locator.slice('emulator:'.length).replace(/^\?/, '')).get('profile');
-  const emu = createEmulator({ ...opts.emulator, profile: opts.emulator?.profile ?? profile ?? undefined });
+  // `{ protocol: 'at' }` gets an emulator with the ESP-AT personality.
+  const protocol = opts.emulator?.protocol ?? (opts.protocol === 'at' ? 'at' : undefined);
+  // TLS as in `netcoproc emulate`: the fixture PKI, made in the background while the board boots
+  // (https hosts and /flash/cert/ca.pem wait for it). `emulator: { pki: undefined }` leaves it out.
+  const pki = opts.emulator && 'pki' in opts.emulator ? opts.emulator.pki : generateFixturePki();
+  const emu = createEmulator({
+    ...opts.emulator,
+    pki,
+    protocol,
+    profile: opts.emulator?.profile ?? profile ?? undefined,
+  });
   const dev = await openHostDevice(emu.uart, opts);
   const close = dev.close.bind(dev);
   dev.close = async () => {

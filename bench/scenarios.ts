@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import type { Device } from '../host-lib/index.js';
+import type { SlipDriver } from '../host-lib/slip/slip-driver.js';
 
 export interface Bulk {
   bytes: number;
@@ -96,11 +97,11 @@ function percentiles(us: number[]): Latency {
 /** Round trip of one small RPC request (PING with 16 bytes) to the coprocessor and back. */
 export async function rpcRoundTrip(dev: Device, n: number): Promise<Latency> {
   const payload = new Uint8Array(16);
-  for (let i = 0; i < 50; i++) await dev.driver.call('PING', { payload });
+  for (let i = 0; i < 50; i++) await (dev.driver as unknown as SlipDriver).call('PING', { payload });
   const us: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    await dev.driver.call('PING', { payload });
+    await (dev.driver as unknown as SlipDriver).call('PING', { payload });
     us.push((performance.now() - t0) * 1000);
   }
   return percentiles(us);

@@ -4,14 +4,18 @@
  * and exit code 2.
  */
 import { parseArgs } from 'node:util';
+import { AT_VERSION_NAMES, type AtVersion } from '../emulator/index.js';
+import { AGENT_USAGE, runAgent } from './agent.js';
 import { runDemo } from './demo.js';
 import { type EmulateOptions, startEmulator } from './emulate.js';
 
 const USAGE = `usage:
-  netcoproc emulate [--protocol slip] [--profile wipy|esp32] [--listen tcp://127.0.0.1:PORT]...
-                    [--pty [LINK]] [--network virtual|host] [--config HOSTS.json] [--baud N] [--seed N]
+  netcoproc emulate [--protocol slip|at] [--at-version 2.2|3.2|4.1] [--profile wipy|esp32|esp-at]
+                    [--listen tcp://127.0.0.1:PORT]...
+                    [--pty [LINK]] [--rfc2217 PORT] [--network virtual|host] [--config HOSTS.json]
+                    [--baud N] [--seed N] [--flash DIR]
   netcoproc demo    start an emulator on loopback and fetch http.test through it
-`;
+${AGENT_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -31,6 +35,16 @@ function intFlag(v: string | undefined, name: string, min: number): number | und
   return Number(v);
 }
 
+/** `--at-version` is for `--protocol at` only, and one of the releases the personality plays. */
+function parseAtVersion(v: string | undefined, protocol: 'slip' | 'at'): AtVersion | undefined {
+  if (v === undefined) return undefined;
+  if (protocol !== 'at') throw new UsageError('--at-version needs --protocol at');
+  if (!(AT_VERSION_NAMES as readonly string[]).includes(v)) {
+    throw new UsageError(`--at-version expects one of ${AT_VERSION_NAMES.join(', ')}, got '${v}'`);
+  }
+  return v as AtVersion;
+}
+
 export function parseEmulateArgs(args: string[]): EmulateOptions {
   const { rest, pty } = splitPty(args);
   const { values, positionals } = parseArgs({
@@ -39,6 +53,7 @@ export function parseEmulateArgs(args: string[]): EmulateOptions {
     allowPositionals: true,
     options: {
       protocol: { type: 'string', default: 'slip' },
+      'at-version': { type: 'string' },
       profile: { type: 'string' },
       listen: { type: 'string', multiple: true },
       rfc2217: { type: 'string' },
@@ -46,22 +61,32 @@ export function parseEmulateArgs(args: string[]): EmulateOptions {
       config: { type: 'string' },
       baud: { type: 'string' },
       seed: { type: 'string' },
+      flash: { type: 'string' },
     },
   });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  if (values.protocol !== 'slip') throw new UsageError(`--protocol ${values.protocol} is not available yet (slip only)`);
-  if (values.rfc2217 !== undefined) throw new UsageError('--rfc2217 is not available yet');
-  if (values.network !== 'virtual' && values.network !== 'host') throw new UsageError(`--network expects virtual or host`);
+  const protocol = values.protocol;
+  if (protocol !== 'slip' && protocol !== 'at')
+    throw new UsageError(`--protocol expects slip or at, got '${protocol}'`);
+  const atVersion = parseAtVersion(values['at-version'], protocol);
+  const rfc2217 = values.rfc2217 === undefined ? undefined : intFlag(values.rfc2217, 'rfc2217', 0);
+  if (rfc2217 !== undefined && rfc2217 > 65535) throw new UsageError(`--rfc2217: port ${rfc2217} out of range`);
+  if (values.network !== 'virtual' && values.network !== 'host')
+    throw new UsageError(`--network expects virtual or host`);
   const listen = values.listen ?? [];
   return {
-    protocol: 'slip',
-    profile: values.profile ?? 'wipy',
-    listen: listen.length === 0 && !pty ? ['tcp://127.0.0.1:0'] : listen,
+    protocol,
+    atVersion,
+    // ESP-AT's own limits (5 links) unless asked otherwise.
+    profile: values.profile ?? (protocol === 'at' ? 'esp-at' : 'wipy'),
+    listen: listen.length === 0 && !pty && rfc2217 === undefined ? ['tcp://127.0.0.1:0'] : listen,
     pty,
+    rfc2217,
     network: values.network,
     config: values.config,
     baud: intFlag(values.baud, 'baud', 300),
     seed: intFlag(values.seed, 'seed', 0),
+    flash: values.flash,
   };
 }
 
@@ -81,6 +106,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (cmd === 'emulate') return await emulate(args);
     if (cmd === 'demo') return await runDemo(args);
+    if (cmd === 'agent') return await runAgent(args);
     if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       process.stdout.write(USAGE);
       return cmd === undefined ? 2 : 0;

@@ -4,19 +4,26 @@
  * `pty /dev/pts/5`) and shuts down cleanly on SIGINT/SIGTERM.
  */
 import type { Duplex } from 'node:stream';
-import { createEmulator, type Emulator } from '../emulator/index.js';
+import { type AtVersion, createEmulator, type Emulator } from '../emulator/index.js';
 import { loadHostsFile } from '../emulator/network/index.js';
-import { listenTcp, openPty, paceDuplex } from '../emulator/transports/index.js';
+import { listenRfc2217, listenTcp, openPty, type PortChange, paceDuplex } from '../emulator/transports/index.js';
+import { generateFixturePki } from '../fixtures/certs/index.js';
 
 export interface EmulateOptions {
-  protocol: 'slip';
+  protocol: 'slip' | 'at';
+  /** ESP-AT release for `protocol: 'at'` (default 4.1). */
+  atVersion?: AtVersion;
   profile: string;
   listen: string[];
   pty: string | true | undefined;
+  /** RFC 2217 port on 127.0.0.1 (0 = pick one); undefined = none. */
+  rfc2217?: number;
   network: 'virtual' | 'host';
   config?: string;
   baud?: number;
   seed?: number;
+  /** A directory that holds the board's `/flash` files; default in memory. */
+  flash?: string;
 }
 
 export interface RunningEmulator {
@@ -34,14 +41,40 @@ export function parseListen(spec: string): { host: string; port: number } {
   return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
 }
 
+/** `baud 921600`, `dtr off`, `parity even`: one stderr line per port change a host made. */
+export function describeChange(c: PortChange): string {
+  const names: Record<PortChange['key'], string> = {
+    baudRate: 'baud',
+    dataBits: 'data bits',
+    parity: 'parity',
+    stopBits: 'stop bits',
+    flowControl: 'flow control',
+    dtr: 'dtr',
+    rts: 'rts',
+    break: 'break',
+  };
+  const value = typeof c.value === 'boolean' ? (c.value ? 'on' : 'off') : String(c.value);
+  return `${names[c.key]} ${value}`;
+}
+
 export async function startEmulator(o: EmulateOptions, print: (line: string) => void): Promise<RunningEmulator> {
   const hosts = o.config ? loadHostsFile(o.config) : undefined;
+  // Made afresh at every start, never stored, in the background while the board boots (loading
+  // the X.509 library is most of its cost): https hosts and /flash/cert/ca.pem wait for it.
+  const pki = o.network === 'virtual' ? generateFixturePki() : undefined;
+  pki?.catch((err: Error) => process.stderr.write(`fixture PKI failed, https hosts will reset: ${err.message}\n`));
   const emulator = createEmulator({
     protocol: o.protocol,
+    atVersion: o.atVersion,
     profile: o.profile,
     network: { mode: o.network, ...(hosts ? { hosts } : {}) },
     seed: o.seed,
+    pki,
+    flash: o.flash === undefined ? undefined : { dir: o.flash },
     onBadFrame: (reason) => process.stderr.write(`bad frame from host: ${reason}\n`),
+    onCommandError: (reason) => process.stderr.write(`AT command failed: ${reason}\n`),
+    // A device-side listener is reachable from this machine: say where (like QEMU hostfwd).
+    onForward: (f) => print(`forward tcp ${f.ip}:${f.port} -> 127.0.0.1:${f.forwardPort}`),
   });
   const line: Duplex = o.baud ? paceDuplex(emulator.uart, o.baud) : emulator.uart;
   const closers: (() => Promise<void>)[] = [];
@@ -53,6 +86,21 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   try {
     for (const spec of o.listen) {
       const t = await listenTcp(line, parseListen(spec));
+      closers.push(() => t.close());
+      say(`listening ${t.url}`);
+    }
+    if (o.rfc2217 !== undefined) {
+      const t = await listenRfc2217(line, {
+        port: o.rfc2217,
+        onAttach: (peer) => process.stderr.write(`rfc2217: host ${peer} attached\n`),
+        onDetach: (peer) => process.stderr.write(`rfc2217: host ${peer} detached\n`),
+        onChange: (change) => process.stderr.write(`rfc2217: ${describeChange(change)}\n`),
+        // The ESP auto-reset circuit let the chip out of reset (esptool's RTS pulse): power-cycle it.
+        onReset: () => {
+          process.stderr.write('rfc2217: reset\n');
+          emulator.reboot();
+        },
+      });
       closers.push(() => t.close());
       say(`listening ${t.url}`);
     }

@@ -8,17 +8,37 @@
  * ```
  */
 import type { Duplex } from 'node:stream';
-import { type NetInterface, VirtualNetwork, type VirtualNetworkOptions } from './network/index.js';
+import { AtPersonality, type AtTiming, type AtVersion, type UartConfig } from './at/index.js';
+import { FileStore, type FileStoreOptions } from './files/index.js';
+import { type NetInterface, type PkiSource, VirtualNetwork, type VirtualNetworkOptions } from './network/index.js';
 import { getProfile, type Profile } from './profiles.js';
 import { makeRandom } from './random.js';
 import { type Forward, SlipPersonality } from './slip/personality.js';
 
 export interface EmulatorOptions {
-  protocol?: 'slip';
+  /** Firmware personality: 'slip' (our RPC, default) or 'at' (Espressif ESP-AT). */
+  protocol?: 'slip' | 'at';
+  /** Default `wipy` for slip, `esp-at` for at. */
   profile?: string;
+  /** ESP-AT release to play with `protocol: 'at'` (default '4.1'). */
+  atVersion?: AtVersion;
+  /** ESP-AT delays (Wi-Fi join, connect deadline, ping timeout, SNTP sync). */
+  atTiming?: Partial<AtTiming>;
+  /** ESP-AT: AT+UART_CUR/DEF changed the line settings. */
+  onUartConfig?: (uart: UartConfig) => void;
+  /** ESP-AT: each ERROR the board answers, with its reason. */
+  onCommandError?: (message: string) => void;
   /** A network to join (shared between devices) or options for a new one. */
   network?: VirtualNetwork | VirtualNetworkOptions;
   seed?: number;
+  /**
+   * TLS material (e.g. the fixture PKI), or a promise of it that settles while the board boots:
+   * a new network serves its https hosts with it, and the board is pre-provisioned with its CA
+   * as `/flash/cert/ca.pem`. Without it https hosts refuse.
+   */
+  pki?: PkiSource;
+  /** The board's file store: `{ dir }` keeps it in a directory of this machine; default in memory. */
+  flash?: FileStoreOptions;
   onBadFrame?: (reason: string) => void;
   /** Called when a device listener is forwarded to a loopback port. */
   onForward?: (f: Forward) => void;
@@ -33,28 +53,36 @@ export interface Emulator {
   readonly forwards: Forward[];
   /** The device's UART: write host bytes into it, read device bytes from it. */
   readonly uart: Duplex;
-  readonly personality: SlipPersonality;
+  readonly personality: SlipPersonality | AtPersonality;
+  /** The board's file store (`/flash`); it survives reboot(). */
+  readonly files: FileStore;
   /** Power-cycles the emulated board (new boot nonce; every socket is gone). */
   reboot(): void;
   close(): Promise<void>;
 }
 
 export function createEmulator(opts: EmulatorOptions = {}): Emulator {
-  const profile = getProfile(opts.profile ?? 'wipy');
+  const profile = getProfile(opts.profile ?? (opts.protocol === 'at' ? 'esp-at' : 'wipy'));
   const ownNetwork = !(opts.network instanceof VirtualNetwork);
-  const network = opts.network instanceof VirtualNetwork ? opts.network : new VirtualNetwork(opts.network ?? {});
+  const network =
+    opts.network instanceof VirtualNetwork
+      ? opts.network
+      : new VirtualNetwork({ ...opts.network, pki: opts.pki ?? opts.network?.pki });
+  const files = provision(new FileStore(opts.flash), opts.pki ?? network.pki);
   const nic = network.attach();
   const forwards: Forward[] = [];
-  const personality = new SlipPersonality({
-    profile,
-    network: nic,
-    onForward: (f) => {
-      forwards.push(f);
-      opts.onForward?.(f);
-    },
-    random: makeRandom(opts.seed),
-    onBadFrame: opts.onBadFrame,
-  });
+  const onForward = (f: Forward) => {
+    forwards.push(f);
+    opts.onForward?.(f);
+  };
+  const random = makeRandom(opts.seed);
+  const personality =
+    opts.protocol === 'at'
+      ? new AtPersonality({
+          ...{ profile, network: nic, hosts: network.hosts, random, version: opts.atVersion, timing: opts.atTiming },
+          ...{ onForward, onUartConfig: opts.onUartConfig, onCommandError: opts.onCommandError },
+        })
+      : new SlipPersonality({ profile, network: nic, onForward, random, files, onBadFrame: opts.onBadFrame });
   return {
     profile,
     network,
@@ -62,6 +90,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
     forwards,
     uart: personality,
     personality,
+    files,
     reboot: () => personality.reboot(),
     async close() {
       personality.destroy();
@@ -69,4 +98,19 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
       if (ownNetwork) await network.close();
     },
   };
+}
+
+/**
+ * The board ships with the network's CA as `/flash/cert/ca.pem` (ARCHITECTURE §4), so
+ * CERT_REQUIRED works out of the box. The store queues the write at once, so the host's first
+ * request already sees the file. Without a CA (generation failed) the file is simply absent.
+ */
+function provision(files: FileStore, pki: PkiSource | undefined): FileStore {
+  if (pki) {
+    const ca = Promise.resolve(pki).then((p) => new TextEncoder().encode(p.ca));
+    files.provision('/flash/cert/ca.pem', ca).catch((err: Error) => {
+      process.emitWarning(`could not pre-provision /flash/cert/ca.pem: ${err.message}`);
+    });
+  }
+  return files;
 }

@@ -2,11 +2,12 @@
  * Device profiles: the limits and habits of the board an emulator plays. One row each.
  * `wipy` is the WiPy/CC3200 (SimpleLink: 8 sockets, TLS on the network processor);
  * `esp32` is MicroPython on ESP32 (lwIP: 10 sockets, newlib errno numbers on the wire).
+ * `esp-at` is Espressif's ESP-AT firmware: 5 links (ids 0–4), lwIP's 5760-byte TCP window.
  */
 import type { ErrnoBase } from '../firmware-protocol/index.js';
 
 export interface Profile {
-  readonly name: 'wipy' | 'esp32';
+  readonly name: 'wipy' | 'esp32' | 'esp-at';
   /** Size of the socket table; one more socket() fails with ENFILE. */
   readonly maxSockets: number;
   /** errno numbering the device reports on the wire. */
@@ -47,6 +48,17 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     udpQueue: 4,
     tlsOnDevice: false,
     maxTlsSessions: 0,
+  },
+  'esp-at': {
+    name: 'esp-at',
+    maxSockets: 5, // AT_SOCKET_MAX_CONN_NUM: the links; a listening server socket is extra
+    errnoBase: 'newlib',
+    maxFrame: 4096,
+    txWindow: 8192, // AT+CIPSEND's limit per command
+    rxBuffer: 5760, // CONFIG_LWIP_TCP_WND_DEFAULT: the passive-mode window
+    udpQueue: 4,
+    tlsOnDevice: true, // AT+CIPSTART="SSL" runs mbedTLS on the module
+    maxTlsSessions: 2,
   },
 };
 

@@ -7,9 +7,10 @@
  * 1      1    kind      0 request, 1 response, 2 event
  * 2      2    seq       u16, big-endian
  * 4      1    opcode    see opcodes.ts
- * 5      1    flags     0 (reserved)
- * 6      n    body      layout per opcode; responses start with an i16 status
- * 6+n    4    crc32     IEEE CRC-32 (zlib) of bytes 0..6+n-1, big-endian
+ * 5      1    flags     FLAG_LINK 0x01, FLAG_RELIABLE 0x02, FLAG_UNNUMBERED 0x04
+ * [6     4    link      only with FLAG_LINK: linkSeq u16, linkAck u16 (SPEC §7)]
+ * 6|10   n    body      layout per opcode; responses start with an i16 status
+ * end    4    crc32     IEEE CRC-32 (zlib) of all bytes before it, big-endian
  * ```
  */
 import { crc32 } from 'node:zlib';
@@ -21,6 +22,21 @@ export const PROTOCOL_VERSION = 1;
 export const HEADER_SIZE = 6;
 export const CRC_SIZE = 4;
 export const FRAME_OVERHEAD = HEADER_SIZE + CRC_SIZE;
+
+export const LINK_HEADER_SIZE = 4;
+/** Flag bits of header byte 5. */
+export const FLAG_LINK = 0x01;
+/** On HELLO: the host asks for (request) / the device grants (response) the reliable link of SPEC §7. */
+export const FLAG_RELIABLE = 0x02;
+/** With FLAG_LINK: the frame carries an acknowledgement only and has no sequence number of its own. */
+export const FLAG_UNNUMBERED = 0x04;
+
+/** The reliable-link fields of a frame (SPEC §7). */
+export interface LinkHeader {
+  seq: number;
+  ack: number;
+  unnumbered: boolean;
+}
 
 export const KIND = { request: 0, response: 1, event: 2 } as const;
 export type Kind = keyof typeof KIND;
@@ -37,7 +53,13 @@ export type ResponseMsg = {
     | { kind: 'response'; seq: number; op: N; status: number; message: string };
 }[RequestOp];
 export type EventMsg = { [N in EventOp]: { kind: 'event'; seq: number; op: N; body: EventBody<N> } }[EventOp];
-export type Message = RequestMsg | ResponseMsg | EventMsg;
+/** Optional per-frame extras: the link header and negotiation flags. */
+export interface FrameExtras {
+  link?: LinkHeader;
+  /** FLAG_RELIABLE on HELLO; other bits are derived from `link`. */
+  flags?: number;
+}
+export type Message = (RequestMsg | ResponseMsg | EventMsg) & FrameExtras;
 
 /** Why a frame was rejected; stable codes for counters and logs. */
 export type FrameErrorCode = 'short' | 'crc' | 'version' | 'kind' | 'opcode' | 'body';
@@ -65,7 +87,8 @@ export function encodeMessage(msg: Message, validate = true): Uint8Array {
   const op = OPS[msg.op];
   const layout = layoutFor(msg.kind, op);
   if (!layout) throw new FrameError('kind', `${msg.op} has no ${msg.kind} form`);
-  let size = HEADER_SIZE + CRC_SIZE;
+  const linkSize = msg.link ? LINK_HEADER_SIZE : 0;
+  let size = HEADER_SIZE + linkSize + CRC_SIZE;
   const failed = msg.kind === 'response' && msg.status !== 0;
   if (msg.kind === 'response') size += 2 + (failed ? restText.size((msg as { message: string }).message) : 0);
   const body = 'body' in msg ? msg.body : undefined;
@@ -79,8 +102,13 @@ export function encodeMessage(msg: Message, validate = true): Uint8Array {
   bytes[1] = KIND[msg.kind];
   view.setUint16(2, msg.seq);
   bytes[4] = op.code;
-  bytes[5] = 0;
+  bytes[5] = (msg.flags ?? 0) | (msg.link ? FLAG_LINK | (msg.link.unnumbered ? FLAG_UNNUMBERED : 0) : 0);
   let at = HEADER_SIZE;
+  if (msg.link) {
+    view.setUint16(at, msg.link.seq);
+    view.setUint16(at + 2, msg.link.ack);
+    at += LINK_HEADER_SIZE;
+  }
   if (msg.kind === 'response') at = i16.write(view, bytes, at, msg.status);
   if (failed) at = restText.write(view, bytes, at, (msg as { message: string }).message);
   else at = layout.write(view, bytes, at, body);
@@ -110,20 +138,37 @@ export function decodeMessage(frame: Uint8Array): Message {
   if (!name) throw new FrameError('opcode', `unknown opcode 0x${(frame[4] as number).toString(16)}`, seq);
   const layout = layoutFor(kind, OPS[name]);
   if (!layout) throw new FrameError('kind', `${name} has no ${kind} form`, seq);
+  const flags = frame[5] as number;
   try {
     const r = new WireReader(frame.subarray(0, end), HEADER_SIZE);
+    const extras = readExtras(r, flags);
     if (kind === 'response') {
       const status = i16.read(r);
-      if (status !== 0) return { kind, seq, op: name, status, message: restText.read(r) } as Message;
+      if (status !== 0) return { kind, seq, op: name, status, message: restText.read(r), ...extras } as Message;
       const body = readAll(layout, r);
-      return { kind, seq, op: name, status, body } as Message;
+      return { kind, seq, op: name, status, body, ...extras } as Message;
     }
-    return { kind, seq, op: name, body: readAll(layout, r) } as Message;
+    return { kind, seq, op: name, body: readAll(layout, r), ...extras } as Message;
   } catch (err) {
     if (err instanceof FrameError) throw err;
     const text = err instanceof WireError ? err.message : z.prettifyError(err as z.ZodError);
     throw new FrameError('body', `${name} ${kind}: ${text}`, seq);
   }
+}
+
+function readExtras(r: WireReader, flags: number): FrameExtras {
+  const extras: FrameExtras = {};
+  if (flags & FLAG_LINK) {
+    const at = r.need(LINK_HEADER_SIZE);
+    extras.link = {
+      seq: r.view.getUint16(at),
+      ack: r.view.getUint16(at + 2),
+      unnumbered: (flags & FLAG_UNNUMBERED) !== 0,
+    };
+  }
+  const rest = flags & ~(FLAG_LINK | FLAG_UNNUMBERED);
+  if (rest) extras.flags = rest;
+  return extras;
 }
 
 function readAll(layout: Wire<unknown>, r: WireReader): unknown {

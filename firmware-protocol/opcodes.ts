@@ -81,6 +81,8 @@ export const OPS = {
   ACCEPTABLE: { code: 0x86, event: struct({ ...sock, pending: u8 }) },
   // host → device events
   CREDIT: { code: 0x90, event: struct({ ...sock, bytes: u32 }) },
+  // either direction, reliable link only: an acknowledgement with nothing else to carry (SPEC §7)
+  ACK: { code: 0x91, event: empty },
 } as const;
 
 export type Ops = typeof OPS;

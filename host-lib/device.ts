@@ -2,21 +2,30 @@
  * openDevice: one coprocessor, its driver, and the MicroPython modules bound to it.
  *
  * ```ts
- * const dev = await openDevice('socket://127.0.0.1:7777');
+ * const dev = await openDevice('socket://127.0.0.1:7777');                 // SLIP RPC (default)
+ * const at = await openDevice('/dev/ttyUSB0', { protocol: 'at' });         // stock ESP-AT firmware
+ * const any = await openDevice('/dev/ttyUSB0', { protocol: 'auto' });      // SLIP hello, else AT
  * const s = await dev.socket.socket();
  * ```
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { ERRNO_TABLE } from '../firmware-protocol/index.js';
+import { errno as E, ERRNO_TABLE } from '../firmware-protocol/index.js';
+import { AtDriver, type AtDriverOptions } from './at/at-driver.js';
+import { tapLink } from './at/tap.js';
+import type { Driver, DriverEvent, NetworkModule } from './driver.js';
 import { OSError } from './errors.js';
-import { selectModule, type SelectModule } from './select.js';
+import { Files } from './files.js';
+import { type SelectModule, selectModule } from './select.js';
 import { SlipDriver, type SlipDriverOptions } from './slip/slip-driver.js';
 import { createSocketModule, type SocketModule } from './socket-module.js';
 import { openTransport, type SerialOptions } from './transports.js';
 
-export interface OpenOptions extends SerialOptions, SlipDriverOptions {
+export interface OpenOptions extends SerialOptions, SlipDriverOptions, AtDriverOptions {
+  /** Wire protocol (default 'slip'); 'auto' tries a SLIP hello first, then `AT` → `OK`. */
   protocol?: 'slip' | 'at' | 'auto';
+  /** With 'auto': how long the SLIP hello may take before AT is tried, ms (default 700). */
+  autoSlipTimeoutMs?: number;
 }
 
 export type ErrnoModule = Readonly<Record<(typeof ERRNO_TABLE)[number][0], number>> & {
@@ -28,26 +37,51 @@ export const errnoModule: ErrnoModule = Object.freeze({
   errorcode: Object.freeze(Object.fromEntries(ERRNO_TABLE.map(([name, linux]) => [linux, name]))),
 }) as ErrnoModule;
 
-export class Device extends EventEmitter {
+const FORWARDED_EVENTS: readonly DriverEvent[] = ['reset', 'bad-frame', 'error', 'stray'];
+
+/**
+ * One coprocessor. `D` is its driver; the default names the SLIP driver (the default
+ * protocol), so `let dev: Device` keeps SLIP-only members such as `dev.driver.session`;
+ * an ESP-AT device is a `Device<AtDriver>`, an 'auto' one a `Device<Driver>`.
+ */
+export class Device<D extends Driver = SlipDriver> extends EventEmitter {
   readonly socket: SocketModule;
   readonly select: SelectModule = selectModule;
   readonly errno: ErrnoModule = errnoModule;
   readonly OSError = OSError;
+  private filesModule?: Files;
 
   constructor(
-    readonly driver: SlipDriver,
+    readonly driver: D,
     private readonly link: Duplex,
   ) {
     super();
     this.socket = createSocketModule(driver);
-    driver.on('reset', (info) => this.emit('reset', info));
-    driver.on('bad-frame', (reason) => this.emit('bad-frame', reason));
-    driver.on('error', (err) => this.emit('error', err));
+    // An 'error' nobody listens for is dropped rather than thrown: sockets already fail loudly.
+    for (const ev of FORWARDED_EVENTS) {
+      driver.on?.(ev, (arg) => (ev !== 'error' || this.listenerCount('error') > 0 ? this.emit(ev, arg) : false));
+    }
   }
 
-  /** The profile the coprocessor announced (e.g. 'wipy'). */
+  /** The profile the coprocessor announced (e.g. 'wipy', 'esp-at'). */
   get profile(): string {
     return this.driver.profile;
+  }
+
+  /** MicroPython's `network` module (WLAN); OSError(EOPNOTSUPP) where the driver has none. */
+  get network(): NetworkModule {
+    const n = this.driver.network;
+    if (!n) throw new OSError(E.EOPNOTSUPP, `network.WLAN is not available with the ${this.profile} driver`);
+    return n;
+  }
+
+  /** The coprocessor's file store (`/flash`, certificates); OSError(EOPNOTSUPP) where the driver has none (AT). */
+  get files(): Files {
+    if (!(this.driver instanceof SlipDriver)) {
+      throw new OSError(E.EOPNOTSUPP, `the ${this.profile} driver has no file store`);
+    }
+    this.filesModule ??= new Files(this.driver);
+    return this.filesModule;
   }
 
   /** Closes every socket, then the link. */
@@ -58,16 +92,53 @@ export class Device extends EventEmitter {
   }
 }
 
+/**
+ * The driver `openDevice` gives for its options: SlipDriver by default or with
+ * `protocol: 'slip'`, AtDriver with `protocol: 'at'`, either (Driver) with 'auto'.
+ */
+export type DriverFor<O> = 'protocol' extends keyof O
+  ? O[keyof O & 'protocol'] extends 'slip' | undefined
+    ? SlipDriver
+    : O[keyof O & 'protocol'] extends 'at'
+      ? AtDriver
+      : Driver
+  : SlipDriver;
+
 /** Opens a coprocessor by locator (device path, socket://host:port) or an open Duplex. */
-export async function openDevice(locator: string | Duplex, opts: OpenOptions = {}): Promise<Device> {
+export async function openDevice<O extends OpenOptions = Record<never, never>>(
+  locator: string | Duplex,
+  opts: O = {} as O,
+): Promise<Device<DriverFor<O>>> {
   const protocol = opts.protocol ?? 'slip';
-  if (protocol !== 'slip') throw new Error(`protocol '${protocol}' is not supported yet (only 'slip')`);
+  if (!['slip', 'at', 'auto'].includes(protocol)) {
+    throw new TypeError(`protocol: expected 'slip', 'at' or 'auto', got '${protocol}'`);
+  }
   const link = await openTransport(locator, opts);
   try {
-    const driver = await SlipDriver.open(link, opts);
+    const driver = (await openDriver(link, protocol, opts)) as DriverFor<O>;
     return new Device(driver, link);
   } catch (err) {
     link.destroy();
     throw err;
+  }
+}
+
+async function openDriver(link: Duplex, protocol: OpenOptions['protocol'], opts: OpenOptions): Promise<Driver> {
+  if (protocol === 'slip') return SlipDriver.open(link, opts);
+  if (protocol === 'at') return AtDriver.open(link, opts);
+  // auto: a SLIP hello with a short deadline on a detachable tap, then ESP-AT on the bare link.
+  const { tap, detach } = tapLink(link);
+  try {
+    return await SlipDriver.open(tap, { ...opts, helloTimeoutMs: opts.autoSlipTimeoutMs ?? 700 });
+  } catch {
+    detach();
+    try {
+      return await AtDriver.open(link, opts);
+    } catch (err) {
+      throw new OSError(
+        E.ETIMEDOUT,
+        `no coprocessor answered: neither a SLIP hello nor AT (${(err as Error).message})`,
+      );
+    }
   }
 }

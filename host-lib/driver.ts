@@ -44,6 +44,52 @@ export interface Driver {
   readonly profile: string;
   readonly maxSockets: number;
   socket(family: number, type: number, proto: number): Promise<DriverSocket>;
-  getaddrinfo(host: string, port: number, family: number, type: number, proto: number, flags: number): Promise<AddrInfo[]>;
+  getaddrinfo(
+    host: string,
+    port: number,
+    family: number,
+    type: number,
+    proto: number,
+    flags: number,
+  ): Promise<AddrInfo[]>;
   close(): Promise<void>;
+  // ---- optional capabilities ----
+  /** Events: 'reset' (coprocessor restarted), 'error', 'bad-frame' (SLIP), 'stray' (AT: unexpected line). */
+  on?(event: DriverEvent, listener: (arg: unknown) => void): unknown;
+  /** MicroPython's `network` module (WLAN), for drivers that can manage the Wi-Fi. */
+  readonly network?: NetworkModule;
+  /** Malformed frames / unusable lines seen so far. */
+  readonly badFrames?: number;
+}
+
+export type DriverEvent = 'reset' | 'error' | 'bad-frame' | 'stray';
+
+/** One scan entry, MicroPython order: (ssid, bssid, channel, RSSI, security, hidden). */
+export type ScanResult = [Uint8Array, Uint8Array, number, number, number, boolean];
+
+/** MicroPython's `network.WLAN` object; calls that talk to the coprocessor return Promises. */
+export interface WlanInterface {
+  active(flag?: boolean): Promise<boolean>;
+  connect(ssid: string, key?: string | null): Promise<void>;
+  disconnect(): Promise<void>;
+  isconnected(): Promise<boolean>;
+  status(): Promise<number>;
+  /** [ip, netmask, gateway, dns]; with an argument, sets a static configuration. */
+  ifconfig(config?: readonly [string, string, string, string]): Promise<[string, string, string, string]>;
+  scan(): Promise<ScanResult[]>;
+  config(param: string): Promise<unknown>;
+}
+
+/** MicroPython's `network` module: `network.WLAN(network.STA_IF)` plus the STAT_* values. */
+export interface NetworkModule {
+  readonly STA_IF: number;
+  readonly AP_IF: number;
+  readonly STAT_IDLE: number;
+  readonly STAT_CONNECTING: number;
+  readonly STAT_GOT_IP: number;
+  readonly STAT_NO_AP_FOUND: number;
+  readonly STAT_WRONG_PASSWORD: number;
+  readonly STAT_ASSOC_FAIL: number;
+  readonly STAT_HANDSHAKE_TIMEOUT: number;
+  WLAN(iface?: number): WlanInterface;
 }

@@ -1,9 +1,19 @@
 /** host-lib: the user's library. */
-export { Device, errnoModule, type OpenOptions, openDevice } from './device.js';
-export type { AddrInfo, Driver, DriverSocket, SockAddr } from './driver.js';
+export { AtDriver, type AtDriverOptions, WLAN_STATUS } from './at/index.js';
+export { Device, type DriverFor, errnoModule, type OpenOptions, openDevice } from './device.js';
+export type {
+  AddrInfo,
+  Driver,
+  DriverEvent,
+  DriverSocket,
+  NetworkModule,
+  ScanResult,
+  SockAddr,
+  WlanInterface,
+} from './driver.js';
 export { toDuplex } from './duplex.js';
 export { OSError } from './errors.js';
-export { type FileInfo, Files } from './files.js';
+export { Files } from './files.js';
 export { inet_ntop, inet_pton } from './inet.js';
 export { Poll } from './select.js';
 export { Socket } from './socket.js';

@@ -1,11 +1,17 @@
 /**
  * Opens the byte link to a coprocessor from a pyserial-style locator: a device path
- * (serialport), `socket://host:port` (raw TCP), or an already open Duplex (in-process).
+ * (serialport), `socket://host:port` (raw TCP), `rfc2217://host:port` (telnet COM-PORT-OPTION,
+ * see transports/rfc2217.ts), or an already open Duplex (in-process).
  */
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SerialPort } from 'serialport';
 import { fixSerialPoller } from './serial/poller-fix.js';
+import { openRfc2217, Rfc2217Link } from './transports/rfc2217.js';
+import { setSerialLines } from './transports/serial-ports.js';
+
+export { type ModemLines, Rfc2217Link } from './transports/rfc2217.js';
+export { listSerialPorts, type SerialPortInfo } from './transports/serial-ports.js';
 
 export interface SerialOptions {
   baudRate?: number;
@@ -22,9 +28,27 @@ export async function openTransport(locator: string | Duplex, opts: SerialOption
   if (typeof locator !== 'string') return locator;
   const timeout = opts.openTimeoutMs ?? 5000;
   if (locator.startsWith('socket://')) return openTcp(locator, timeout);
-  if (locator.startsWith('rfc2217://')) throw new Error(`rfc2217:// is not supported yet: ${locator}`);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(locator) || locator === '') throw new Error(`unknown locator '${locator}' (expected a device path, socket://host:port or emulator:)`);
+  if (locator.startsWith('rfc2217://')) return openRfc2217(locator, { ...opts, openTimeoutMs: timeout });
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(locator) || locator === '')
+    throw new Error(
+      `unknown locator '${locator}' (expected a device path, socket://host:port, rfc2217://host:port or emulator:)`,
+    );
   return openSerial(locator, opts, timeout);
+}
+
+/**
+ * Sets DTR/RTS on a link that has modem lines: an `rfc2217://` link or a real serial port.
+ * A pty has none (ENOTTY) and `socket://` is a plain byte stream: both reject with a clear message.
+ *
+ * ```ts
+ * const link = await openTransport('rfc2217://127.0.0.1:41235');
+ * await setModemLines(link, { dtr: false, rts: true });   // hold an ESP32 in reset
+ * ```
+ */
+export function setModemLines(link: Duplex, lines: { dtr?: boolean; rts?: boolean }): Promise<void> {
+  if (link instanceof Rfc2217Link) return link.setControl(lines);
+  if (link instanceof SerialPort) return setSerialLines(link, lines);
+  return Promise.reject(new Error('this link has no modem lines (socket:// is a plain byte stream; use rfc2217://)'));
 }
 
 function openTcp(locator: string, timeoutMs: number): Promise<Duplex> {
@@ -50,17 +74,15 @@ function openSerial(path: string, opts: SerialOptions, timeoutMs: number): Promi
   fixSerialPoller();
   return withDeadline(
     new Promise((resolve, reject) => {
-      const port = new SerialPort(
-        {
-          path,
-          baudRate: opts.baudRate ?? 115200,
-          dataBits: opts.dataBits ?? 8,
-          stopBits: opts.stopBits ?? 1,
-          parity: opts.parity ?? 'none',
-          rtscts: opts.rtscts ?? false,
-          autoOpen: false,
-        },
-      );
+      const port = new SerialPort({
+        path,
+        baudRate: opts.baudRate ?? 115200,
+        dataBits: opts.dataBits ?? 8,
+        stopBits: opts.stopBits ?? 1,
+        parity: opts.parity ?? 'none',
+        rtscts: opts.rtscts ?? false,
+        autoOpen: false,
+      });
       port.open((err) => (err ? reject(new Error(`cannot open serial port ${path}: ${err.message}`)) : resolve(port)));
     }),
     timeoutMs,

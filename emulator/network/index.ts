@@ -21,7 +21,7 @@ export { isIPv4, parseCidr } from './ipv4.js';
 export { abortedError, NetError, type NetErrorCode, toNetError } from './net-error.js';
 export { tcpEcho, udpEcho } from './services/echo.js';
 export { httpService } from './services/http.js';
-export { httpsService, type NetworkPki, type TlsIdentity } from './services/https.js';
+export { httpsService, type NetworkPki, type PkiSource, type TlsIdentity } from './services/https.js';
 export type { TcpConnectionInfo, TcpService, UdpService, UdpSource } from './services/types.js';
 export { MAX_DATAGRAM, type UdpMessageHandler, type VirtualUdp } from './udp.js';
 export { NetInterface, type TcpAcceptor, type TcpListener } from './interface.js';

@@ -26,7 +26,7 @@ import { connectRealTcp } from './real-tcp.js';
 import { normalizeName, Router } from './routing.js';
 import { tcpEcho, udpEcho } from './services/echo.js';
 import { httpService } from './services/http.js';
-import { httpsService, type NetworkPki } from './services/https.js';
+import { httpsService, type PkiSource } from './services/https.js';
 import type { TcpService, UdpService } from './services/types.js';
 import { UdpNetwork, type VirtualUdp } from './udp.js';
 import { NetInterface, type NetworkCore, type TcpAcceptor } from './interface.js';
@@ -41,8 +41,8 @@ export interface VirtualNetworkOptions {
   services?: { tcp?: Partial<Record<TcpServiceKind, TcpService>>; udp?: Partial<Record<UdpServiceKind, UdpService>> };
   /** Bytes buffered per direction of a virtual TCP connection (default 16 KiB). */
   highWaterMark?: number;
-  /** TLS material: serves `https` hosts with these certificates. Without it they refuse. */
-  pki?: NetworkPki;
+  /** TLS material (or its promise): serves `https` hosts with these certificates. Without it they refuse. */
+  pki?: PkiSource;
 }
 
 /**
@@ -60,7 +60,7 @@ export class VirtualNetwork implements NetworkCore {
   /** The device's own virtual address, e.g. '10.77.0.2' (also reported in host mode). */
   readonly deviceIp: string;
   /** The TLS material the network serves, if any (the board pre-provisions `pki.ca`). */
-  readonly pki: NetworkPki | undefined;
+  readonly pki: PkiSource | undefined;
   private readonly router: Router;
   private readonly tcpServices: Partial<Record<TcpServiceKind, TcpService>>;
   private readonly udp: UdpNetwork;

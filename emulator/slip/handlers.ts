@@ -7,7 +7,10 @@ import { DeviceError } from '../core/device-error.js';
 import type { FileEntry, FileStore } from '../files/index.js';
 import type { SlipPersonality } from './personality.js';
 
-type Handler<N extends RequestOp> = (dev: SlipPersonality, body: RequestBody<N>) => Promise<ResponseBody<N>> | ResponseBody<N>;
+type Handler<N extends RequestOp> = (
+  dev: SlipPersonality,
+  body: RequestBody<N>,
+) => Promise<ResponseBody<N>> | ResponseBody<N>;
 
 /** An operation the emulator does not implement yet: a clear EOPNOTSUPP, never silence. */
 function notYet(op: string): () => never {

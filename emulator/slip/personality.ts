@@ -7,7 +7,10 @@
 import { Duplex } from 'node:stream';
 import {
   CAP,
+  FLAG_RELIABLE,
+  LinkDriver,
   type DecodedItem,
+  errno as E,
   encodeWire,
   FRAME_OVERHEAD,
   fromLinuxErrno,
@@ -16,11 +19,11 @@ import {
   PROTOCOL_VERSION,
   type RequestMsg,
   type ResponseBody,
-  errno as E,
 } from '../../firmware-protocol/index.js';
 import { DeviceError } from '../core/device-error.js';
 import { ResolverError, SocketTable } from '../core/socket-table.js';
 import type { SocketNotify } from '../core/types.js';
+import type { FileStore } from '../files/index.js';
 import type { NetInterface } from '../network/index.js';
 import type { Profile } from '../profiles.js';
 import type { Random } from '../random.js';
@@ -31,6 +34,10 @@ export interface SlipPersonalityOptions {
   /** This board's attachment to the (possibly shared) virtual network. */
   network: NetInterface;
   random: Random;
+  /** The board's file store (`/flash`); without one the FILE operations answer EOPNOTSUPP. */
+  files?: FileStore;
+  /** Grant the reliable link (SPEC §7) when a host asks (default true). */
+  reliable?: boolean;
   /** A device listener became reachable from the machine at 127.0.0.1:forwardPort. */
   onForward?: (f: Forward) => void;
   /** Called for every frame the device had to drop (for logs and fault statistics). */
@@ -52,6 +59,9 @@ export class SlipPersonality extends Duplex implements SocketNotify {
   readonly table: SocketTable;
   bootNonce: Uint8Array;
   private readonly decoder: MessageDecoder;
+  /** SPEC §7 reliable link; on after a HELLO that asked for it. */
+  readonly link: LinkDriver;
+  private helloFlags = 0;
   private session?: Session;
   private eventSeq = 0;
   private outputBlocked = false;
@@ -66,8 +76,18 @@ export class SlipPersonality extends Duplex implements SocketNotify {
     super({ readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
     this.table = new SocketTable(opts.profile, opts.network, this);
     this.decoder = new MessageDecoder(opts.profile.maxFrame);
+    this.link = new LinkDriver(
+      (m) => this.pushRaw(m),
+      // The host stopped acknowledging: it is gone; a new HELLO starts over.
+      () => this.endSession(),
+    );
     this.bootNonce = opts.random.bytes(8);
-    this.emitEvent({ kind: 'event', seq: 0, op: 'BOOT', body: { version: PROTOCOL_VERSION, bootNonce: this.bootNonce } });
+    this.emitEvent({
+      kind: 'event',
+      seq: 0,
+      op: 'BOOT',
+      body: { version: PROTOCOL_VERSION, bootNonce: this.bootNonce },
+    });
   }
 
   /**
@@ -75,6 +95,7 @@ export class SlipPersonality extends Duplex implements SocketNotify {
    * boot nonce is announced with BOOT. Bytes already queued for the host are still delivered.
    */
   reboot(): void {
+    this.link.disable();
     this.table.closeAll();
     this.credit.clear();
     this.finished.clear();
@@ -83,7 +104,12 @@ export class SlipPersonality extends Duplex implements SocketNotify {
     this.session = undefined;
     this.bootNonce = this.opts.random.bytes(8);
     this.eventSeq = 0;
-    this.emitEvent({ kind: 'event', seq: 0, op: 'BOOT', body: { version: PROTOCOL_VERSION, bootNonce: this.bootNonce } });
+    this.emitEvent({
+      kind: 'event',
+      seq: 0,
+      op: 'BOOT',
+      body: { version: PROTOCOL_VERSION, bootNonce: this.bootNonce },
+    });
   }
 
   override _write(chunk: Uint8Array, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
@@ -97,7 +123,15 @@ export class SlipPersonality extends Duplex implements SocketNotify {
     for (const id of [...this.waiting]) this.onReadable(id);
   }
 
+  /** The host is gone (its link died): drop its sockets and wait for a new HELLO. */
+  private endSession(): void {
+    this.table.closeAll();
+    this.credit.clear();
+    this.session = undefined;
+  }
+
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.link.disable();
     this.table.closeAll();
     cb(err);
   }
@@ -108,8 +142,14 @@ export class SlipPersonality extends Duplex implements SocketNotify {
       this.opts.onBadFrame?.(item.reason);
       return;
     }
-    const msg = item.msg;
-    if (msg.kind === 'request') void this.onRequest(msg);
+    if (item.msg.op === 'HELLO' && item.msg.kind === 'request') {
+      // HELLO is unnumbered and restarts the link (SPEC §7); the reply says whether it is granted.
+      this.link.disable();
+      this.helloFlags = (item.msg.flags ?? 0) & FLAG_RELIABLE;
+    }
+    const msg = this.link.receive(item.msg);
+    if (!msg) return;
+    if (msg.kind === 'request') void this.onRequest(msg as RequestMsg);
     else if (msg.kind === 'event' && msg.op === 'CREDIT') this.addCredit(msg.body.sock, msg.body.bytes);
   }
 
@@ -148,6 +188,7 @@ export class SlipPersonality extends Duplex implements SocketNotify {
     const p = this.opts.profile;
     let caps = CAP.tcp | CAP.udp;
     if (p.tlsOnDevice) caps |= CAP.tlsOnDevice;
+    if (this.opts.files) caps |= CAP.files;
     return {
       version: PROTOCOL_VERSION,
       profile: p.name,
@@ -164,7 +205,8 @@ export class SlipPersonality extends Duplex implements SocketNotify {
   async listen(id: number, backlog: number): Promise<number> {
     const forwardPort = await this.table.listen(id, backlog);
     const s = this.table.get(id);
-    if (forwardPort && s.kind === 'tcp') this.opts.onForward?.({ ip: this.table.net.ip, port: s.localPort, forwardPort });
+    if (forwardPort && s.kind === 'tcp')
+      this.opts.onForward?.({ ip: this.table.net.ip, port: s.localPort, forwardPort });
     return forwardPort;
   }
 
@@ -187,6 +229,12 @@ export class SlipPersonality extends Duplex implements SocketNotify {
   }
 
   private reply(req: RequestMsg, body: unknown, err?: unknown): void {
+    if (err === undefined && req.op === 'HELLO') {
+      const flags = this.opts.reliable === false ? 0 : this.helloFlags;
+      this.pushRaw({ kind: 'response', seq: req.seq, op: req.op, status: 0, body, flags } as Message);
+      if (flags) this.link.enable();
+      return;
+    }
     if (err === undefined) {
       this.pushMessage({ kind: 'response', seq: req.seq, op: req.op, status: 0, body } as Message);
       return;
@@ -212,12 +260,29 @@ export class SlipPersonality extends Duplex implements SocketNotify {
     return this.pushMessage(msg);
   }
 
+  /** Through the reliable link when it is on (numbered, retransmitted), else straight out. */
   private pushMessage(msg: Message): boolean {
+    if (msg.op === 'BOOT') return this.pushRaw(msg);
+    this.link.send(msg);
+    return !this.outputBlocked;
+  }
+
+  private pushRaw(msg: Message): boolean {
     if (this.destroyed) return false;
     // Bodies built by this device are typed; skip zod on the hot data path.
     const ok = this.push(encodeWire(msg, msg.op !== 'DATA'));
     if (!ok) this.outputBlocked = true;
     return ok;
+  }
+
+  /** The file store, if the board has one. */
+  get files(): FileStore | undefined {
+    return this.opts.files;
+  }
+
+  /** Largest `rest` field after the status in a response the host accepts (FILE_READ data). */
+  get maxResponseData(): number {
+    return (this.session?.hostMaxFrame ?? 1034) - FRAME_OVERHEAD - 2;
   }
 
   private get maxPayload(): number {
@@ -250,7 +315,8 @@ export class SlipPersonality extends Duplex implements SocketNotify {
       } else {
         this.finished.add(id);
         if ('eof' in r) this.emitEvent({ kind: 'event', seq: 0, op: 'EOF', body: { sock: id } });
-        else this.emitEvent({ kind: 'event', seq: 0, op: 'SOCKERR', body: { sock: id, status: this.errnoOf(r.error) } });
+        else
+          this.emitEvent({ kind: 'event', seq: 0, op: 'SOCKERR', body: { sock: id, status: this.errnoOf(r.error) } });
         return;
       }
     }

@@ -91,7 +91,8 @@ class TcpLine {
   }
 }
 
-function listen(server: Server, host: string, port: number): Promise<number> {
+/** Listens and resolves with the bound port (the picked one when `port` is 0). */
+export function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -9,6 +9,9 @@ import {
   type DecodedItem,
   encodeWire,
   type EventMsg,
+  FLAG_RELIABLE,
+  LinkDriver,
+  type LinkOptions,
   type Message,
   MessageDecoder,
   type RequestBody,
@@ -51,6 +54,11 @@ export interface RpcClientOptions {
   onEvent(ev: EventMsg): void;
   onBadFrame?(reason: string): void;
   onClose?(err?: Error): void;
+  /** Ask for the reliable link of SPEC §7 in HELLO (default true). */
+  reliable?: boolean;
+  link?: Partial<LinkOptions>;
+  /** The reliable link gave up: no acknowledgement after its retries. */
+  onLinkDead?(): void;
 }
 
 export class RpcClient {
@@ -60,12 +68,22 @@ export class RpcClient {
   private eventSeq = 0;
   private closed?: Error;
   badFrames = 0;
+  /** Retransmission and ordering (SPEC §7), active once a HELLO granted it. */
+  readonly reliable: LinkDriver;
 
   constructor(
     private readonly link: Duplex,
     private readonly opts: RpcClientOptions,
   ) {
     this.decoder = new MessageDecoder(opts.maxFrame);
+    this.reliable = new LinkDriver(
+      (m) => this.writeRaw(m),
+      () => {
+        this.failAll(new LinkError('ETIMEDOUT', 'link to the coprocessor lost: no acknowledgement after retransmissions'));
+        opts.onLinkDead?.();
+      },
+      opts.link,
+    );
     link.on('data', (chunk: Uint8Array) => this.onData(chunk));
     link.on('error', (err: Error) => this.shutdown(err));
     link.on('close', () => this.shutdown(new LinkError('ECLOSED', 'the link to the coprocessor closed')));
@@ -81,7 +99,12 @@ export class RpcClient {
         reject(new LinkError('ETIMEDOUT', `coprocessor did not answer ${op} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(seq, { op, resolve: resolve as (b: unknown) => void, reject, timer });
-      this.write({ kind: 'request', seq, op, body } as Message);
+      if (op === 'HELLO') {
+        // HELLO is unnumbered and restarts the link: both ends renumber from 0 after it.
+        this.reliable.disable();
+        const flags = this.opts.reliable === false ? 0 : FLAG_RELIABLE;
+        this.writeRaw({ kind: 'request', seq, op, body, flags } as Message);
+      } else this.reliable.send({ kind: 'request', seq, op, body } as Message);
     });
   }
 
@@ -90,7 +113,7 @@ export class RpcClient {
     if (this.closed) return;
     const seq = this.eventSeq;
     this.eventSeq = (this.eventSeq + 1) & 0xffff;
-    this.write({ ...msg, seq } as Message);
+    this.reliable.send({ ...msg, seq } as Message);
   }
 
   private nextSeq(): number {
@@ -100,7 +123,8 @@ export class RpcClient {
     return this.seq;
   }
 
-  private write(msg: Message): void {
+  private writeRaw(msg: Message): void {
+    if (this.closed) return;
     this.link.write(encodeWire(msg, msg.op !== 'SEND'));
   }
 
@@ -114,8 +138,9 @@ export class RpcClient {
       this.opts.onBadFrame?.(item.reason);
       return;
     }
-    const msg = item.msg;
-    if (msg.kind === 'event') this.opts.onEvent(msg);
+    const msg = this.reliable.receive(item.msg);
+    if (!msg) return;
+    if (msg.kind === 'event') this.opts.onEvent(msg as EventMsg);
     else if (msg.kind === 'response') this.onResponse(msg);
   }
 
@@ -127,6 +152,10 @@ export class RpcClient {
     }
     this.pending.delete(msg.seq);
     clearTimeout(p.timer);
+    if (msg.op === 'HELLO' && msg.status === 0) {
+      if ((msg.flags ?? 0) & FLAG_RELIABLE) this.reliable.enable();
+      else this.reliable.disable();
+    }
     if (msg.status === 0 && 'body' in msg) p.resolve(msg.body);
     else p.reject(new StatusError(msg.status, 'message' in msg ? msg.message : ''));
   }
@@ -143,6 +172,7 @@ export class RpcClient {
   private shutdown(err: Error): void {
     if (this.closed) return;
     this.closed = err;
+    this.reliable.disable();
     this.failAll(err);
     this.opts.onClose?.(err);
   }

@@ -30,6 +30,8 @@ export interface SlipDriverOptions {
   requestTimeoutMs?: number;
   /** Deadline for the hello handshake, ms (default 3000). */
   helloTimeoutMs?: number;
+  /** Ask for the reliable link of SPEC §7 (default true): retransmission, ordering, no duplicates. */
+  reliable?: boolean;
 }
 
 export interface HelloInfo {
@@ -60,6 +62,7 @@ export class SlipDriver extends EventEmitter implements Driver {
     this.rpc = new RpcClient(link, {
       maxFrame: this.maxFrame,
       requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
+      reliable: opts.reliable,
       onEvent: (ev) => this.onEvent(ev),
       onBadFrame: (reason) => this.emit('bad-frame', reason),
       onClose: (err) => this.failSockets(E.ECONNRESET, `link closed: ${err?.message ?? ''}`),
@@ -174,7 +177,7 @@ export class SlipDriver extends EventEmitter implements Driver {
 
   private onEvent(ev: EventMsg): void {
     if (ev.op === 'BOOT') return this.onBoot(Buffer.from(ev.body.bootNonce).toString('hex'));
-    if (ev.op === 'CREDIT') return;
+    if (ev.op === 'CREDIT' || ev.op === 'ACK') return;
     const s = this.sockets.get(ev.body.sock);
     if (!s) return;
     const errnoOf = (status: number): number => toLinuxErrno(status, this.info?.errnoBase ?? 'linux');

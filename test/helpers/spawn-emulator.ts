@@ -11,6 +11,8 @@ export interface SpawnedEmulator {
   proc: ChildProcess;
   url?: string;
   pty?: string;
+  /** The `listening rfc2217://…` locator, when started with `--rfc2217`. */
+  rfc2217?: string;
   stderr: () => string;
   stop(): Promise<number | null>;
 }
@@ -23,7 +25,8 @@ export async function spawnEmulator(args: string[], timeoutMs = 15_000): Promise
     err += d.toString();
   });
   const wantPty = args.includes('--pty');
-  const wantTcp = args.some((a) => a.startsWith('tcp://')) || !wantPty;
+  const wantRfc2217 = args.includes('--rfc2217');
+  const wantTcp = args.some((a) => a.startsWith('tcp://')) || (!wantPty && !wantRfc2217);
   const result: SpawnedEmulator = {
     proc,
     stderr: () => err,
@@ -39,13 +42,17 @@ export async function spawnEmulator(args: string[], timeoutMs = 15_000): Promise
       }),
   };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`emulator not ready in ${timeoutMs} ms: ${out} ${err}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`emulator not ready in ${timeoutMs} ms: ${out} ${err}`)),
+      timeoutMs,
+    );
     proc.once('exit', (code) => reject(new Error(`emulator exited (${code}): ${err}`)));
     proc.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       result.url = /listening (socket:\/\/\S+)/.exec(out)?.[1];
       result.pty = /^pty (\S+)/m.exec(out)?.[1];
-      if ((!wantTcp || result.url) && (!wantPty || result.pty)) {
+      result.rfc2217 = /listening (rfc2217:\/\/\S+)/.exec(out)?.[1];
+      if ((!wantTcp || result.url) && (!wantPty || result.pty) && (!wantRfc2217 || result.rfc2217)) {
         clearTimeout(timer);
         resolve();
       }

@@ -8,6 +8,7 @@
  * address, so that is the name a client would send as SNI, and clients that send no SNI at all
  * (the WiPy's SimpleLink stack) still get the right certificate.
  */
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { NetError } from '../net-error.js';
 import { httpService } from './http.js';
@@ -34,17 +35,28 @@ function serverOptions(id: TlsIdentity): tls.TlsOptions {
   return { cert: id.cert, key: id.key, ca: id.clientCa, requestCert: mutual, rejectUnauthorized: mutual };
 }
 
+/** TLS material, or a promise of it (made in the background while the board boots). */
+export type PkiSource = NetworkPki | PromiseLike<NetworkPki>;
+
+function refuse(conn: Duplex, info: TcpConnectionInfo, why: string): void {
+  conn.on('error', () => {});
+  conn.destroy(new NetError('ECONNRESET', `${info.hostName}: ${why}`));
+}
+
 /**
  * The `https` service: one tls.Server per virtual host and port, never listening; each virtual
  * connection is handed to it as a 'connection' (node:tls accepts any Duplex there). A host
  * without an identity in `pki.hosts` resets the connection, as a server with no certificate
- * for a name aborts the handshake.
+ * for a name aborts the handshake. While a promised PKI is not ready yet, connections wait
+ * (the client's hello stays buffered); if it fails, they are reset.
  *
  * @example new VirtualNetwork({ pki })  // registers httpsService(pki) for the 'https' kind
  */
-export function httpsService(pki: NetworkPki): TcpService {
+export function httpsService(source: PkiSource): TcpService {
+  const ready = Promise.resolve(source);
+  ready.then(undefined, () => {}); // a failure is reported by whoever made the PKI; here it resets connections
   const servers = new Map<string, tls.Server>();
-  const serverFor = (info: TcpConnectionInfo): tls.Server | undefined => {
+  const serverFor = (pki: NetworkPki, info: TcpConnectionInfo): tls.Server | undefined => {
     const key = `${info.hostName}:${info.port}`;
     let server = servers.get(key);
     const id = pki.hosts[info.hostName];
@@ -57,13 +69,16 @@ export function httpsService(pki: NetworkPki): TcpService {
     }
     return server;
   };
+  const serve = (pki: NetworkPki, conn: Duplex, info: TcpConnectionInfo): void => {
+    if (conn.destroyed) return;
+    const server = serverFor(pki, info);
+    if (server) server.emit('connection', conn);
+    else refuse(conn, info, 'no TLS certificate for this host');
+  };
   return (conn, info) => {
-    const server = serverFor(info);
-    if (server) {
-      server.emit('connection', conn);
-      return;
-    }
-    conn.on('error', () => {});
-    conn.destroy(new NetError('ECONNRESET', `${info.hostName} has no TLS certificate`));
+    ready.then(
+      (pki) => serve(pki, conn, info),
+      (err: Error) => refuse(conn, info, `no TLS material (${err.message})`),
+    );
   };
 }

@@ -1,0 +1,87 @@
+/**
+ * Runs a LinkState with real timers for one end of a link (host RPC client or device
+ * personality). Off until `enable()` (after a HELLO that granted FLAG_RELIABLE); while off,
+ * messages pass straight through, so an end without SPEC §7 support still works.
+ */
+import type { Message } from './frame.js';
+import { type LinkOptions, LinkState } from './link.js';
+
+export class LinkDriver {
+  private state?: LinkState;
+  private timer?: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly write: (msg: Message) => void,
+    private readonly onDead: () => void,
+    private readonly opts: Partial<LinkOptions> = {},
+  ) {}
+
+  /** Starts numbering from 0 (both ends do so right after the granting HELLO response). */
+  enable(): void {
+    this.stop();
+    this.state = new LinkState(this.opts);
+  }
+
+  /** Back to pass-through; pending retransmissions are dropped. */
+  disable(): void {
+    this.stop();
+    this.state = undefined;
+  }
+
+  get enabled(): boolean {
+    return this.state !== undefined;
+  }
+
+  get link(): LinkState | undefined {
+    return this.state;
+  }
+
+  send(msg: Message): void {
+    if (!this.state) return this.write(msg);
+    for (const m of this.state.send(msg, Date.now()).wire) this.write(m);
+    this.arm();
+  }
+
+  /** Returns the message to act on, or undefined (duplicate, out of order, pure ACK). */
+  receive(msg: Message): Message | undefined {
+    if (!this.state) return msg.link ? (msg.op === 'ACK' ? undefined : stripLink(msg)) : msg;
+    if (!msg.link) return msg; // unnumbered traffic: BOOT, HELLO
+    const r = this.state.receive(msg, Date.now());
+    for (const m of r.wire) this.write(m);
+    this.arm();
+    return r.deliver;
+  }
+
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const at = this.state?.nextDeadline();
+    if (at === undefined) return;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, at - Date.now()));
+    this.timer.unref?.();
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    const state = this.state;
+    if (!state) return;
+    const { wire, dead } = state.tick(Date.now());
+    if (dead) {
+      this.disable();
+      this.onDead();
+      return;
+    }
+    for (const m of wire) this.write(m);
+    this.arm();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function stripLink(msg: Message): Message {
+  const { link: _l, ...plain } = msg;
+  return plain as Message;
+}

@@ -1,0 +1,401 @@
+/**
+ * The command channel: one AT command in flight at a time over a byte link, its reply lines
+ * paired strictly with it, everything else handed to the URC reducer the moment it is parsed.
+ *
+ * Pairing rule: a message is part of the running command's reply only if its type is a reply
+ * type (`OK`, `ERROR`, `>`, `Recv N bytes`, `SEND OK`, `+CIPRECVDATA`, …) or it is an info line
+ * whose prefix the command table lists for that command's form. `+IPD`, `<id>,CONNECT`,
+ * `<id>,CLOSED`, `WIFI …`, `ready`, unexpected `+XYZ:` lines and unknown text are URCs, even
+ * when they arrive between `>` and `Recv 5 bytes`, or glued to an `OK` in one chunk:
+ *
+ * ```text
+ * H: AT+CIPSEND=0,8\r\n        D: \r\nOK\r\n\r\n>\r\n+IPD,0,5\r\n     ← +IPD goes to the reducer
+ * H: <8 payload bytes>         D: \r\nRecv 8 bytes\r\n\r\nSEND OK\r\n ← reply completes
+ * ```
+ *
+ * Deadlines come from the command table (`AT_COMMANDS[name].timeoutMs`). `busy p...` means the
+ * line was dropped: it is resent after a backoff, a bounded number of times; a final result
+ * that arrives during the backoff wins (the "busy" was stray, issue esp-at#731). After a
+ * timeout the next command is preceded by a resync (`AT+CIPMUX?`, accepted only with its
+ * `+CIPMUX:` line) so a late reply is never paired with a newer command.
+ */
+import type { Duplex } from 'node:stream';
+import { at } from '../../firmware-protocol/index.js';
+import { type AtFailure, atOSError } from './errno-map.js';
+
+type AtMessage = at.AtMessage;
+
+/** One command to run. */
+export interface AtCommand {
+  readonly name: at.CommandName;
+  readonly form: at.AtForm;
+  readonly params?: readonly at.ParamInput[];
+  /** Raw bytes written after the `>` prompt (CIPSEND). */
+  readonly payload?: Uint8Array;
+  /** Overrides the table's deadline, ms. */
+  readonly timeoutMs?: number;
+  /** errno-map key when it differs from the name, e.g. `CIPSTART:UDP`. */
+  readonly context?: string;
+  /** Start-up command: runs while the channel holds other work back. */
+  readonly init?: boolean;
+  /** Accept the final OK only after a reply line like this (resync probes, AT+GMR at start-up). */
+  readonly needLine?: (m: AtMessage) => boolean;
+  /** Resend on `busy p...` (default true). */
+  readonly retryBusy?: boolean;
+}
+
+/** The reply lines of a command, in order, without its final result. */
+export interface AtReply {
+  readonly lines: readonly AtMessage[];
+}
+
+/** The info lines of a reply with the given prefix: `infoLines(r, '+CIPDOMAIN')`. */
+export function infoLines(reply: AtReply, prefix: string): at.AtMessageOf<'info'>[] {
+  return reply.lines.filter((m): m is at.AtMessageOf<'info'> => m.type === 'info' && m.prefix === prefix);
+}
+
+/** A queued command with its completion. */
+export interface AtJob {
+  readonly cmd: AtCommand;
+  resolve(reply: AtReply): void;
+  /** OSError (errno-map.ts), or the encoder's TypeError for a bad parameter. */
+  reject(err: Error): void;
+  /** Sees each reply line as it is parsed (a read delivers its bytes at once). */
+  onLine?(m: AtMessage): void;
+}
+
+export interface AtChannelOptions {
+  /** Every URC, in stream order. */
+  onUrc(m: AtMessage): void;
+  /** Reply-type lines that arrived with no command in flight (logged, never fatal). */
+  onStray?(m: AtMessage): void;
+  /** Background work (reads, sends) to run when the channel is free; alternates with queued commands. */
+  background?(): AtJob | undefined;
+  /** Resends on `busy p...` before giving up (default 8). */
+  busyRetries?: number;
+  /** First busy backoff, ms, doubled per attempt up to 1 s (default 20). */
+  busyBackoffMs?: number;
+}
+
+/** Message types that are never part of a command's reply. */
+const URC_TYPES: ReadonlySet<AtMessage['type']> = new Set([
+  'ipd',
+  'ipd-notify',
+  'connect',
+  'closed',
+  'connect-fail',
+  'link-conn',
+  'wifi',
+  'ready',
+  'max-conn',
+  'force-restart',
+  'unknown',
+  'overflow',
+]);
+
+/** The lines that end a command, and how. */
+const FINAL_RESULTS: ReadonlyMap<AtMessage['type'], 'ok' | 'error' | 'send-fail'> = new Map([
+  ['ok', 'ok'],
+  ['send-ok', 'ok'],
+  ['error', 'error'],
+  ['send-fail', 'send-fail'],
+  ['send-cancelled', 'send-fail'],
+]);
+
+/** Sent by every command that can fail with `+ERRNO:` detail (AT+SYSLOG=1). */
+const ALWAYS_EXPECTED = ['+ERRNO'];
+
+interface Flight {
+  readonly job: AtJob;
+  readonly line: Uint8Array;
+  readonly prompt: boolean;
+  readonly expects: ReadonlySet<string>;
+  readonly context: string;
+  readonly timeoutMs: number;
+  replies: AtMessage[];
+  payloadSent: boolean;
+  attempts: number;
+  timer?: NodeJS.Timeout;
+  retryTimer?: NodeJS.Timeout;
+}
+
+const SYNC: AtCommand = {
+  name: 'CIPMUX',
+  form: 'query',
+  needLine: (m) => m.type === 'info' && m.prefix === '+CIPMUX',
+  timeoutMs: 2_000,
+  context: 'sync',
+};
+
+/**
+ * @example
+ * const ch = new AtChannel(link, { onUrc: (m) => table.apply(m) });
+ * const reply = await ch.run({ name: 'CIPDOMAIN', form: 'set', params: ['echo.test'] });
+ * infoLines(reply, '+CIPDOMAIN')[0].fields[0]; // '10.77.0.7'
+ */
+export class AtChannel {
+  readonly parser = new at.AtResponseParser({ maxDataLength: 1 << 20 });
+  /** AT+CIPMUX mode, for encoding the `[<link_id>,]` forms. */
+  mux: 0 | 1 = 0;
+  private readonly queue: AtJob[] = [];
+  private current: Flight | null = null;
+  private holding = false;
+  private lastWasQueued = false;
+  private desynced = false;
+  private latePayload: Uint8Array | null = null;
+  private closed: AtFailure | null = null;
+  /** Set while failAll runs, so finishing one command does not start the next. */
+  private failing = false;
+  /**
+   * Set while a chunk is being parsed. The next command is written only after the whole chunk
+   * is handled: bytes that arrived before a command was sent can never be its reply.
+   */
+  private feeding = false;
+  private pumpWanted = false;
+  /** A command that must run next (the one a resync was run for). */
+  private next: AtJob | null = null;
+  private readonly busyRetries: number;
+  private readonly busyBackoffMs: number;
+
+  constructor(
+    private readonly link: Duplex,
+    private readonly opts: AtChannelOptions,
+  ) {
+    this.busyRetries = opts.busyRetries ?? 8;
+    this.busyBackoffMs = opts.busyBackoffMs ?? 20;
+  }
+
+  /** Queues a command; resolves with its reply lines, rejects with OSError (errno-map.ts). */
+  run(cmd: AtCommand, hooks: Pick<AtJob, 'onLine'> = {}): Promise<AtReply> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(atOSError(cmd.context ?? cmd.name, this.closed));
+      this.queue.push({ cmd, resolve, reject, ...hooks });
+      this.pump();
+    });
+  }
+
+  /** Whether the link is gone (every command fails at once). */
+  get isClosed(): boolean {
+    return this.closed !== null;
+  }
+
+  /** While held, only `init` commands run (start-up after a reboot). */
+  hold(on: boolean): void {
+    this.holding = on;
+    if (!on) this.pump();
+  }
+
+  /** Starts the next piece of work if the channel is free (call after new background work appears). */
+  kick(): void {
+    this.pump();
+  }
+
+  /** Feeds device bytes; every parsed message is paired or handed on, in order. */
+  feed(chunk: Uint8Array): void {
+    this.feeding = true;
+    try {
+      for (const m of this.parser.feed(chunk)) this.onMessage(m);
+    } finally {
+      this.feeding = false;
+    }
+    if (this.pumpWanted) {
+      this.pumpWanted = false;
+      this.pump();
+    }
+  }
+
+  /** Fails the command in flight and every queued one (device restarted, link gone). */
+  failAll(failure: AtFailure): void {
+    const queued = this.queue.splice(0);
+    if (this.next) queued.unshift(this.next);
+    this.next = null;
+    const f = this.current;
+    this.failing = true;
+    if (f) this.finish(f, failure);
+    for (const job of queued) job.reject(atOSError(job.cmd.context ?? job.cmd.name, failure));
+    this.failing = false;
+    this.latePayload = null;
+    this.desynced = false;
+  }
+
+  /** Fails everything now and later (the link is gone). */
+  close(detail: string): void {
+    if (this.closed) return;
+    this.closed = { kind: 'link-closed', detail };
+    this.failAll(this.closed);
+  }
+
+  private pump(): void {
+    if (this.current || this.closed || this.failing) return;
+    if (this.feeding) {
+      this.pumpWanted = true;
+      return;
+    }
+    const job = this.pick();
+    if (job) this.start(job);
+  }
+
+  /** Queued commands and background work take turns, so neither starves the other. */
+  private pick(): AtJob | undefined {
+    if (this.next && (!this.holding || this.next.cmd.init)) {
+      const job = this.next;
+      this.next = null;
+      return job;
+    }
+    if (this.holding) {
+      const i = this.queue.findIndex((j) => j.cmd.init);
+      return i < 0 ? undefined : this.queue.splice(i, 1)[0];
+    }
+    const background = (): AtJob | undefined => this.opts.background?.();
+    if (this.lastWasQueued) {
+      const bg = background();
+      if (bg) return this.took(bg, false);
+    }
+    const queued = this.queue.shift();
+    if (queued) return this.took(queued, true);
+    const bg = background();
+    return bg && this.took(bg, false);
+  }
+
+  private took(job: AtJob, queued: boolean): AtJob {
+    this.lastWasQueued = queued;
+    return job;
+  }
+
+  private start(job: AtJob): void {
+    if (this.desynced && !job.cmd.init) {
+      this.resyncThen(job);
+      return;
+    }
+    let line: Uint8Array;
+    try {
+      line = at.encodeCommand(job.cmd.name, job.cmd.form, job.cmd.params ?? [], { mux: this.mux });
+    } catch (err) {
+      job.reject(err as Error); // AtEncodeError (a TypeError naming the parameter)
+      this.pump();
+      return;
+    }
+    const spec: at.CommandSpec = at.AT_COMMANDS[job.cmd.name];
+    const form = spec.forms[job.cmd.form];
+    const f: Flight = {
+      job,
+      line,
+      prompt: form?.prompt === true,
+      expects: new Set([...(form?.info ?? []), ...ALWAYS_EXPECTED]),
+      context: job.cmd.context ?? job.cmd.name,
+      timeoutMs: job.cmd.timeoutMs ?? form?.timeoutMs ?? spec.timeoutMs,
+      replies: [],
+      payloadSent: false,
+      attempts: 1,
+    };
+    this.current = f;
+    f.timer = setTimeout(() => this.onTimeout(f), f.timeoutMs);
+    this.link.write(line);
+  }
+
+  /** After a timeout: prove the line is in step again before the next command runs. */
+  private resyncThen(job: AtJob): void {
+    this.desynced = false;
+    const sync: AtJob = {
+      cmd: SYNC,
+      resolve: () => {
+        this.next = job;
+        this.pump();
+      },
+      reject: (err) => {
+        this.desynced = true;
+        job.reject(err);
+      },
+    };
+    this.start(sync);
+  }
+
+  private onMessage(m: AtMessage): void {
+    const f = this.current;
+    if (m.type === 'echo') return; // ATE1: our own line coming back
+    if (URC_TYPES.has(m.type) || (m.type === 'info' && !f?.expects.has(m.prefix))) {
+      this.opts.onUrc(m);
+      return;
+    }
+    if (f) this.onReply(f, m);
+    else this.onStrayReply(m);
+  }
+
+  private onReply(f: Flight, m: AtMessage): void {
+    const final = FINAL_RESULTS.get(m.type);
+    if (m.type === 'prompt') this.onPrompt(f);
+    else if (m.type === 'busy') this.onBusy(f);
+    else if (final !== undefined) this.onFinal(f, final);
+    else {
+      f.replies.push(m);
+      f.job.onLine?.(m);
+    }
+  }
+
+  private onFinal(f: Flight, result: 'ok' | 'error' | 'send-fail'): void {
+    if (result === 'error' || result === 'send-fail') {
+      this.finish(f, { kind: result, replies: f.replies });
+    } else if (f.prompt && !f.payloadSent) {
+      // `\r\nOK\r\n\r\n>`: the prompt follows.
+    } else if (f.job.cmd.needLine && !f.replies.some(f.job.cmd.needLine)) {
+      f.replies = []; // a late OK of an older command
+    } else {
+      this.finish(f, null);
+    }
+  }
+
+  private onPrompt(f: Flight): void {
+    const payload = f.job.cmd.payload;
+    if (!f.prompt || f.payloadSent || payload === undefined) {
+      this.onStrayReply({ type: 'prompt' });
+      return;
+    }
+    f.payloadSent = true;
+    this.link.write(payload);
+  }
+
+  /** `busy p...`: the line was dropped; resend after a backoff unless a result comes first. */
+  private onBusy(f: Flight): void {
+    if (f.payloadSent || f.retryTimer) return;
+    if (f.job.cmd.retryBusy === false || f.attempts > this.busyRetries) {
+      this.finish(f, { kind: 'busy', attempts: f.attempts });
+      return;
+    }
+    const delay = Math.min(1000, this.busyBackoffMs * 2 ** (f.attempts - 1));
+    f.retryTimer = setTimeout(() => {
+      f.retryTimer = undefined;
+      if (this.current !== f) return;
+      f.attempts++;
+      f.replies = [];
+      this.link.write(f.line);
+    }, delay);
+  }
+
+  private onStrayReply(m: AtMessage): void {
+    // A CIPSEND that timed out before its prompt may still get one: the device now waits for
+    // exactly that payload, and anything else we wrote would be swallowed as data.
+    if (m.type === 'prompt' && this.latePayload) {
+      this.link.write(this.latePayload);
+      this.latePayload = null;
+      return;
+    }
+    this.opts.onStray?.(m);
+  }
+
+  private onTimeout(f: Flight): void {
+    if (this.current !== f) return;
+    if (f.prompt && !f.payloadSent) this.latePayload = f.job.cmd.payload ?? null;
+    this.desynced = true;
+    this.finish(f, { kind: 'timeout', ms: f.timeoutMs });
+  }
+
+  private finish(f: Flight, failure: AtFailure | null): void {
+    if (this.current !== f) return;
+    clearTimeout(f.timer);
+    clearTimeout(f.retryTimer);
+    this.current = null;
+    if (failure) f.job.reject(atOSError(f.context, failure));
+    else f.job.resolve({ lines: f.replies });
+    this.pump();
+  }
+}

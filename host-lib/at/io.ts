@@ -1,0 +1,104 @@
+/**
+ * Background data movement, one AT command at a time, picked whenever the channel is free:
+ *
+ * - read: a link whose device buffer holds bytes (passive `+IPD,<id>,<len>` seen) and whose
+ *   socket has room → `AT+CIPRECVDATA=<id>,<room>`. Never more than the room: the host
+ *   buffer cannot overrun, and the module's TCP window back-pressures the peer.
+ * - send: a stream socket with queued bytes on an open link → `AT+CIPSEND=<id>,<n>` (n ≤ 8192,
+ *   2048 on old firmware), payload after `>`, done at `SEND OK`.
+ *
+ * Links are served round-robin, and on one link reads and sends alternate, so a full-duplex
+ * echo never starves either direction.
+ */
+import { constants as C, errno as E } from '../../firmware-protocol/index.js';
+import { OSError } from '../errors.js';
+import { AtSocket } from './at-socket.js';
+import type { AtJob } from './channel.js';
+import type { LinkEntry, LinkTable } from './links.js';
+
+export interface IoLimits {
+  /** Largest AT+CIPRECVDATA request. */
+  readonly maxRead: number;
+  /** Largest AT+CIPSEND payload. */
+  readonly maxSend: number;
+  /** Deadline of a data command moving `bytes`. */
+  timeoutMs(name: 'CIPSEND' | 'CIPRECVDATA', bytes: number): number;
+}
+
+/** Round-robin cursor over the link table. */
+export class IoPicker {
+  private cursor = 0;
+
+  constructor(
+    private readonly table: LinkTable,
+    private readonly limits: () => IoLimits,
+  ) {}
+
+  /** The next read or send to run, or undefined when there is nothing to move. */
+  next(): AtJob | undefined {
+    const links = this.table.links;
+    for (let k = 0; k < links.length; k++) {
+      const e = links[(this.cursor + k) % links.length]!;
+      const job = this.jobFor(e);
+      if (job) {
+        this.cursor = (e.id + 1) % links.length;
+        return job;
+      }
+    }
+    return undefined;
+  }
+
+  private jobFor(e: LinkEntry): AtJob | undefined {
+    const s = e.sink;
+    if (!(s instanceof AtSocket)) return undefined;
+    const first = e.lastOp === 'read' ? this.sendJob(e, s) : this.readJob(e, s);
+    return first ?? (e.lastOp === 'read' ? this.readJob(e, s) : this.sendJob(e, s));
+  }
+
+  private readJob(e: LinkEntry, s: AtSocket): AtJob | undefined {
+    if (!e.readable) return undefined;
+    const want = Math.min(s.room(), this.limits().maxRead);
+    if (want <= 0) return undefined;
+    e.lastOp = 'read';
+    const notices = e.notices;
+    let got = 0;
+    // Drained = the device gave less than asked. A notice that arrived meanwhile announces
+    // newer bytes (it may even precede our reply on the wire), so it keeps the link readable.
+    const settle = (drained: boolean) => {
+      if (drained && e.notices === notices) e.devData = false;
+    };
+    return {
+      cmd: {
+        name: 'CIPRECVDATA',
+        form: 'set',
+        params: [e.id, want],
+        timeoutMs: this.limits().timeoutMs('CIPRECVDATA', want),
+      },
+      onLine: (m) => {
+        if (m.type !== 'recv-data') return;
+        got += m.data.length;
+        s.onData(m.data, m.remote);
+      },
+      resolve: () => settle(got < want),
+      // ERROR = nothing buffered (or the link went away); a timeout leaves the notice standing.
+      reject: (err) => settle(!(err instanceof OSError && err.errno === E.ETIMEDOUT)),
+    };
+  }
+
+  private sendJob(e: LinkEntry, s: AtSocket): AtJob | undefined {
+    if (e.phase !== 'open' || s.type !== C.SOCK_STREAM || s.tx.bytes === 0) return undefined;
+    e.lastOp = 'send';
+    const chunk = s.tx.peek(this.limits().maxSend);
+    return {
+      cmd: {
+        name: 'CIPSEND',
+        form: 'set',
+        params: [e.id, chunk.length],
+        payload: chunk,
+        timeoutMs: this.limits().timeoutMs('CIPSEND', chunk.length),
+      },
+      resolve: () => s.onSent(chunk.length, null),
+      reject: (err) => s.onSent(0, err instanceof OSError ? err : new OSError(E.EIO, err.message)),
+    };
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * `dev.files`: the coprocessor's small file store (SPEC §4.5), where TLS certificates live
+ * (`/flash/cert/ca.pem`, `/flash/cert/cert.pem`, `/flash/cert/private.key`), as the WiPy's FTP
+ * server would put them. Large files are split into frames by offset. Errors are OSError in
+ * Linux numbering: ENOENT, EACCES (outside /flash, `..`), EINVAL (bad name), EISDIR, ENOTDIR,
+ * ENOSPC (quota), EOPNOTSUPP (a coprocessor without a file store).
+ */
+import {
+  CAP,
+  errno as E,
+  FRAME_OVERHEAD,
+  type RequestBody,
+  type RequestOp,
+  type ResponseBody,
+} from '../firmware-protocol/index.js';
+import { toBytes } from './args.js';
+import { badArg, OSError } from './errors.js';
+
+/** What the file module needs from a driver (the SLIP driver has it). */
+export interface FileRpc {
+  call<N extends RequestOp>(op: N, body: RequestBody<N>): Promise<ResponseBody<N>>;
+  /** Largest frame the host accepts. */
+  readonly maxFrame: number;
+  readonly session: { readonly capabilities: number; readonly maxFrame: number };
+}
+
+/** One entry of `list()`: a file with its size, or a directory. */
+export interface FileInfo {
+  readonly name: string;
+  readonly size: number;
+  readonly dir: boolean;
+}
+
+const utf8 = new TextEncoder();
+const MAX_OFFSET = 2 ** 32 - 1;
+
+function pathArg(value: unknown, arg = 'path'): string {
+  if (typeof value !== 'string') throw badArg('TypeError', arg, 'expected a str');
+  if (utf8.encode(value).length > 255) throw badArg('ValueError', arg, 'longer than 255 bytes');
+  return value;
+}
+
+/**
+ * @example
+ * await dev.files.write('/flash/cert/ca.pem', pem);
+ * const back = await dev.files.read('/flash/cert/ca.pem');      // Uint8Array
+ * await dev.files.list('/flash/cert');                          // [{ name: 'ca.pem', size: 629, dir: false }]
+ * await dev.files.remove('/flash/cert/ca.pem');
+ */
+export class Files {
+  constructor(private readonly rpc: FileRpc) {}
+
+  private check(): void {
+    if ((this.rpc.session.capabilities & CAP.files) === 0) {
+      throw new OSError(E.EOPNOTSUPP, 'this coprocessor has no file store');
+    }
+  }
+
+  /** Replaces the file with `data` (bytes or str, UTF-8); resolves with the byte count. */
+  async write(path: string, data: Uint8Array | string): Promise<number> {
+    const p = pathArg(path);
+    const bytes = toBytes(data, 'data');
+    this.check();
+    if (bytes.length > MAX_OFFSET) throw badArg('ValueError', 'data', 'larger than 4 GiB');
+    // Request body: path str8, offset u32, truncate u8, then the data (SPEC §4.1).
+    const room = this.rpc.session.maxFrame - FRAME_OVERHEAD - (1 + utf8.encode(p).length) - 5;
+    if (room <= 0) throw badArg('ValueError', 'path', "too long for the coprocessor's frames");
+    let offset = 0;
+    do {
+      const chunk = bytes.subarray(offset, offset + room);
+      await this.rpc.call('FILE_WRITE', { path: p, offset, truncate: offset === 0 ? 1 : 0, data: chunk });
+      offset += chunk.length;
+    } while (offset < bytes.length);
+    return bytes.length;
+  }
+
+  /** The whole file, read frame by frame until a short answer. */
+  async read(path: string): Promise<Uint8Array> {
+    const p = pathArg(path);
+    this.check();
+    // Response body: status i16, then the data.
+    const length = Math.min(0xffff, this.rpc.maxFrame - FRAME_OVERHEAD - 2);
+    const parts: Uint8Array[] = [];
+    let offset = 0;
+    for (;;) {
+      const { data } = await this.rpc.call('FILE_READ', { path: p, offset, length });
+      parts.push(data);
+      offset += data.length;
+      if (data.length < length) break;
+      if (offset > MAX_OFFSET) throw new OSError(E.EIO, `${p}: the coprocessor sent more than 4 GiB`);
+    }
+    return concat(parts, offset);
+  }
+
+  /** The entries of a directory (default `/flash`), sorted as the coprocessor sends them. */
+  async list(dir = '/flash'): Promise<FileInfo[]> {
+    const d = pathArg(dir, 'dir');
+    this.check();
+    const { entries } = await this.rpc.call('FILE_LIST', { dir: d });
+    return entries.map((e) =>
+      e.name.endsWith('/')
+        ? { name: e.name.slice(0, -1), size: 0, dir: true }
+        : { name: e.name, size: e.size, dir: false },
+    );
+  }
+
+  /** Deletes a file. */
+  async remove(path: string): Promise<void> {
+    const p = pathArg(path);
+    this.check();
+    await this.rpc.call('FILE_DELETE', { path: p });
+  }
+}
+
+function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
