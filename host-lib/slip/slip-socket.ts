@@ -272,12 +272,18 @@ export class SlipSocket implements DriverSocket {
     return r;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes at once for the user (EBADF from now on), but lets SENDs already taken reach the device
+   * first (SPEC §4.4 "Closing"), as lwIP sends what is queued: bounded by `flushMs`.
+   */
+  async close(flushMs = 5000): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.rx = [];
     this.rxBytes = 0;
     this.notify();
+    const deadline = Date.now() + flushMs;
+    while (this.inflight > 0 && !this.error && Date.now() < deadline) await this.wait(deadline);
     await this.drv.release(this.id);
   }
 }
