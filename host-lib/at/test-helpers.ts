@@ -2,7 +2,6 @@
  * Test support for the AT driver tests: open a Device over a scripted module, byte helpers,
  * and an assertion that a promise fails with a given errno.
  */
-import { expect } from 'vitest';
 import { type Device, openDevice } from '../device.js';
 import { OSError } from '../errors.js';
 import type { AtDriver, AtDriverOptions } from './at-driver.js';
@@ -21,15 +20,16 @@ export async function openFake(
   return { dev, fake };
 }
 
-/** Expects `p` to reject with OSError `errno`; returns the error. */
+/** Expects `p` to reject with OSError `errno`; returns the error. (No vitest import: this file is built.) */
 export async function raises(p: Promise<unknown>, errno: number): Promise<OSError> {
   const err = await p.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(OSError);
-  expect((err as OSError).errno).toBe(errno);
-  return err as OSError;
+  if (!(err instanceof OSError) || err.errno !== errno) {
+    throw new Error(`expected OSError(${errno}), got ${err === undefined ? 'success' : String(err)}`);
+  }
+  return err;
 }
 
 /** Reads exactly n bytes (or to EOF) with a deadline. */

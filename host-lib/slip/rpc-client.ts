@@ -32,7 +32,7 @@ export class StatusError extends Error {
 /** The link is gone or the device did not answer in time; `code` is stable. */
 export class LinkError extends Error {
   constructor(
-    readonly code: 'ETIMEDOUT' | 'ECLOSED',
+    readonly code: 'ETIMEDOUT' | 'ECLOSED' | 'ECONNRESET',
     message: string,
   ) {
     super(message);
@@ -68,6 +68,8 @@ export class RpcClient {
   private eventSeq = 0;
   private closed?: Error;
   badFrames = 0;
+  /** When the last valid frame arrived (for the keep-alive). */
+  lastRx = Date.now();
   /** Retransmission and ordering (SPEC §7), active once a HELLO granted it. */
   readonly reliable: LinkDriver;
 
@@ -138,6 +140,7 @@ export class RpcClient {
       this.opts.onBadFrame?.(item.reason);
       return;
     }
+    this.lastRx = Date.now();
     const msg = this.reliable.receive(item.msg);
     if (!msg) return;
     if (msg.kind === 'event') this.opts.onEvent(msg as EventMsg);

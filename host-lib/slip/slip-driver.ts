@@ -32,6 +32,10 @@ export interface SlipDriverOptions {
   helloTimeoutMs?: number;
   /** Ask for the reliable link of SPEC §7 (default true): retransmission, ordering, no duplicates. */
   reliable?: boolean;
+  /** PING the device after this long without hearing from it, ms (default 2000; 0 = never). */
+  keepaliveMs?: number;
+  /** A PING unanswered for this long means the device hangs, ms (default 3000). */
+  keepaliveTimeoutMs?: number;
 }
 
 export interface HelloInfo {
@@ -49,6 +53,9 @@ export class SlipDriver extends EventEmitter implements Driver {
   private readonly sockets = new Map<number, SlipSocket>();
   private readonly peers = new Map<number, SockAddr>();
   private info?: HelloInfo;
+  private keepalive?: NodeJS.Timeout;
+  private recovering = false;
+  private closed = false;
   readonly rxWindow: number;
   readonly maxFrame: number;
 
@@ -66,7 +73,23 @@ export class SlipDriver extends EventEmitter implements Driver {
       onEvent: (ev) => this.onEvent(ev),
       onBadFrame: (reason) => this.emit('bad-frame', reason),
       onClose: (err) => this.failSockets(E.ECONNRESET, `link closed: ${err?.message ?? ''}`),
+      onLinkDead: () => this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding (link lost)', 'hang'),
     });
+  }
+
+  /** Every `keepaliveMs` of silence from the device, one PING with a deadline. */
+  private startKeepalive(): void {
+    const every = this.opts.keepaliveMs ?? 2000;
+    if (every <= 0) return;
+    this.keepalive = setInterval(() => {
+      if (this.recovering || this.closed || Date.now() - this.rpc.lastRx < every) return;
+      this.call('PING', { payload: new Uint8Array(0) }, this.opts.keepaliveTimeoutMs ?? 3000).catch((err) => {
+        if (err instanceof OSError && err.errno === E.ETIMEDOUT && !this.closed) {
+          this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding', 'hang');
+        }
+      });
+    }, every);
+    this.keepalive.unref();
   }
 
   /** Opens a session on `link`: hello, retried until `helloTimeoutMs` (a booting device may miss the first). */
@@ -76,6 +99,7 @@ export class SlipDriver extends EventEmitter implements Driver {
     for (;;) {
       try {
         await drv.hello(Math.min(500, Math.max(50, deadline - Date.now())));
+        drv.startKeepalive();
         return drv;
       } catch (err) {
         if (!(err instanceof OSError && err.errno === E.ETIMEDOUT) || Date.now() >= deadline) {
@@ -131,11 +155,19 @@ export class SlipDriver extends EventEmitter implements Driver {
     try {
       return await this.rpc.request(op, body, timeoutMs);
     } catch (err) {
+      if (err instanceof StatusError && err.status === E.EPERM && op !== 'HELLO' && this.info && !this.recovering) {
+        // "hello first": the device has no session, so it restarted and we missed its BOOT.
+        this.sessionLost(E.ECONNRESET, 'coprocessor restarted (session lost)', 'reset');
+        throw new OSError(E.ECONNRESET, 'coprocessor restarted (session lost)');
+      }
       if (err instanceof StatusError) {
         const code = this.info ? toLinuxErrno(err.status, this.info.errnoBase) : err.status;
         throw new OSError(code, err.message || undefined);
       }
-      if (err instanceof LinkError) throw new OSError(err.code === 'ETIMEDOUT' ? E.ETIMEDOUT : E.EIO, err.message);
+      if (err instanceof LinkError) {
+        const code = err.code === 'ETIMEDOUT' ? E.ETIMEDOUT : err.code === 'ECONNRESET' ? E.ECONNRESET : E.EIO;
+        throw new OSError(code, err.message);
+      }
       throw err;
     }
   }
@@ -199,17 +231,54 @@ export class SlipDriver extends EventEmitter implements Driver {
 
   /** A BOOT with a new nonce means the coprocessor restarted: fail every socket, re-hello. */
   private onBoot(nonce: string): void {
-    if (!this.info || nonce === this.info.bootNonce) return;
-    this.failSockets(E.ECONNRESET, 'coprocessor restarted');
-    this.emit('reset', { bootNonce: nonce });
-    this.hello(3000).catch((err: Error) => this.emit('error', err));
+    if (!this.info || nonce === this.info.bootNonce || this.recovering) return;
+    this.sessionLost(E.ECONNRESET, 'coprocessor restarted', 'reset', nonce);
   }
 
-  private failSockets(errno: number, _why: string): void {
-    for (const s of this.sockets.values()) s.fail(errno);
+  /**
+   * The device's session is gone (restart, hang, dead link): every socket and pending request fails
+   * with `errno` and `why`, the sockets are forgotten (their ids mean nothing to the device any
+   * more), `event` is emitted ('reset' or 'hang'), and the handshake is re-run until it succeeds.
+   */
+  private sessionLost(errno: number, why: string, event: 'reset' | 'hang', bootNonce?: string): void {
+    if (this.closed) return;
+    this.failSockets(errno, why);
+    this.sockets.clear();
+    this.peers.clear();
+    this.rpc.reliable.disable();
+    this.rpc.failAll(new LinkError(errno === E.ECONNRESET ? 'ECONNRESET' : 'ETIMEDOUT', why));
+    this.emit(event, { reason: why, bootNonce });
+    void this.recover(event === 'hang');
+  }
+
+  /** Re-runs HELLO (backing off up to 2 s) until the device answers or the driver is closed. */
+  private async recover(announceRestart: boolean): Promise<void> {
+    if (this.recovering) return;
+    this.recovering = true;
+    const before = this.info?.bootNonce;
+    try {
+      for (let delay = 50; !this.closed; delay = Math.min(2000, delay * 2)) {
+        try {
+          await this.hello(1000);
+          if (announceRestart && this.info?.bootNonce !== before) this.emit('reset', { reason: 'new session', bootNonce: this.info?.bootNonce });
+          this.emit('ready', this.info);
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, delay).unref());
+        }
+      }
+    } finally {
+      this.recovering = false;
+    }
+  }
+
+  private failSockets(errno: number, why: string): void {
+    for (const s of this.sockets.values()) s.fail(errno, why);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.keepalive) clearInterval(this.keepalive);
     for (const s of [...this.sockets.values()]) await s.close().catch(() => {});
     this.rpc.close();
   }

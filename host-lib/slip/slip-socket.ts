@@ -19,7 +19,10 @@ export class SlipSocket implements DriverSocket {
   private eof = false;
   /** Linux errno that ended the connection; `errorSeen` once recv raised it. */
   private error = 0;
+  private errorText?: string;
   private errorSeen = false;
+  /** The device lost this socket (restart, hang): its id may already name a new socket there. */
+  private orphaned = false;
   private connectError = 0;
   private inflight = 0;
   private pendingAccepts = 0;
@@ -69,12 +72,19 @@ export class SlipSocket implements DriverSocket {
     this.pendingAccepts = pending;
     this.notify();
   }
-  /** The device restarted or the link died: the socket fails loudly. */
-  fail(errno: number): void {
+  /** The device restarted or the link died: the socket fails loudly, and never talks to the device again. */
+  fail(errno: number, text?: string): void {
+    this.orphaned = true;
     if (this.state === 'closed') return;
     this.error = errno;
+    this.errorText = text;
     this.errorSeen = false;
+    this.inflight = 0;
     this.notify();
+  }
+
+  private raise(errno: number): never {
+    throw new OSError(errno, errno === this.error ? this.errorText : undefined);
   }
 
   private notify(): void {
@@ -104,6 +114,7 @@ export class SlipSocket implements DriverSocket {
 
   private checkOpen(): void {
     if (this.state === 'closed') throw osError('EBADF');
+    if (this.orphaned && this.errorSeen) this.raise(this.error);
   }
 
   // ---- operations ----
@@ -166,7 +177,7 @@ export class SlipSocket implements DriverSocket {
 
   send(data: Uint8Array): number {
     this.checkOpen();
-    if (this.error) throw new OSError(this.error === E.ECONNRESET && this.errorSeen ? E.EPIPE : this.error);
+    if (this.error) this.raise(this.error === E.ECONNRESET && this.errorSeen && !this.orphaned ? E.EPIPE : this.error);
     if (this.type === C.SOCK_STREAM && this.state !== 'connected') {
       if (this.state === 'connecting') throw WOULD_BLOCK;
       throw osError('ENOTCONN');
@@ -207,7 +218,7 @@ export class SlipSocket implements DriverSocket {
     if (this.rxBytes > 0) return this.take(n, peek);
     if (this.error && !this.errorSeen) {
       this.errorSeen = true;
-      throw new OSError(this.error);
+      this.raise(this.error);
     }
     if (this.eof || this.errorSeen) return new Uint8Array(0);
     if (this.state === 'new' || this.state === 'listening') throw osError('ENOTCONN');
@@ -238,6 +249,7 @@ export class SlipSocket implements DriverSocket {
       return [data, this.drv.peerOf(this.id)];
     }
     const head = this.dgrams[0];
+    if (!head && this.error) this.raise(this.error);
     if (!head) throw WOULD_BLOCK;
     if (!peek) {
       this.dgrams.shift();
@@ -282,6 +294,7 @@ export class SlipSocket implements DriverSocket {
     this.rx = [];
     this.rxBytes = 0;
     this.notify();
+    if (this.orphaned) return;
     const deadline = Date.now() + flushMs;
     while (this.inflight > 0 && !this.error && Date.now() < deadline) await this.wait(deadline);
     await this.drv.release(this.id);
