@@ -86,9 +86,11 @@ export class LineFaults {
 
   /** Corrupts the next `n` bytes (each XORed with a random non-zero mask). */
   corruptNext(n: number): void {
+    // They land after what is already decided for the next bytes (a drop burst, earlier masks).
+    const offset = this.offset + this.dropLeft + this.masks.length;
     const bytes = this.drawMasks(n);
     this.masks.push(...bytes);
-    this.record({ dir: this.dir, kind: 'corrupt', offset: this.offset + this.masks.length - n, count: n, bytes, source: 'api' });
+    this.record({ dir: this.dir, kind: 'corrupt', offset, count: n, bytes, source: 'api' });
   }
 
   /** Feeds input bytes; returns what to deliver (and when) and what to trigger, in order. */

@@ -50,7 +50,10 @@ const stallSchema = z
   .strictObject({ atByte: count.optional(), atMs: ms.optional(), forMs: ms })
   .superRefine(oneOf('atByte', 'atMs'));
 
-/** One direction of the line. Rates are per byte; each fault event spans `burst` bytes. */
+/**
+ * One direction of the line. A rate is the fraction of bytes hit (1e-4 = one in 10 000); each
+ * fault event spans `burst` consecutive bytes, so events are `burst` times rarer.
+ */
 export const lineConfigSchema = z.strictObject({
   corrupt: rate.optional(),
   drop: rate.optional(),

@@ -20,7 +20,6 @@ export type FaultKind =
   | 'resume'
   | 'out-of-sockets'
   | 'out-of-memory'
-  | 'latency'
   | 'rst'
   | 'blackhole'
   | 'udp-loss'
@@ -47,6 +46,8 @@ export interface FaultEvent {
   atMs?: number;
   /** Remote host (network faults): its name in the scenario, or its address. */
   host?: string;
+  /** Network faults: 'in' = towards the device, 'out' = from it. */
+  flow?: 'in' | 'out';
   /** Who asked: the scenario's random process, a scenario trigger, or the in-process API. */
   source: 'random' | 'scenario' | 'api';
 }
