@@ -3,7 +3,14 @@
  * messages, with every rejected frame reported (never thrown), so a link resynchronises at
  * the next END and the owner can count and log bad frames.
  */
-import { FRAME_OVERHEAD, FrameError, type FrameErrorCode, decodeMessage, encodeMessage, type Message } from './frame.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  FRAME_OVERHEAD,
+  type FrameError,
+  type FrameErrorCode,
+  type Message,
+} from './frame.js';
 import { encodeSlip, SlipDecoder } from './slip.js';
 
 export type DecodedItem =

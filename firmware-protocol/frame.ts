@@ -73,6 +73,7 @@ export class FrameError extends Error {
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the layout depends on the runtime opcode; callers validate with its schema.
 function layoutFor(kind: Kind, op: (typeof OPS)[keyof typeof OPS]): Wire<any> | undefined {
   if (kind === 'request') return 'request' in op ? op.request : undefined;
   if (kind === 'response') return 'response' in op ? op.response : undefined;

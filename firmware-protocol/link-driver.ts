@@ -37,7 +37,10 @@ export class LinkDriver {
   }
 
   send(msg: Message): void {
-    if (!this.state) return this.write(msg);
+    if (!this.state) {
+      this.write(msg);
+      return;
+    }
     for (const m of this.state.send(msg, Date.now()).wire) this.write(m);
     this.arm();
   }

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { Message } from './frame.js';
 import { LinkState } from './link.js';
 
-const data = (n: number): Message => ({ kind: 'event', seq: n & 0xffff, op: 'CREDIT', body: { sock: 0, bytes: n } }) as Message;
+const data = (n: number): Message =>
+  ({ kind: 'event', seq: n & 0xffff, op: 'CREDIT', body: { sock: 0, bytes: n } }) as Message;
 
 interface InFlight {
   at: number;
@@ -41,7 +42,7 @@ function simulate(count: number, choose: () => number, lossRate: number): { deli
       const end = f.to === 'a' ? a : b;
       const r = end.receive(f.msg, now);
       put(f.to === 'a' ? 'b' : 'a', r.wire);
-      if (f.to === 'b' && r.deliver) delivered.push(((r.deliver as { body: { bytes: number } }).body).bytes);
+      if (f.to === 'b' && r.deliver) delivered.push((r.deliver as { body: { bytes: number } }).body.bytes);
     }
     put('b', a.tick(now).wire);
     put('a', b.tick(now).wire);

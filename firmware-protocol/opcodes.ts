@@ -68,8 +68,16 @@ export const OPS = {
   },
   // the device's file store (certificates under /flash/cert/)
   FILE_WRITE: { code: 0x40, request: struct({ path: str8, offset: u32, truncate: u8, data: rest }), response: empty },
-  FILE_READ: { code: 0x41, request: struct({ path: str8, offset: u32, length: u16 }), response: struct({ data: rest }) },
-  FILE_LIST: { code: 0x42, request: struct({ dir: str8 }), response: struct({ entries: list8(struct({ name: str8, size: u32 })) }) },
+  FILE_READ: {
+    code: 0x41,
+    request: struct({ path: str8, offset: u32, length: u16 }),
+    response: struct({ data: rest }),
+  },
+  FILE_LIST: {
+    code: 0x42,
+    request: struct({ dir: str8 }),
+    response: struct({ entries: list8(struct({ name: str8, size: u32 })) }),
+  },
   FILE_DELETE: { code: 0x43, request: struct({ path: str8 }), response: empty },
   // device → host events
   BOOT: { code: 0x80, event: struct({ version: u8, bootNonce: fixed(8) }) },

@@ -49,7 +49,7 @@ function nextSpecial(data: Uint8Array, from: number): number {
   const b = data.indexOf(SLIP_ESC, from);
   if (a === -1) return b;
   if (b === -1) return a;
-  return a < b ? a : b;
+  return Math.min(a, b);
 }
 
 /** What the decoder yields: a complete unescaped frame, or a reason a frame was dropped. */
@@ -122,7 +122,7 @@ export class SlipDecoder {
     if (oversize) return { type: 'error', code: 'oversize', dropped: size };
     if (size === 0) return undefined;
     const raw = parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts, size);
-    const frame = unescape(raw);
+    const frame = unescapeInPlace(raw);
     return frame ? { type: 'frame', frame } : { type: 'error', code: 'bad-escape', dropped: size };
   }
 }
@@ -138,7 +138,7 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
 }
 
 /** Undoes the escapes in place (the result is never longer); undefined on a bad escape. */
-function unescape(raw: Uint8Array): Uint8Array | undefined {
+function unescapeInPlace(raw: Uint8Array): Uint8Array | undefined {
   let esc = raw.indexOf(SLIP_ESC);
   if (esc === -1) return raw;
   let o = esc;

@@ -206,6 +206,7 @@ export function list8<T>(item: Wire<T>): Wire<T[]> {
   };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a struct's fields have different value types and Wire<T> is invariant in T.
 type Fields = Record<string, Wire<any>>;
 export type StructValue<F extends Fields> = { [K in keyof F]: WireValue<F[K]> };
 

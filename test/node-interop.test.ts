@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createEmulator } from '../emulator/index.js';
 import { encodeWire, MessageDecoder } from '../firmware-protocol/index.js';
-import { openDevice, OSError } from '../index.js';
+import { type OSError, openDevice } from '../index.js';
 import { allBytes } from './helpers/patterns.js';
 
 describe('Node interop', () => {
@@ -42,7 +42,9 @@ describe('esp32 profile errno numbering', () => {
     emu.uart.on('data', (c: Buffer) => {
       for (const i of dec.push(c)) if (i.type === 'message' && i.msg.kind === 'response') seen.push(i.msg.status);
     });
-    emu.uart.write(encodeWire({ kind: 'request', seq: 1, op: 'HELLO', body: { version: 1, maxFrame: 4096, rxWindow: 4096 } }));
+    emu.uart.write(
+      encodeWire({ kind: 'request', seq: 1, op: 'HELLO', body: { version: 1, maxFrame: 4096, rxWindow: 4096 } }),
+    );
     emu.uart.write(encodeWire({ kind: 'request', seq: 2, op: 'SOCKET', body: { family: 2, type: 1, proto: 0 } }));
     emu.uart.write(encodeWire({ kind: 'request', seq: 3, op: 'CONNECT', body: { sock: 0, addr: ['10.77.0.66', 80] } }));
     emu.uart.write(encodeWire({ kind: 'request', seq: 4, op: 'CONNECT', body: { sock: 0, addr: ['10.77.0.66', 80] } }));

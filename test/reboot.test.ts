@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createEmulator } from '../emulator/index.js';
-import { openDevice, OSError } from '../index.js';
+import { OSError, openDevice } from '../index.js';
 import { allBytes } from './helpers/patterns.js';
 
 const settle = (p: Promise<unknown>): Promise<unknown> =>

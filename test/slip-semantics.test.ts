@@ -155,7 +155,9 @@ describe('socket semantics over SLIP (wipy profile)', () => {
     const v6 = socket.inet_pton(socket.AF_INET6, '2001:db8::1');
     expect(v6.length).toBe(16);
     expect(socket.inet_ntop(socket.AF_INET6, v6)).toBe('2001:db8::1');
-    expect(socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, '::ffff:1.2.3.4'))).toBe('::ffff:102:304');
+    expect(socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, '::ffff:1.2.3.4'))).toBe(
+      '::ffff:102:304',
+    );
     expect(() => socket.inet_pton(socket.AF_INET, '300.1.1.1')).toThrow(OSError);
     try {
       socket.inet_ntop(socket.AF_INET, Uint8Array.of(1, 2, 3));

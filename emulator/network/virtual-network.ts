@@ -20,6 +20,7 @@ import {
   type TcpServiceKind,
   type UdpServiceKind,
 } from './hosts.js';
+import { NetInterface, type NetworkCore, type TcpAcceptor } from './interface.js';
 import { isIPv4 } from './ipv4.js';
 import { abortedError, NetError, toNetError } from './net-error.js';
 import { connectRealTcp } from './real-tcp.js';
@@ -29,7 +30,6 @@ import { httpService } from './services/http.js';
 import { httpsService, type PkiSource } from './services/https.js';
 import type { TcpService, UdpService } from './services/types.js';
 import { UdpNetwork, type VirtualUdp } from './udp.js';
-import { NetInterface, type NetworkCore, type TcpAcceptor } from './interface.js';
 
 /** Options of a VirtualNetwork. */
 export interface VirtualNetworkOptions {
@@ -135,8 +135,10 @@ export class VirtualNetwork implements NetworkCore {
   registerListener(ip: string, port: number, acceptor: TcpAcceptor): number {
     let p = port;
     if (p === 0) {
-      do p = this.nextEphemeral = this.nextEphemeral >= 65535 ? 49152 : this.nextEphemeral + 1;
-      while (this.listeners.has(`${ip}:${p}`));
+      do {
+        this.nextEphemeral = this.nextEphemeral >= 65535 ? 49152 : this.nextEphemeral + 1;
+        p = this.nextEphemeral;
+      } while (this.listeners.has(`${ip}:${p}`));
     }
     if (this.listeners.has(`${ip}:${p}`)) throw new NetError('EADDRINUSE', `TCP port ${p} is in use`);
     this.listeners.set(`${ip}:${p}`, acceptor);
@@ -213,7 +215,8 @@ export class VirtualNetwork implements NetworkCore {
   /** A connection between two boards (or a board and itself): the listener gets the server end. */
   private connectBoard(src: string, acceptor: TcpAcceptor, ip: string, port: number): Duplex {
     const [client, server] = duplexPair({ highWaterMark: this.highWaterMark });
-    const srcPort = (this.nextEphemeral = this.nextEphemeral >= 65535 ? 49152 : this.nextEphemeral + 1);
+    this.nextEphemeral = this.nextEphemeral >= 65535 ? 49152 : this.nextEphemeral + 1;
+    const srcPort = this.nextEphemeral;
     if (!acceptor(this.track(server), [src, srcPort])) {
       server.destroy();
       client.destroy();

@@ -7,8 +7,8 @@
 import type { Duplex } from 'node:stream';
 import {
   type DecodedItem,
-  encodeWire,
   type EventMsg,
+  encodeWire,
   FLAG_RELIABLE,
   LinkDriver,
   type LinkOptions,
@@ -81,7 +81,9 @@ export class RpcClient {
     this.reliable = new LinkDriver(
       (m) => this.writeRaw(m),
       () => {
-        this.failAll(new LinkError('ETIMEDOUT', 'link to the coprocessor lost: no acknowledgement after retransmissions'));
+        this.failAll(
+          new LinkError('ETIMEDOUT', 'link to the coprocessor lost: no acknowledgement after retransmissions'),
+        );
         opts.onLinkDead?.();
       },
       opts.link,
@@ -92,7 +94,11 @@ export class RpcClient {
   }
 
   /** Sends a request; resolves with the success body, rejects with StatusError or LinkError. */
-  request<N extends RequestOp>(op: N, body: RequestBody<N>, timeoutMs = this.opts.requestTimeoutMs): Promise<ResponseBody<N>> {
+  request<N extends RequestOp>(
+    op: N,
+    body: RequestBody<N>,
+    timeoutMs = this.opts.requestTimeoutMs,
+  ): Promise<ResponseBody<N>> {
     if (this.closed) return Promise.reject(this.closed);
     const seq = this.nextSeq();
     return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import {
+  errno as E,
   type ErrnoBase,
   type EventMsg,
   FRAME_OVERHEAD,
@@ -13,7 +14,6 @@ import {
   type RequestBody,
   type RequestOp,
   type ResponseBody,
-  errno as E,
   toLinuxErrno,
 } from '../../firmware-protocol/index.js';
 import type { AddrInfo, Driver, SockAddr } from '../driver.js';
@@ -113,7 +113,11 @@ export class SlipDriver extends EventEmitter implements Driver {
   }
 
   private async hello(timeoutMs: number): Promise<void> {
-    const r = await this.call('HELLO', { version: PROTOCOL_VERSION, maxFrame: this.maxFrame, rxWindow: this.rxWindow }, timeoutMs);
+    const r = await this.call(
+      'HELLO',
+      { version: PROTOCOL_VERSION, maxFrame: this.maxFrame, rxWindow: this.rxWindow },
+      timeoutMs,
+    );
     this.info = {
       profile: r.profile,
       capabilities: r.capabilities,
@@ -208,24 +212,33 @@ export class SlipDriver extends EventEmitter implements Driver {
   }
 
   private onEvent(ev: EventMsg): void {
-    if (ev.op === 'BOOT') return this.onBoot(Buffer.from(ev.body.bootNonce).toString('hex'));
+    if (ev.op === 'BOOT') {
+      this.onBoot(Buffer.from(ev.body.bootNonce).toString('hex'));
+      return;
+    }
     if (ev.op === 'CREDIT' || ev.op === 'ACK') return;
     const s = this.sockets.get(ev.body.sock);
     if (!s) return;
     const errnoOf = (status: number): number => toLinuxErrno(status, this.info?.errnoBase ?? 'linux');
     switch (ev.op) {
       case 'DATA':
-        return s.onData(ev.body.data);
+        s.onData(ev.body.data);
+        break;
       case 'DGRAM':
-        return s.onDgram(ev.body.data, ev.body.addr);
+        s.onDgram(ev.body.data, ev.body.addr);
+        break;
       case 'CONNECTED':
-        return s.onConnected(ev.body.status === 0 ? 0 : errnoOf(ev.body.status));
+        s.onConnected(ev.body.status === 0 ? 0 : errnoOf(ev.body.status));
+        break;
       case 'EOF':
-        return s.onEof();
+        s.onEof();
+        break;
       case 'SOCKERR':
-        return s.onError(errnoOf(ev.body.status));
+        s.onError(errnoOf(ev.body.status));
+        break;
       case 'ACCEPTABLE':
-        return s.onAcceptable(ev.body.pending);
+        s.onAcceptable(ev.body.pending);
+        break;
     }
   }
 
@@ -260,7 +273,8 @@ export class SlipDriver extends EventEmitter implements Driver {
       for (let delay = 50; !this.closed; delay = Math.min(2000, delay * 2)) {
         try {
           await this.hello(1000);
-          if (announceRestart && this.info?.bootNonce !== before) this.emit('reset', { reason: 'new session', bootNonce: this.info?.bootNonce });
+          if (announceRestart && this.info?.bootNonce !== before)
+            this.emit('reset', { reason: 'new session', bootNonce: this.info?.bootNonce });
           this.emit('ready', this.info);
           return;
         } catch {

@@ -3,7 +3,7 @@
  * device (returned as credit once consumed), datagrams, connect progress, outstanding SEND
  * bytes within the device's txWindow. All operations are non-blocking (see driver.ts).
  */
-import { constants as C, POLL_BITS as P, errno as E } from '../../firmware-protocol/index.js';
+import { constants as C, errno as E, POLL_BITS as P } from '../../firmware-protocol/index.js';
 import type { DriverSocket, SockAddr } from '../driver.js';
 import { OSError, osError, WOULD_BLOCK } from '../errors.js';
 import type { SlipDriver } from './slip-driver.js';
@@ -108,7 +108,8 @@ export class SlipSocket implements DriverSocket {
       if (signal?.aborted) return resolve();
       signal?.addEventListener('abort', cancel);
       this.waiters.push(done);
-      if (deadline !== Number.POSITIVE_INFINITY) timer = setTimeout(done, Math.min(2 ** 31 - 1, Math.max(0, deadline - Date.now())));
+      if (deadline !== Number.POSITIVE_INFINITY)
+        timer = setTimeout(done, Math.min(2 ** 31 - 1, Math.max(0, deadline - Date.now())));
     });
   }
 

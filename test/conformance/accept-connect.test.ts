@@ -95,18 +95,21 @@ describe.each(selectedTargets())('$name', (target) => {
     await b.close();
   });
 
-  it.skipIf(target.lacks.blackhole)('connect_nonblock_xfer: while connecting, send/recv EAGAIN, read/write None, poll empty', async () => {
-    const { socket, select, errno } = dev;
-    const s = await socket.socket();
-    s.setblocking(false);
-    expect(await errnoOf(s.connect(['blackhole.test', 80]))).toBe(errno.EINPROGRESS);
-    expect(await errnoOf(s.send('test'))).toBe(errno.EAGAIN);
-    expect(await errnoOf(s.recv(10))).toBe(errno.EAGAIN);
-    expect(await s.write('test')).toBeNull();
-    expect(await s.read(10)).toBeNull();
-    const poller = select.poll();
-    poller.register(s, select.POLLIN | select.POLLOUT);
-    expect(await poller.poll(0)).toEqual([]);
-    await s.close();
-  });
+  it.skipIf(target.lacks.blackhole)(
+    'connect_nonblock_xfer: while connecting, send/recv EAGAIN, read/write None, poll empty',
+    async () => {
+      const { socket, select, errno } = dev;
+      const s = await socket.socket();
+      s.setblocking(false);
+      expect(await errnoOf(s.connect(['blackhole.test', 80]))).toBe(errno.EINPROGRESS);
+      expect(await errnoOf(s.send('test'))).toBe(errno.EAGAIN);
+      expect(await errnoOf(s.recv(10))).toBe(errno.EAGAIN);
+      expect(await s.write('test')).toBeNull();
+      expect(await s.read(10)).toBeNull();
+      const poller = select.poll();
+      poller.register(s, select.POLLIN | select.POLLOUT);
+      expect(await poller.poll(0)).toEqual([]);
+      await s.close();
+    },
+  );
 });

@@ -1,5 +1,5 @@
 /** Small helpers for the conformance suite: errno capture, loopback peers, timing. */
-import { createServer, type Server, type Socket as NetSocket } from 'node:net';
+import { createServer, type Socket as NetSocket, type Server } from 'node:net';
 import { OSError } from '../../host-lib/index.js';
 
 /** The errno a promise rejects with (fails the test if it resolves or throws something else). */
@@ -14,7 +14,9 @@ export async function errnoOf(p: Promise<unknown>): Promise<number> {
 }
 
 /** A loopback TCP server for tests (the device reaches the machine's 127.0.0.1). */
-export async function loopbackServer(onConn: (c: NetSocket) => void = () => {}): Promise<{ port: number; server: Server; close(): Promise<void> }> {
+export async function loopbackServer(
+  onConn: (c: NetSocket) => void = () => {},
+): Promise<{ port: number; server: Server; close(): Promise<void> }> {
   const conns = new Set<NetSocket>();
   const server = createServer((c) => {
     conns.add(c);

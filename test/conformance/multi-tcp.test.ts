@@ -75,26 +75,29 @@ describe.each(selectedTargets().filter((t) => !t.lacks['multi-device']))('$name'
     await srv.close();
   });
 
-  it.skipIf(target.lacks.server || target.lacks.forwarding)('forwarded listener: a Node client on this machine exchanges data', async () => {
-    const { a } = pair;
-    const srv = await a.socket.socket();
-    await srv.bind(['0.0.0.0', 8080]);
-    const fwd = await srv.listen(2);
-    expect(fwd).toBeGreaterThan(0);
-    const { connect } = await import('node:net');
-    const c = connect(fwd, '127.0.0.1');
-    await new Promise((r) => c.once('connect', r));
-    const [conn, peer] = await srv.accept();
-    expect(peer[0]).toBe('127.0.0.1');
-    c.write('from node');
-    expect(text(await conn.read(9))).toBe('from node');
-    const got = new Promise<string>((r) => c.once('data', (d) => r(d.toString())));
-    await conn.sendall('to node');
-    expect(await got).toBe('to node');
-    c.destroy();
-    await conn.close();
-    await srv.close();
-  });
+  it.skipIf(target.lacks.server || target.lacks.forwarding)(
+    'forwarded listener: a Node client on this machine exchanges data',
+    async () => {
+      const { a } = pair;
+      const srv = await a.socket.socket();
+      await srv.bind(['0.0.0.0', 8080]);
+      const fwd = await srv.listen(2);
+      expect(fwd).toBeGreaterThan(0);
+      const { connect } = await import('node:net');
+      const c = connect(fwd, '127.0.0.1');
+      await new Promise((r) => c.once('connect', r));
+      const [conn, peer] = await srv.accept();
+      expect(peer[0]).toBe('127.0.0.1');
+      c.write('from node');
+      expect(text(await conn.read(9))).toBe('from node');
+      const got = new Promise<string>((r) => c.once('data', (d) => r(d.toString())));
+      await conn.sendall('to node');
+      expect(await got).toBe('to node');
+      c.destroy();
+      await conn.close();
+      await srv.close();
+    },
+  );
 });
 
 describe.each(selectedTargets())('$name tcp_client_rst', (target) => {

@@ -55,14 +55,17 @@ describe.each(selectedTargets().filter((t) => !t.lacks['multi-device']))('$name'
     expect(text(await srv.recv(10, pair.a.socket.MSG_DONTWAIT))).toBe('dontwait');
   });
 
-  it.skipIf(target.lacks.peek)('udp_recv_peek: MSG_PEEK with recv and recvfrom keeps the datagram and its source', async () => {
-    srv.settimeout(1);
-    await cli.sendto('peek me', [pair.aIp, 8001]);
-    const [p1, from1] = await srv.recvfrom(20, pair.a.socket.MSG_PEEK);
-    expect(text(await srv.recv(20, pair.a.socket.MSG_PEEK))).toBe('peek me');
-    const [d, from2] = await srv.recvfrom(20);
-    expect(text(p1)).toBe('peek me');
-    expect(text(d)).toBe('peek me');
-    expect(from1).toEqual(from2);
-  });
+  it.skipIf(target.lacks.peek)(
+    'udp_recv_peek: MSG_PEEK with recv and recvfrom keeps the datagram and its source',
+    async () => {
+      srv.settimeout(1);
+      await cli.sendto('peek me', [pair.aIp, 8001]);
+      const [p1, from1] = await srv.recvfrom(20, pair.a.socket.MSG_PEEK);
+      expect(text(await srv.recv(20, pair.a.socket.MSG_PEEK))).toBe('peek me');
+      const [d, from2] = await srv.recvfrom(20);
+      expect(text(p1)).toBe('peek me');
+      expect(text(d)).toBe('peek me');
+      expect(from1).toEqual(from2);
+    },
+  );
 });

@@ -149,7 +149,7 @@ function agentTarget(): Target {
     name: 'agent/cpython',
     lacks: {
       blackhole: 'real OS sockets: there is no blackhole host on loopback',
-      forwarding: 'the agent uses the machine\'s own sockets; a listener needs no forwarding',
+      forwarding: "the agent uses the machine's own sockets; a listener needs no forwarding",
     },
     async open() {
       const { dev, stop } = await spawnAgent();
