@@ -5,7 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { type AtVersion, createEmulator, type Emulator } from '../emulator/index.js';
-import { loadHostsFile } from '../emulator/network/index.js';
+import { joinNamedNetwork, loadHostsFile } from '../emulator/network/index.js';
 import { listenRfc2217, listenTcp, openPty, type PortChange, paceDuplex } from '../emulator/transports/index.js';
 import { generateFixturePki } from '../fixtures/certs/index.js';
 
@@ -19,6 +19,8 @@ export interface EmulateOptions {
   /** RFC 2217 port on 127.0.0.1 (0 = pick one); undefined = none. */
   rfc2217?: number;
   network: 'virtual' | 'host';
+  /** Join (or host) the named virtual network shared with other emulator processes. */
+  join?: string;
   config?: string;
   baud?: number;
   seed?: number;
@@ -63,11 +65,15 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   // the X.509 library is most of its cost): https hosts and /flash/cert/ca.pem wait for it.
   const pki = o.network === 'virtual' ? generateFixturePki() : undefined;
   pki?.catch((err: Error) => process.stderr.write(`fixture PKI failed, https hosts will reset: ${err.message}\n`));
+  const netOpts = { mode: o.network, ...(hosts ? { hosts } : {}), pki };
+  // Several processes can share one virtual network: the first to join hosts it.
+  const named = o.join ? await joinNamedNetwork(o.join, netOpts) : undefined;
   const emulator = createEmulator({
     protocol: o.protocol,
     atVersion: o.atVersion,
     profile: o.profile,
-    network: { mode: o.network, ...(hosts ? { hosts } : {}) },
+    network: named?.network ?? netOpts,
+    nic: named?.nic,
     seed: o.seed,
     pki,
     flash: o.flash === undefined ? undefined : { dir: o.flash },
@@ -78,6 +84,7 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   });
   const line: Duplex = o.baud ? paceDuplex(emulator.uart, o.baud) : emulator.uart;
   const closers: (() => Promise<void>)[] = [];
+  if (named) print(`network ${o.join} ${named.network ? 'hosted' : 'joined'}, device ${emulator.nic.ip}`);
   const lines: string[] = [];
   const say = (text: string): void => {
     lines.push(text);
@@ -112,6 +119,7 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   } catch (err) {
     for (const c of closers) await c();
     await emulator.close();
+    await named?.close();
     throw err;
   }
   return {
@@ -120,6 +128,7 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     async close() {
       for (const c of closers.reverse()) await c().catch(() => {});
       await emulator.close();
+      await named?.close();
     },
   };
 }

@@ -9,6 +9,15 @@
  */
 import type { Duplex } from 'node:stream';
 import { AtPersonality, type AtTiming, type AtVersion, type UartConfig } from './at/index.js';
+import {
+  type AtQuirks,
+  type FaultEvent,
+  FaultControl,
+  type FaultScenario,
+  FaultTrace,
+  prepareFaults,
+  resolveScenario,
+} from './faults/index.js';
 import { FileStore, type FileStoreOptions } from './files/index.js';
 import { type NetInterface, type PkiSource, VirtualNetwork, type VirtualNetworkOptions } from './network/index.js';
 import { getProfile, type Profile } from './profiles.js';
@@ -30,7 +39,18 @@ export interface EmulatorOptions {
   onCommandError?: (message: string) => void;
   /** A network to join (shared between devices) or options for a new one. */
   network?: VirtualNetwork | VirtualNetworkOptions;
+  /** Seeds every random choice (nonces, faults, jitter); default: the scenario's `seed`, else crypto-random. */
   seed?: number;
+  /**
+   * Fault injection (emulator/faults): a scenario, or the path of a scenario JSON file. With it,
+   * `uart` is a faulty line around the personality and `faults` controls line and network too;
+   * `{}` injects nothing but gives that control.
+   */
+  faults?: FaultScenario | string;
+  /** Called for every injected fault. */
+  onFault?: (e: FaultEvent) => void;
+  /** ESP-AT quirks to play (default: the scenario's `at.quirks`). */
+  atQuirks?: AtQuirks;
   /**
    * TLS material (e.g. the fixture PKI), or a promise of it that settles while the board boots:
    * a new network serves its https hosts with it, and the board is pre-provisioned with its CA
@@ -39,7 +59,11 @@ export interface EmulatorOptions {
   pki?: PkiSource;
   /** The board's file store: `{ dir }` keeps it in a directory of this machine; default in memory. */
   flash?: FileStoreOptions;
+  /** Device-side TLS handshakes give up after this long with ESECHANDSHAKETIMEDOUT (default: the profile's, 10 s). */
+  tlsHandshakeTimeoutMs?: number;
   onBadFrame?: (reason: string) => void;
+  /** Use this attachment instead of attaching to `network` (see joinNamedNetwork). */
+  nic?: NetInterface;
   /** Called when a device listener is forwarded to a loopback port. */
   onForward?: (f: Forward) => void;
 }
@@ -54,6 +78,8 @@ export interface Emulator {
   /** The device's UART: write host bytes into it, read device bytes from it. */
   readonly uart: Duplex;
   readonly personality: SlipPersonality | AtPersonality;
+  /** Fault injection at a precise moment, and the trace of every fault injected. */
+  readonly faults: FaultControl;
   /** The board's file store (`/flash`); it survives reboot(). */
   readonly files: FileStore;
   /** Power-cycles the emulated board (new boot nonce; every socket is gone). */
@@ -62,37 +88,51 @@ export interface Emulator {
 }
 
 export function createEmulator(opts: EmulatorOptions = {}): Emulator {
-  const profile = getProfile(opts.profile ?? (opts.protocol === 'at' ? 'esp-at' : 'wipy'));
+  // A bad scenario fails here, before anything is started.
+  const scenario = opts.faults === undefined ? undefined : resolveScenario(opts.faults);
+  const base = getProfile(opts.profile ?? (opts.protocol === 'at' ? 'esp-at' : 'wipy'));
+  const profile = { ...base, tlsHandshakeTimeoutMs: opts.tlsHandshakeTimeoutMs ?? base.tlsHandshakeTimeoutMs };
   const ownNetwork = !(opts.network instanceof VirtualNetwork);
   const network =
     opts.network instanceof VirtualNetwork
       ? opts.network
       : new VirtualNetwork({ ...opts.network, pki: opts.pki ?? opts.network?.pki });
   const files = provision(new FileStore(opts.flash), opts.pki ?? network.pki);
-  const nic = network.attach();
+  const random = makeRandom(opts.seed ?? scenario?.seed);
+  // A board joining a named network in another process brings its attachment along.
+  const attached = opts.nic ?? network.attach();
+  const rig = scenario && prepareFaults(scenario, random, network, attached.ip, opts.onFault);
+  const nic = rig?.nic ?? attached;
+  const atQuirks = opts.atQuirks ?? scenario?.at?.quirks;
   const forwards: Forward[] = [];
   const onForward = (f: Forward) => {
     forwards.push(f);
     opts.onForward?.(f);
   };
-  const random = makeRandom(opts.seed);
   const personality =
     opts.protocol === 'at'
       ? new AtPersonality({
           ...{ profile, network: nic, hosts: network.hosts, random, version: opts.atVersion, timing: opts.atTiming },
-          ...{ onForward, onUartConfig: opts.onUartConfig, onCommandError: opts.onCommandError },
+          ...{ onForward, onUartConfig: opts.onUartConfig, onCommandError: opts.onCommandError, files },
+          ...(atQuirks ? { quirks: atQuirks } : {}),
         })
       : new SlipPersonality({ profile, network: nic, onForward, random, files, onBadFrame: opts.onBadFrame });
+  const rigged = rig?.attach(personality);
+  const faults = rigged?.control ?? new FaultControl(personality, { trace: new FaultTrace(opts.onFault) });
   return {
     profile,
     network,
     nic,
     forwards,
-    uart: personality,
+    uart: rigged?.uart ?? personality,
     personality,
     files,
-    reboot: () => personality.reboot(),
+    faults,
+    reboot: () => faults.reboot(),
     async close() {
+      faults.close();
+      rigged?.uart.destroy();
+      rigged?.line.destroy();
       personality.destroy();
       await nic.close();
       if (ownNetwork) await network.close();

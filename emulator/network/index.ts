@@ -17,6 +17,8 @@ export {
   WIFI_AUTH_MODES,
 } from './hosts.js';
 export { type HttpParseEvent, type HttpRequest, HttpRequestParser } from './http-parser.js';
+export { joinNamedNetwork, type NamedNetwork, namedNetworkPath } from './named.js';
+export { NetInterface, type TcpAcceptor, type TcpListener } from './interface.js';
 export { isIPv4, parseCidr } from './ipv4.js';
 export { abortedError, NetError, type NetErrorCode, toNetError } from './net-error.js';
 export { tcpEcho, udpEcho } from './services/echo.js';
@@ -24,5 +26,4 @@ export { httpService } from './services/http.js';
 export { httpsService, type NetworkPki, type PkiSource, type TlsIdentity } from './services/https.js';
 export type { TcpConnectionInfo, TcpService, UdpService, UdpSource } from './services/types.js';
 export { MAX_DATAGRAM, type UdpMessageHandler, type VirtualUdp } from './udp.js';
-export { NetInterface, type TcpAcceptor, type TcpListener } from './interface.js';
 export { VirtualNetwork, type VirtualNetworkOptions } from './virtual-network.js';

@@ -23,7 +23,7 @@ export interface NetworkCore {
   resolve(name: string): Promise<string[]>;
   connectFrom(src: string, ip: string, port: number, signal?: AbortSignal): Promise<Duplex>;
   openUdpOn(ip: string, port: number): Promise<VirtualUdp>;
-  registerListener(ip: string, port: number, acceptor: TcpAcceptor): number;
+  registerListener(ip: string, port: number, acceptor: TcpAcceptor): number | Promise<number>;
   unregisterListener(ip: string, port: number): void;
   detach(ip: string): void;
 }
@@ -64,7 +64,7 @@ export class NetInterface {
    * (port 0 = any free one) hands each machine-side connection to the same acceptor.
    */
   async listenTcp(port: number, acceptor: TcpAcceptor, forward = true): Promise<TcpListener> {
-    const bound = this.core.registerListener(this.ip, port, acceptor);
+    const bound = await this.core.registerListener(this.ip, port, acceptor);
     let server: Server | undefined;
     if (forward) {
       server = createServer((sock) => {
