@@ -17,9 +17,9 @@ export {
   WIFI_AUTH_MODES,
 } from './hosts.js';
 export { type HttpParseEvent, type HttpRequest, HttpRequestParser } from './http-parser.js';
-export { joinNamedNetwork, type NamedNetwork, namedNetworkPath } from './named.js';
 export { NetInterface, type TcpAcceptor, type TcpListener } from './interface.js';
 export { isIPv4, parseCidr } from './ipv4.js';
+export { joinNamedNetwork, type NamedNetwork, namedNetworkPath } from './named.js';
 export { abortedError, NetError, type NetErrorCode, toNetError } from './net-error.js';
 export { tcpEcho, udpEcho } from './services/echo.js';
 export { httpService } from './services/http.js';

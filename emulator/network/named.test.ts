@@ -47,7 +47,14 @@ describe('named networks', () => {
     await listener.close();
 
     // B listens too (the hub forwards to the other process), and virtual services work from B.
-    const lb = await b.nic.listenTcp(0, (c) => (c.end('from B'), true), false);
+    const lb = await b.nic.listenTcp(
+      0,
+      (c) => {
+        c.end('from B');
+        return true;
+      },
+      false,
+    );
     const toB = await a.nic.connectTcp(b.nic.ip, lb.port);
     expect(await read(toB, 6)).toBe('from B');
     const echo = await b.nic.connectTcp('10.77.0.7', 7);

@@ -225,7 +225,7 @@ class RemoteCore implements NetworkCore {
     // The header goes first: writes queue in order until the connection is up.
     send(sock, { op: 'accept', cid: m.cid });
     sock.on('error', () => {});
-    if (!acceptor || !acceptor(sock, m.peer as [string, number])) sock.destroy();
+    if (!acceptor?.(sock, m.peer as [string, number])) sock.destroy();
   }
 
   private ask(msg: Json): Promise<Json> {
