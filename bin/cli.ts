@@ -12,7 +12,7 @@ import { type EmulateOptions, startEmulator } from './emulate.js';
 const USAGE = `usage:
   netcoproc emulate [--protocol slip|at] [--at-version 2.2|3.2|4.1] [--profile wipy|esp32|esp-at]
                     [--listen tcp://127.0.0.1:PORT]...
-                    [--pty [LINK]] [--rfc2217 PORT] [--network virtual|host] [--config HOSTS.json]
+                    [--pty [LINK]] [--rfc2217 PORT] [--network virtual|host] [--join NAME] [--config HOSTS.json]
                     [--baud N] [--seed N] [--flash DIR]
   netcoproc demo    start an emulator on loopback and fetch http.test through it
 ${AGENT_USAGE}`;
