@@ -33,7 +33,7 @@ export const DEFAULT_LINK: LinkOptions = {
   window: 32,
   initialRtoMs: 500,
   minRtoMs: 60,
-  maxRtoMs: 4000,
+  maxRtoMs: 2000,
   maxRetries: 8,
   ackDelayMs: 5,
 };

@@ -6,6 +6,8 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import {
+  constants as C,
+  CAP,
   errno as E,
   type ErrnoBase,
   type EventMsg,
@@ -83,7 +85,12 @@ export class SlipDriver extends EventEmitter implements Driver {
     if (every <= 0) return;
     this.keepalive = setInterval(() => {
       if (this.recovering || this.closed || Date.now() - this.rpc.lastRx < every) return;
-      this.call('PING', { payload: new Uint8Array(0) }, this.opts.keepaliveTimeoutMs ?? 3000).catch((err) => {
+      // While the reliable link retransmits, it decides liveness itself (a dead link after its
+      // retries); a PING would only queue behind the backed-off frames and time out falsely.
+      const link = this.rpc.reliable.link;
+      if (link && link.backlog > 0) return;
+      const deadline = (this.opts.keepaliveTimeoutMs ?? 3000) + 2 * (link?.currentRtoMs ?? 0);
+      this.call('PING', { payload: new Uint8Array(0) }, deadline).catch((err) => {
         if (err instanceof OSError && err.errno === E.ETIMEDOUT && !this.closed) {
           this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding', 'hang');
         }
@@ -181,6 +188,13 @@ export class SlipDriver extends EventEmitter implements Driver {
   }
 
   async socket(family: number, type: number, proto: number): Promise<SlipSocket> {
+    if (proto === C.IPPROTO_SEC && (this.session.capabilities & CAP.tlsOnDevice) === 0) {
+      throw new OSError(
+        E.EPROTONOSUPPORT,
+        `IPPROTO_SEC: the ${this.profile} coprocessor does no TLS itself; ` +
+          'connect a plain socket and wrap it with ssl.wrap_socket (TLS on the host)',
+      );
+    }
     const { sock } = await this.call('SOCKET', { family, type, proto });
     return this.adopt(sock, type);
   }
