@@ -17,9 +17,11 @@ import type { AddrInfo, Driver, NetworkModule, SockAddr } from '../driver.js';
 import { OSError, osError } from '../errors.js';
 import { AtSocket, type AtSocketHost } from './at-socket.js';
 import { AtChannel, type AtCommand, infoLines } from './channel.js';
+import { DnsCache } from './dns-cache.js';
 import { EAI_NONAME } from './errno-map.js';
 import { IoPicker } from './io.js';
 import { applyUrc, type LinkEntry, LinkTable } from './links.js';
+import { configureSslLink, ensureRealTime } from './ssl.js';
 import { type AtCapabilities, configure, syncAt } from './startup.js';
 import { createNetworkModule } from './wlan.js';
 
@@ -40,10 +42,20 @@ export interface AtDriverOptions {
   flushTimeoutMs?: number;
   /** `busy p...` resends before a command fails (default 8). */
   busyRetries?: number;
+  /** How long a name resolved with AT+CIPDOMAIN is reused, ms (default 30000; 0 = never). */
+  dnsCacheMs?: number;
 }
 
 /** The firmware's link count (AT_SOCKET_MAX_CONN_NUM). */
 const LINKS = 5;
+
+/**
+ * A local port for a socket bound to port 0 (ESP-AT needs a number in CIPSERVER and UDP
+ * CIPSTART): lwIP's ephemeral range, 49152–65535, from a random start.
+ */
+function ephemeralPort(): number {
+  return 49152 + Math.floor(Math.random() * 16384);
+}
 
 export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   readonly profile = 'esp-at';
@@ -61,9 +73,12 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   /** Links switched to active receive (UDP keeps datagram boundaries that way). */
   private readonly activeLinks = new Set<number>();
   private readonly io: IoPicker;
+  private readonly dns: DnsCache;
   private nextId = 1;
   /** Counts boots seen; work started before a reboot checks it and gives up. */
   private boot = 0;
+  /** The boot whose clock is known to be real (SNTP synced), for verified SSL links. */
+  private clockBoot = -1;
   private closed = false;
   private readonly detach: () => void;
 
@@ -74,6 +89,7 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     super();
     this.rxBuffer = opts.rxBuffer ?? 16384;
     this.txBuffer = opts.txBuffer ?? 16384;
+    this.dns = new DnsCache(opts.dnsCacheMs ?? 30_000);
     this.io = new IoPicker(this.table, () => ({
       maxRead: opts.maxRead ?? 8192,
       maxSend: this.capabilities?.maxSend ?? 2048,
@@ -170,6 +186,7 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     this.channel.failAll({ kind: 'reset' });
     this.failSockets(new OSError(E.ECONNRESET, 'coprocessor restarted'));
     this.activeLinks.clear();
+    this.dns.clear();
     if (!started) return; // already starting: the failed command makes start-up begin again
     this.emit('reset', { reason: 'ready' });
     this.startUp().catch((err: Error) => {
@@ -216,19 +233,21 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     return s;
   }
 
-  /** AT+CIPDOMAIN; an IP literal is answered locally. Unknown name → OSError(-2). */
+  /** AT+CIPDOMAIN (or the DNS cache); an IP literal is answered locally. Unknown name → OSError(-2). */
   async getaddrinfo(host: string, port: number, _family = 0, type = 0, proto = 0): Promise<AddrInfo[]> {
-    let ip = host;
-    if (!isIpLiteral(host)) {
-      const reply = await this.run({ name: 'CIPDOMAIN', form: 'set', params: [host] });
-      const field = infoLines(reply, '+CIPDOMAIN')[0]?.fields[0];
-      if (typeof field !== 'string' || !isIpLiteral(field)) throw new OSError(EAI_NONAME, `name not known: ${host}`);
-      ip = field;
-    }
+    const ip = isIpLiteral(host) ? host : (this.dns.get(host) ?? (await this.lookup(host)));
     const family = ip.includes(':') ? C.AF_INET6 : C.AF_INET;
     const t = type || C.SOCK_STREAM;
     const p = proto || (t === C.SOCK_DGRAM ? C.IPPROTO_UDP : C.IPPROTO_TCP);
     return [{ family, type: t, proto: p, canonname: '', addr: [ip, port] }];
+  }
+
+  private async lookup(host: string): Promise<string> {
+    const reply = await this.run({ name: 'CIPDOMAIN', form: 'set', params: [host] });
+    const field = infoLines(reply, '+CIPDOMAIN')[0]?.fields[0];
+    if (typeof field !== 'string' || !isIpLiteral(field)) throw new OSError(EAI_NONAME, `name not known: ${host}`);
+    this.dns.set(host, field);
+    return field;
   }
 
   /** Closes every socket (bounded), then stops listening to the link. */
@@ -243,6 +262,16 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   }
 
   // ---- AtSocketHost: what sockets ask of the driver ----
+  /** IPPROTO_SEC: real time first if the server is verified (once per boot), then the link's AT+CIPSSLC* (ssl.ts). */
+  private async prepareSsl(sock: AtSocket, id: number): Promise<void> {
+    const run = (c: AtCommand) => this.run(c);
+    if (sock.sslConfig.auth >= 2 && this.clockBoot !== this.boot) {
+      await ensureRealTime(run);
+      this.clockBoot = this.boot;
+    }
+    await configureSslLink(run, id, sock.sslConfig);
+  }
+
   connectTcp(sock: AtSocket, addr: SockAddr): void {
     const e = this.table.allocate(sock);
     if (!e) throw osError('ENFILE', `ESP-AT link table full (${LINKS} links)`);
@@ -258,7 +287,10 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     if (this.capabilities?.startTimeout) params.push(null, null, deviceMs);
     let err: OSError | null = null;
     try {
-      await this.run({ name: 'CIPSTART', form: 'set', params, timeoutMs: deviceMs + 1000 });
+      const cancelled = () => sock.state === 'closed';
+      if (sock.tls) await this.prepareSsl(sock, e.id);
+      const context = sock.tls ? 'CIPSTART:SSL' : undefined;
+      await this.run({ name: 'CIPSTART', form: 'set', params, timeoutMs: deviceMs + 1000, cancelled, context });
     } catch (e2) {
       err = e2 instanceof OSError ? e2 : new OSError(E.EIO, String(e2));
     }
@@ -281,8 +313,12 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     sock.onConnectResult(err);
   }
 
-  /** UDP: AT+CIPSTART=<id>,"UDP",<remote>,<rport>,<lport>,2 — mode 2 takes datagrams from anyone. */
-  openUdp(sock: AtSocket, remote: SockAddr): Promise<void> {
+  /**
+   * UDP: AT+CIPSTART=<id>,"UDP",<remote>,<rport>,<lport>,2 — mode 2 takes datagrams from anyone.
+   * `remote` null (a bind): `"0.0.0.0",<lport>`, the form lwIP-based hosts use for a UDP
+   * listener (esp-at#450); every datagram then names its sender in `+IPD`.
+   */
+  openUdp(sock: AtSocket, remote: SockAddr | null): Promise<void> {
     const pending = this.udpOpening.get(sock);
     if (pending) return pending;
     const e = this.table.allocate(sock);
@@ -293,11 +329,12 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     return p;
   }
 
-  private async startUdp(sock: AtSocket, e: LinkEntry, [ip, port]: SockAddr): Promise<void> {
+  private async startUdp(sock: AtSocket, e: LinkEntry, remote: SockAddr | null): Promise<void> {
     if (this.capabilities?.recvCommand === 'CIPRECVTYPE') {
       if (await this.tryRun({ name: 'CIPRECVTYPE', form: 'set', params: [e.id, 0] })) this.activeLinks.add(e.id);
     }
-    const localPort = sock.local[1] || 49152 + Math.floor(Math.random() * 16384);
+    const localPort = sock.local[1] || ephemeralPort();
+    const [ip, port] = remote ?? ['0.0.0.0', localPort];
     const type = ip.includes(':') ? 'UDPv6' : 'UDP';
     try {
       await this.run({
@@ -337,19 +374,9 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   /** AT+CIPSERVER=1,<port>. ESP-AT has ONE server: a second listening socket gets EOPNOTSUPP. */
   async listen(sock: AtSocket): Promise<void> {
     if (this.table.server) throw osError('EOPNOTSUPP', 'ESP-AT allows one listening socket (AT+CIPSERVER)');
-    const port = sock.local[1];
-    if (!port) throw osError('EINVAL', 'bind() a port before listen(): AT+CIPSERVER needs one');
-    const start = () => this.run({ name: 'CIPSERVER', form: 'set', params: [1, port] });
-    try {
-      await start();
-    } catch {
-      // A server left over from an earlier session blocks a new one: stop it and try once more.
-      await this.tryRun({ name: 'CIPSERVER', form: 'set', params: [0] });
-      await start();
-    }
-    this.serverOwner = sock;
-    this.table.server = {
-      onAccept: (e, remote) => {
+    const port = sock.local[1] || ephemeralPort(); // lwIP picks one for an unbound listener too
+    const sink = {
+      onAccept: (e: LinkEntry, remote: at.Remote | null) => {
         const child = new AtSocket(this.nextId++, C.SOCK_STREAM, this);
         child.state = 'connected';
         child.link = e;
@@ -359,6 +386,24 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
         return child;
       },
     };
+    // The sink is in place before the OK: a client already waiting is reported as `0,CONNECT`
+    // right after it, often in the same chunk, before this function resumes.
+    const start = () => {
+      this.table.server = sink;
+      return this.run({ name: 'CIPSERVER', form: 'set', params: [1, port] }).catch((err: unknown) => {
+        this.table.server = null;
+        throw err;
+      });
+    };
+    try {
+      await start();
+    } catch {
+      // A server left over from an earlier session blocks a new one: stop it and try once more.
+      await this.tryRun({ name: 'CIPSERVER', form: 'set', params: [0] });
+      await start();
+    }
+    sock.local = [sock.local[0], port];
+    this.serverOwner = sock;
   }
 
   /** The peer of an accepted link, from `+CIPSTATE:<id>,"TCP","<ip>",<port>,<lport>,1`. */
