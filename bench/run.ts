@@ -1,12 +1,23 @@
 /**
  * `npm run bench [-- --json] [-- --quick]`: throughput and latency of the SLIP path against the
- * emulator, for the in-process, pty and socket:// transports, unpaced and paced at 921600 baud.
+ * emulator, for the in-process, pty and socket:// transports, unpaced and paced at 921600 baud,
+ * plus TLS handshake time and TLS bulk download, device-side and host-side (tls.ts; JSON `tls`).
  * Human table on stdout, or one JSON document with --json (figures and targets, machine-readable).
  */
 import type { Device } from '../host-lib/index.js';
 import { openDevice } from '../index.js';
 import { type SpawnedEmulator, spawnEmulator } from '../test/helpers/spawn-emulator.js';
-import { type Bulk, download, echo, echoRoundTrip, type Latency, rpcRoundTrip, startSink, upload } from './scenarios.js';
+import {
+  type Bulk,
+  download,
+  echo,
+  echoRoundTrip,
+  type Latency,
+  rpcRoundTrip,
+  startSink,
+  upload,
+} from './scenarios.js';
+import { measureTls, type TlsFigures } from './tls.js';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
@@ -23,7 +34,11 @@ interface Row {
   echoRoundTrip?: Latency;
 }
 
-async function withDevice<T>(transport: Row['transport'], baud: number | null, fn: (dev: Device) => Promise<T>): Promise<T> {
+async function withDevice<T>(
+  transport: Row['transport'],
+  baud: number | null,
+  fn: (dev: Device) => Promise<T>,
+): Promise<T> {
   let emu: SpawnedEmulator | undefined;
   let locator = 'emulator:';
   if (transport !== 'in-process') {
@@ -78,15 +93,26 @@ function targets(rows: Row[]): Target[] {
     out.push({ name, actual, target, unit, higherIsBetter, met: higherIsBetter ? actual >= target : actual < target });
   };
   for (const r of rows.filter((x) => x.baud === 921600)) {
-    add(`${r.transport} paced 921600 upload, % of line rate`, (100 * r.upload.bytesPerSecond) / LINE_RATE_921600, 90, '%');
-    add(`${r.transport} paced 921600 download, % of line rate`, (100 * r.download.bytesPerSecond) / LINE_RATE_921600, 90, '%');
+    add(
+      `${r.transport} paced 921600 upload, % of line rate`,
+      (100 * r.upload.bytesPerSecond) / LINE_RATE_921600,
+      90,
+      '%',
+    );
+    add(
+      `${r.transport} paced 921600 download, % of line rate`,
+      (100 * r.download.bytesPerSecond) / LINE_RATE_921600,
+      90,
+      '%',
+    );
   }
   const mib = (b: Bulk): number => b.bytesPerSecond / MiB;
   const inproc = rows.find((r) => r.transport === 'in-process' && !r.baud);
   if (inproc) {
     add('in-process unpaced upload', mib(inproc.upload), 30, 'MiB/s');
     add('in-process unpaced download', mib(inproc.download), 30, 'MiB/s');
-    if (inproc.rpcRoundTrip) add('in-process small request round trip p50', inproc.rpcRoundTrip.p50us, 200, 'µs', false);
+    if (inproc.rpcRoundTrip)
+      add('in-process small request round trip p50', inproc.rpcRoundTrip.p50us, 200, 'µs', false);
   }
   const pty = rows.find((r) => r.transport === 'pty' && !r.baud);
   if (pty) add('pty unpaced best one-way', Math.max(mib(pty.upload), mib(pty.download)), 10, 'MiB/s');
@@ -104,19 +130,44 @@ async function main(): Promise<void> {
       if (!json) print(row);
     }
   }
+  const tls = await measureTls(quick);
+  if (!json) for (const f of tls) printTls(f);
   const t = targets(rows);
   if (json) {
-    console.log(JSON.stringify({ node: process.version, date: new Date().toISOString(), quick, results: rows, targets: t }, null, 2));
+    console.log(
+      JSON.stringify(
+        { node: process.version, date: new Date().toISOString(), quick, results: rows, tls, targets: t },
+        null,
+        2,
+      ),
+    );
   } else {
     console.log('\ntargets:');
-    for (const x of t) console.log(`  ${x.met ? 'MET ' : 'MISS'} ${x.name}: ${x.actual.toFixed(1)} ${x.unit} (target ${x.higherIsBetter ? '>=' : '<'} ${x.target})`);
+    for (const x of t)
+      console.log(
+        `  ${x.met ? 'MET ' : 'MISS'} ${x.name}: ${x.actual.toFixed(1)} ${x.unit} (target ${x.higherIsBetter ? '>=' : '<'} ${x.target})`,
+      );
   }
 }
 
+function printTls(f: TlsFigures): void {
+  const where = f.mode === 'device' ? 'device-side (IPPROTO_SEC)' : 'host-side (node:tls)';
+  console.log(
+    `TLS ${where}, in-process: handshake p50 ${f.handshake.p50ms} ms p90 ${f.handshake.p90ms} ms; ` +
+      `download ${(f.download.bytesPerSecond / MiB).toFixed(2)} MiB/s`,
+  );
+}
+
 function print(r: Row): void {
-  const f = (b: Bulk): string => `${(b.bytesPerSecond / MiB).toFixed(2)} MiB/s (${(b.bytesPerSecond / 1000).toFixed(1)} kB/s)`;
-  console.log(`${r.transport}${r.baud ? ` @${r.baud}` : ' unpaced'}: up ${f(r.upload)}, down ${f(r.download)}, echo each way ${f(r.echo)}`);
-  if (r.rpcRoundTrip) console.log(`  rpc round trip p50 ${r.rpcRoundTrip.p50us} µs p99 ${r.rpcRoundTrip.p99us} µs; echo 16 B p50 ${r.echoRoundTrip?.p50us} µs`);
+  const f = (b: Bulk): string =>
+    `${(b.bytesPerSecond / MiB).toFixed(2)} MiB/s (${(b.bytesPerSecond / 1000).toFixed(1)} kB/s)`;
+  console.log(
+    `${r.transport}${r.baud ? ` @${r.baud}` : ' unpaced'}: up ${f(r.upload)}, down ${f(r.download)}, echo each way ${f(r.echo)}`,
+  );
+  if (r.rpcRoundTrip)
+    console.log(
+      `  rpc round trip p50 ${r.rpcRoundTrip.p50us} µs p99 ${r.rpcRoundTrip.p99us} µs; echo 16 B p50 ${r.echoRoundTrip?.p50us} µs`,
+    );
 }
 
 await main();

@@ -34,7 +34,8 @@ export async function upload(dev: Device, sinkPort: number, received: () => numb
   await s.connect(['127.0.0.1', sinkPort]);
   const start = received();
   const t0 = performance.now();
-  for (let sent = 0; sent < bytes; sent += chunk.length) await s.sendall(chunk.subarray(0, Math.min(chunk.length, bytes - sent)));
+  for (let sent = 0; sent < bytes; sent += chunk.length)
+    await s.sendall(chunk.subarray(0, Math.min(chunk.length, bytes - sent)));
   while (received() - start < bytes) await new Promise((r) => setTimeout(r, 1));
   const ms = performance.now() - t0;
   await s.close();
@@ -67,7 +68,8 @@ export async function echo(dev: Device, bytes: number): Promise<Bulk> {
   await s.connect(['echo.test', 7]);
   const t0 = performance.now();
   const writer = (async () => {
-    for (let sent = 0; sent < bytes; sent += chunk.length) await s.sendall(chunk.subarray(0, Math.min(chunk.length, bytes - sent)));
+    for (let sent = 0; sent < bytes; sent += chunk.length)
+      await s.sendall(chunk.subarray(0, Math.min(chunk.length, bytes - sent)));
   })();
   let got = 0;
   while (got < bytes) {
@@ -90,7 +92,8 @@ export interface Latency {
 
 function percentiles(us: number[]): Latency {
   us.sort((a, b) => a - b);
-  const at = (q: number): number => Math.round((us[Math.min(us.length - 1, Math.floor(q * us.length))] as number) * 10) / 10;
+  const at = (q: number): number =>
+    Math.round((us[Math.min(us.length - 1, Math.floor(q * us.length))] as number) * 10) / 10;
   return { samples: us.length, p50us: at(0.5), p90us: at(0.9), p99us: at(0.99) };
 }
 

@@ -22,8 +22,10 @@ export interface Profile {
   readonly udpQueue: number;
   /** Has IPPROTO_SEC (TLS done by the device). */
   readonly tlsOnDevice: boolean;
-  /** Concurrent device-side TLS sessions. */
+  /** Concurrent device-side TLS sessions; one more fails with ESECTOOMANYSSLOPENED (460). */
   readonly maxTlsSessions: number;
+  /** A TLS handshake that takes longer fails with ESECHANDSHAKETIMEDOUT (462), ms. */
+  readonly tlsHandshakeTimeoutMs: number;
 }
 
 export const PROFILES: Record<Profile['name'], Profile> = {
@@ -37,6 +39,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     udpQueue: 4,
     tlsOnDevice: true,
     maxTlsSessions: 2,
+    tlsHandshakeTimeoutMs: 10_000,
   },
   esp32: {
     name: 'esp32',
@@ -48,6 +51,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     udpQueue: 4,
     tlsOnDevice: false,
     maxTlsSessions: 0,
+    tlsHandshakeTimeoutMs: 10_000,
   },
   'esp-at': {
     name: 'esp-at',
@@ -59,6 +63,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     udpQueue: 4,
     tlsOnDevice: true, // AT+CIPSTART="SSL" runs mbedTLS on the module
     maxTlsSessions: 2,
+    tlsHandshakeTimeoutMs: 10_000, // ESP-AT: 10 s per handshake packet
   },
 };
 

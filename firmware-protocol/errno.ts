@@ -2,8 +2,9 @@
  * The errno table: one row per error, with MicroPython/Linux numbering (what the host API
  * reports, `py/mperrno.h`) and newlib numbering (what an ESP32 running MicroPython reports
  * natively). A device says in its hello which numbering it uses; the host translates at the
- * boundary with `toLinuxErrno`.
+ * boundary with `toLinuxErrno`. TLS failures have their own table (tls.ts, SimpleLink numbers).
  */
+import { TLS_ERRNO_TABLE, type TlsErrnoName } from './tls.js';
 
 export const ERRNO_TABLE = [
   // name, linux, newlib, text
@@ -55,6 +56,8 @@ export const ERRNO_BASE = { linux: 0, newlib: 1 } as const;
 export type ErrnoBase = keyof typeof ERRNO_BASE;
 
 const byLinux = new Map<number, (typeof ERRNO_TABLE)[number]>(ERRNO_TABLE.map((row) => [row[1], row]));
+/** TLS failures (tls.ts) share the numbering of every base: named and described here too. */
+const tlsByNumber = new Map<number, (typeof TLS_ERRNO_TABLE)[number]>(TLS_ERRNO_TABLE.map((row) => [row[1], row]));
 const newlibToLinux = new Map<number, number>(ERRNO_TABLE.map(([, l, n]) => [n, l]));
 const linuxToNewlib = new Map<number, number>(ERRNO_TABLE.map(([, l, n]) => [l, n]));
 
@@ -70,12 +73,12 @@ export function fromLinuxErrno(code: number, base: ErrnoBase): number {
   return linuxToNewlib.get(code) ?? code;
 }
 
-/** Symbolic name of a Linux errno, e.g. 110 → 'ETIMEDOUT'; undefined if unknown. */
-export function errnoName(code: number): ErrnoName | undefined {
-  return byLinux.get(code)?.[0];
+/** Symbolic name of a Linux errno, e.g. 110 → 'ETIMEDOUT', 461 → 'ESECDATEERROR'; undefined if unknown. */
+export function errnoName(code: number): ErrnoName | TlsErrnoName | undefined {
+  return byLinux.get(code)?.[0] ?? tlsByNumber.get(code)?.[0];
 }
 
 /** Human text of a Linux errno, e.g. 11 → 'operation would block'. */
 export function errnoText(code: number): string {
-  return byLinux.get(code)?.[3] ?? `error ${code}`;
+  return byLinux.get(code)?.[3] ?? tlsByNumber.get(code)?.[2] ?? `error ${code}`;
 }

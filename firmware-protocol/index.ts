@@ -11,4 +11,5 @@ export * from './link-driver.js';
 export * from './opcodes.js';
 export * as rfc2217 from './rfc2217.js';
 export * from './slip.js';
+export * from './tls.js';
 export * from './wire.js';

@@ -14,12 +14,13 @@ export function toBytes(value: unknown, arg = 'data'): Uint8Array {
 }
 
 export function toInt(value: unknown, arg: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw badArg('TypeError', arg, `expected an int, got ${describe(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw badArg('TypeError', arg, `expected an int, got ${describe(value)}`);
   return value;
 }
 
 export function toSockAddr(value: unknown, arg = 'address'): SockAddr {
-  if (!Array.isArray(value) || value.length !== 2) throw badArg('TypeError', arg, "expected a [host, port] tuple");
+  if (!Array.isArray(value) || value.length !== 2) throw badArg('TypeError', arg, 'expected a [host, port] tuple');
   const [host, port] = value as unknown[];
   if (typeof host !== 'string') throw badArg('TypeError', `${arg}[0]`, 'host must be a str');
   const p = toInt(port, `${arg}[1]`);

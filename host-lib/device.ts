@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { errno as E, ERRNO_TABLE } from '../firmware-protocol/index.js';
+import { errno as E, ERRNO_TABLE, TLS_ERRNO_TABLE, type TlsErrnoName } from '../firmware-protocol/index.js';
 import { AtDriver, type AtDriverOptions } from './at/at-driver.js';
 import { tapLink } from './at/tap.js';
 import type { Driver, DriverEvent, NetworkModule } from './driver.js';
@@ -19,6 +19,7 @@ import { Files } from './files.js';
 import { type SelectModule, selectModule } from './select.js';
 import { SlipDriver, type SlipDriverOptions } from './slip/slip-driver.js';
 import { createSocketModule, type SocketModule } from './socket-module.js';
+import { createSslModule, type SslModule } from './ssl.js';
 import { openTransport, type SerialOptions } from './transports.js';
 
 export interface OpenOptions extends SerialOptions, SlipDriverOptions, AtDriverOptions {
@@ -28,13 +29,19 @@ export interface OpenOptions extends SerialOptions, SlipDriverOptions, AtDriverO
   autoSlipTimeoutMs?: number;
 }
 
-export type ErrnoModule = Readonly<Record<(typeof ERRNO_TABLE)[number][0], number>> & {
+/** MicroPython's errno names, plus the TLS failures (WiPy/SimpleLink numbers, docs/tls.md). */
+export type ErrnoModule = Readonly<Record<(typeof ERRNO_TABLE)[number][0] | TlsErrnoName, number>> & {
   errorcode: Readonly<Record<number, string>>;
 };
 
+const ERRNO_ROWS: [string, number][] = [
+  ...ERRNO_TABLE.map(([name, linux]): [string, number] => [name, linux]),
+  ...TLS_ERRNO_TABLE.map(([name, n]): [string, number] => [name, n]),
+];
+
 export const errnoModule: ErrnoModule = Object.freeze({
-  ...Object.fromEntries(ERRNO_TABLE.map(([name, linux]) => [name, linux])),
-  errorcode: Object.freeze(Object.fromEntries(ERRNO_TABLE.map(([name, linux]) => [linux, name]))),
+  ...Object.fromEntries(ERRNO_ROWS),
+  errorcode: Object.freeze(Object.fromEntries(ERRNO_ROWS.map(([name, n]) => [n, name]))),
 }) as ErrnoModule;
 
 const FORWARDED_EVENTS: readonly DriverEvent[] = ['reset', 'bad-frame', 'error', 'stray'];
@@ -46,6 +53,8 @@ const FORWARDED_EVENTS: readonly DriverEvent[] = ['reset', 'bad-frame', 'error',
  */
 export class Device<D extends Driver = SlipDriver> extends EventEmitter {
   readonly socket: SocketModule;
+  /** TLS: device-side for IPPROTO_SEC sockets, host-side (node:tls) for plain ones; see ssl.ts. */
+  readonly ssl: SslModule;
   readonly select: SelectModule = selectModule;
   readonly errno: ErrnoModule = errnoModule;
   readonly OSError = OSError;
@@ -57,6 +66,8 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
   ) {
     super();
     this.socket = createSocketModule(driver);
+    // Host-side TLS may read `/flash/…` certificates from the coprocessor's store, where it has one.
+    this.ssl = createSslModule(driver instanceof SlipDriver ? (path) => this.files.read(path) : undefined);
     // An 'error' nobody listens for is dropped rather than thrown: sockets already fail loudly.
     for (const ev of FORWARDED_EVENTS) {
       driver.on?.(ev, (arg) => (ev !== 'error' || this.listenerCount('error') > 0 ? this.emit(ev, arg) : false));

@@ -14,6 +14,24 @@ export interface AddrInfo {
   addr: SockAddr;
 }
 
+/**
+ * Device-side TLS of an IPPROTO_SEC socket, as ssl.wrap_socket gives it (checked there). File
+ * names are paths in the coprocessor's file store; '' = none.
+ */
+export interface DeviceTlsOptions {
+  serverSide: boolean;
+  /** 0 CERT_NONE, 1 CERT_OPTIONAL, 2 CERT_REQUIRED. */
+  certReqs: number;
+  /** WiPy method: 1 TLSv1, 2 TLSv1.1, 3 TLSv1.2. */
+  sslVersion: number;
+  keyfile: string;
+  certfile: string;
+  caCerts: string;
+  /** SNI, and the name the certificate must carry under CERT_REQUIRED; '' = none. */
+  serverHostname: string;
+  alpn: readonly string[];
+}
+
 export interface DriverSocket {
   readonly id: number;
   readonly type: number;
@@ -38,6 +56,8 @@ export interface DriverSocket {
   /** Resolves when revents() & mask may have changed, or at `deadline` (ms epoch; Infinity = never). */
   wait(deadline: number, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
+  /** IPPROTO_SEC sockets: TLS options for the device, before connect/listen (drivers with device-side TLS). */
+  secure?(opts: DeviceTlsOptions): Promise<void>;
 }
 
 export interface Driver {

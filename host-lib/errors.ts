@@ -3,7 +3,7 @@
  * numbering and `.args = [errno, text]`. Internal layers carry errno numbers; this is the one
  * place they become user-facing errors.
  */
-import { errnoName, errnoText, errno as E, type ErrnoName } from '../firmware-protocol/index.js';
+import { errno as E, type ErrnoName, errnoName, errnoText } from '../firmware-protocol/index.js';
 
 /**
  * ```ts

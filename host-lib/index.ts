@@ -18,6 +18,7 @@ export { inet_ntop, inet_pton } from './inet.js';
 export { Poll } from './select.js';
 export { Socket } from './socket.js';
 export { SOCKET_CONSTANTS } from './socket-module.js';
+export { SSL_CONSTANTS, SSLContext, SSLSocket, type SslModule, type WrapOptions } from './ssl.js';
 export {
   listSerialPorts,
   type ModemLines,

@@ -40,7 +40,14 @@ export const SOCKET_CONSTANTS = {
 
 export type SocketModule = typeof SOCKET_CONSTANTS & {
   socket(af?: number, type?: number, proto?: number): Promise<Socket>;
-  getaddrinfo(host: string, port: number, af?: number, type?: number, proto?: number, flags?: number): Promise<AddrInfoTuple[]>;
+  getaddrinfo(
+    host: string,
+    port: number,
+    af?: number,
+    type?: number,
+    proto?: number,
+    flags?: number,
+  ): Promise<AddrInfoTuple[]>;
   inet_pton: typeof inet_pton;
   inet_ntop: typeof inet_ntop;
   socket_class: typeof Socket;
@@ -48,7 +55,14 @@ export type SocketModule = typeof SOCKET_CONSTANTS & {
 };
 
 export function createSocketModule(driver: Driver): SocketModule {
-  const getaddrinfo = async (host: string, port: number, af = 0, type = 0, proto = 0, flags = 0): Promise<AddrInfoTuple[]> => {
+  const getaddrinfo = async (
+    host: string,
+    port: number,
+    af = 0,
+    type = 0,
+    proto = 0,
+    flags = 0,
+  ): Promise<AddrInfoTuple[]> => {
     if (typeof host !== 'string') throw badArg('TypeError', 'host', 'must be a str');
     const entries = await driver.getaddrinfo(host, toInt(port, 'port'), af, type, proto, flags);
     return entries.map((e) => [e.family, e.type, e.proto, e.canonname, e.addr]);

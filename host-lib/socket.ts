@@ -4,10 +4,11 @@
  * 0 = EAGAIN at once, n > 0 = ETIMEDOUT after n seconds. Stream methods (read, readinto,
  * readline, write) follow lwIP ports: no short reads or writes while blocking.
  */
+
+import type { Duplex } from 'node:stream';
 import { constants as C, errno as E } from '../firmware-protocol/index.js';
 import { isIpLiteral, toBytes, toInt, toSockAddr } from './args.js';
-import type { Duplex } from 'node:stream';
-import type { DriverSocket, SockAddr } from './driver.js';
+import type { DeviceTlsOptions, DriverSocket, SockAddr } from './driver.js';
 import { toDuplex } from './duplex.js';
 import { badArg, OSError, osError } from './errors.js';
 
@@ -20,6 +21,8 @@ function isEagain(err: unknown): boolean {
 export class Socket {
   /** null = blocking (MicroPython None); 0 = non-blocking; else ms. */
   private timeoutMs: number | null = null;
+  /** IPPROTO_SEC: the device-side TLS options ssl.wrap_socket gave (host-lib/ssl.ts). */
+  tls?: DeviceTlsOptions;
 
   constructor(
     /** @internal the driver's socket */
@@ -33,13 +36,19 @@ export class Socket {
   /** `settimeout(None)` blocks, `settimeout(0)` never waits, `settimeout(2.5)` waits up to 2.5 s. */
   settimeout(value: number | null): void {
     if (value === null || value === undefined) this.timeoutMs = null;
-    else if (typeof value !== 'number' || Number.isNaN(value)) throw badArg('TypeError', 'value', 'must be a number or None');
+    else if (typeof value !== 'number' || Number.isNaN(value))
+      throw badArg('TypeError', 'value', 'must be a number or None');
     else if (value < 0) throw badArg('ValueError', 'value', 'timeout must be non-negative');
     else this.timeoutMs = value * 1000;
   }
 
   setblocking(flag: boolean): void {
     this.timeoutMs = flag ? null : 0;
+  }
+
+  /** The timeout in seconds (None = blocking, 0 = non-blocking), as CPython's gettimeout. */
+  gettimeout(): number | null {
+    return this.timeoutMs === null ? null : this.timeoutMs / 1000;
   }
 
   private deadline(): number {
@@ -95,7 +104,6 @@ export class Socket {
     }
   }
 
-
   /** Sends what fits now (possibly fewer bytes than given); waits per timeout for room. */
   async send(data: Uint8Array | string): Promise<number> {
     const bytes = toBytes(data);
@@ -106,7 +114,8 @@ export class Socket {
   /** Sends everything; with a timeout, ETIMEDOUT if it could not. */
   async sendall(data: Uint8Array | string): Promise<void> {
     const bytes = toBytes(data);
-    if (this.type === C.SOCK_DGRAM) throw badArg('TypeError', 'sendall', 'not supported on UDP sockets (NotImplementedError)');
+    if (this.type === C.SOCK_DGRAM)
+      throw badArg('TypeError', 'sendall', 'not supported on UDP sockets (NotImplementedError)');
     let at = 0;
     while (at < bytes.length) at += await this.blocking(() => this.ds.send(bytes.subarray(at)));
   }

@@ -15,6 +15,7 @@ import {
   type ParamValue,
 } from '../../firmware-protocol/at/index.js';
 import type { SocketTable } from '../core/socket-table.js';
+import type { TlsFileSource } from '../core/tls.js';
 import type { AccessPoint, HostsTable, NetInterface } from '../network/index.js';
 import type { Random } from '../random.js';
 import type { Link, LinkTable } from './link-table.js';
@@ -85,6 +86,8 @@ export interface AtDevice {
   readonly wifi: WifiStatus;
   readonly random: Random;
   readonly timing: AtTiming;
+  /** The board's file store: the stand-in for ESP-AT's certificate partitions (SSL links). */
+  readonly files?: TlsFileSource;
   server: ServerState | null;
   /** Milliseconds since the last boot (the SNTP clock before a sync). */
   readonly uptimeMs: number;

@@ -21,6 +21,7 @@ import {
 } from './context.js';
 import type { Link } from './link-table.js';
 import { LINK_COUNT } from './settings.js';
+import { linkTlsConfig } from './ssl-config.js';
 import { requireIp } from './wifi.js';
 
 /** `0,CONNECT` — or `+LINK_CONN:0,0,"TCP",0,"10.77.0.7",7,49153` with AT+SYSMSG bit1. */
@@ -58,14 +59,17 @@ async function resolveHost(dev: AtDevice, host: string): Promise<string> {
   throw fail('execFailed', `DNS Fail: cannot resolve ${host}`);
 }
 
-async function startTcp(dev: AtDevice, id: number, host: string, port: number, timeoutMs: number): Promise<Link> {
+/** TCP, or SSL: the same link with TLS on the board (the handshake is part of the connect). */
+async function startTcp(dev: AtDevice, id: number, cmd: AtCommand, timeoutMs: number, ssl: boolean): Promise<Link> {
+  const [host, port] = [String(cmd.args.remote_host), Number(cmd.args.remote_port)];
   const ip = await resolveHost(dev, host); // a DNS failure is a plain ERROR: no link existed yet
-  const sock = dev.table.socket(C.AF_INET, C.SOCK_STREAM, C.IPPROTO_TCP);
+  const sock = dev.table.socket(C.AF_INET, C.SOCK_STREAM, ssl ? C.IPPROTO_SEC : C.IPPROTO_TCP);
   const link = dev.links.add({
-    ...{ id, sock, type: 'TCP', state: 'connecting', remote: [ip, port] },
+    ...{ id, sock, type: ssl ? 'SSL' : 'TCP', state: 'connecting', remote: [ip, port] },
     ...{ localPort: dev.nextLocalPort(), server: false, udpMode: 0 },
   });
   try {
+    if (ssl) dev.table.tlsWrap(sock, await dev.guard(linkTlsConfig(dev, id, host)));
     await dev.guard(dev.table.connect(sock, link.remote));
     await dev.waitConnected(sock, timeoutMs);
     return link;
@@ -99,17 +103,12 @@ async function start(dev: AtDevice, cmd: AtCommand, id: number): Promise<Outcome
   requireIp(dev);
   checkTimeoutParam(dev, cmd);
   const type = String(cmd.args.type);
-  if (type.startsWith('SSL')) throw fail('execFailed', 'SSL links are not available in this emulator yet');
   if (type.endsWith('v6')) throw fail('execFailed', 'IPv6 is not emulated');
   if (!dev.links.isFree(id)) {
     throw new AtFail(errCode('execFailed'), `link ${id} is already connected`, [{ type: 'already-connected' }]);
   }
   const timeout = Number(cmd.args.timeout ?? 0) || dev.timing.connectTimeoutMs;
-  const host = String(cmd.args.remote_host);
-  const link =
-    type === 'TCP'
-      ? await startTcp(dev, id, host, Number(cmd.args.remote_port), timeout)
-      : await startUdp(dev, id, cmd);
+  const link = type === 'UDP' ? await startUdp(dev, id, cmd) : await startTcp(dev, id, cmd, timeout, type === 'SSL');
   link.state = 'open';
   dev.say(connectMessage(dev, link), { type: 'ok' });
   dev.pump(link); // data that arrived with the handshake follows the OK

@@ -25,6 +25,7 @@ import {
 } from '../../firmware-protocol/at/index.js';
 import type { ErrnoName } from '../../firmware-protocol/index.js';
 import { SocketTable } from '../core/socket-table.js';
+import type { TlsFileSource } from '../core/tls.js';
 import type { SocketNotify } from '../core/types.js';
 import type { HostsTable, NetInterface } from '../network/index.js';
 import type { Profile } from '../profiles.js';
@@ -66,6 +67,8 @@ export interface AtPersonalityOptions {
   onForward?: (f: { ip: string; port: number; forwardPort: number }) => void;
   /** Every ERROR the board answers, with the reason, for logs. */
   onCommandError?: (message: string) => void;
+  /** The board's file store: SSL links take their certificates from it (ESP-AT's partitions). */
+  files?: TlsFileSource;
 }
 
 const DEFAULT_TIMING: AtTiming = { joinMs: 50, connectTimeoutMs: 10_000, pingTimeoutMs: 1_000, sntpSyncMs: 50 };
@@ -126,6 +129,10 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
 
   get outputBlocked(): boolean {
     return this.blocked;
+  }
+
+  get files(): TlsFileSource | undefined {
+    return this.opts.files;
   }
 
   get uptimeMs(): number {

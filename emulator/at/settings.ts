@@ -21,7 +21,7 @@ export interface UartConfig {
 /** ESP-AT's factory UART: 115200 8N1, RTS flow control. */
 export const DEFAULT_UART: UartConfig = { baudrate: 115200, databits: 8, stopbits: 1, parity: 0, flowControl: 1 };
 
-/** Per-link SSL client configuration (AT+CIPSSLCCONF / CSNI / CALPN); stored, not used yet. */
+/** Per-link SSL client configuration (AT+CIPSSLCCONF / CSNI / CALPN), used by AT+CIPSTART="SSL". */
 export interface SslClientConfig {
   authMode: number;
   pkiNumber: number;

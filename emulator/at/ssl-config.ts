@@ -1,12 +1,15 @@
 /**
  * SSL client configuration (esp-at.md §2): AT+CIPSSLCCONF, CIPSSLCSNI, CIPSSLCALPN. The values
  * are stored per link (id 5 = all, AT+CIPMUX=0 addresses link 0) and reported by the queries;
- * SSL links themselves answer ERROR until the emulator has TLS.
+ * AT+CIPSTART="SSL" on a link uses that link's values ({@link linkTlsConfig}).
  *
  *   AT+CIPSSLCSNI="tls.test"  →  \r\nOK\r\n
  *   AT+CIPSSLCSNI?            →  +CIPSSLCSNI:0,"tls.test"\r\n\r\nOK\r\n
  */
 import type { CommandName } from '../../firmware-protocol/at/index.js';
+import { atCertPaths, constants as C, parseIp } from '../../firmware-protocol/index.js';
+import { DeviceError } from '../core/device-error.js';
+import { type TlsConfig, tlsConfig } from '../core/tls.js';
 import { type AtCommand, type AtDevice, badParam, type FormHandlers, fields } from './context.js';
 import { LINK_COUNT, type SslClientConfig } from './settings.js';
 
@@ -61,3 +64,31 @@ export const SSL_CONFIG: { readonly [N in CommandName]?: FormHandlers } = {
     },
   },
 };
+
+/**
+ * The TLS configuration of an SSL link from its AT+CIPSSLC* values. Certificates come from the
+ * file store, ESP-AT's partitions numbered as firmware-protocol's `atCertPaths` says
+ * (`<ca_number>` 0 = /flash/cert/ca.pem, `<pki_number>` 0 = cert.pem + private.key). Auth 2/3
+ * verify the server (by CIPSSLCSNI, else the CIPSTART host name), which needs real time: before
+ * an SNTP sync the board's clock says 1970 and every certificate is "not yet valid" (esp-at#245).
+ */
+export async function linkTlsConfig(dev: AtDevice, id: number, host: string): Promise<TlsConfig> {
+  const c = dev.settings.live.sslc[dev.settings.live.mux === 1 ? id : 0]!;
+  const verify = c.authMode === 2 || c.authMode === 3;
+  const clientCert = c.authMode === 1 || c.authMode === 3;
+  if (verify && !dev.settings.live.sntp.synced) {
+    throw new DeviceError(
+      'ESECDATEERROR',
+      'no real time yet (AT+CIPSNTPCFG=1 first): certificate dates cannot be checked',
+    );
+  }
+  const [certfile, keyfile] = clientCert ? atCertPaths('pki', c.pkiNumber) : [];
+  return tlsConfig(dev.files, {
+    certReqs: verify ? C.CERT_REQUIRED : C.CERT_NONE,
+    caCerts: verify ? atCertPaths('ca', c.caNumber)[0] : undefined,
+    certfile,
+    keyfile,
+    serverHostname: c.sni || (parseIp(host) ? undefined : host),
+    alpn: c.alpn,
+  });
+}

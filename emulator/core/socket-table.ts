@@ -8,6 +8,7 @@ import type { NetInterface } from '../network/index.js';
 import type { Profile } from '../profiles.js';
 import { DeviceError, fromNetCode } from './device-error.js';
 import { TcpSocket } from './tcp-socket.js';
+import { type TlsConfig, TlsEndpoint, TlsSessions } from './tls.js';
 import type { SockAddr, SocketNotify } from './types.js';
 import { UdpSocket } from './udp-socket.js';
 
@@ -23,6 +24,10 @@ export interface AddrInfo {
 
 export class SocketTable {
   private readonly slots: (DeviceSocket | undefined)[];
+  /** Fault injection (emulator/faults): while set, new sockets fail with it (out of sockets / memory). */
+  exhausted: 'ENFILE' | 'ENOMEM' | undefined;
+  /** The board's TLS sessions (IPPROTO_SEC sockets), at most `profile.maxTlsSessions` at a time. */
+  readonly tlsSessions: TlsSessions;
 
   constructor(
     readonly profile: Profile,
@@ -30,18 +35,46 @@ export class SocketTable {
     private readonly notify: SocketNotify,
   ) {
     this.slots = new Array(profile.maxSockets).fill(undefined);
+    this.tlsSessions = new TlsSessions(profile.maxTlsSessions, profile.name);
   }
 
   /** Creates a socket in the lowest free slot. Full table → ENFILE, never a wait. */
   socket(family: number, type: number, proto: number): number {
     if (family !== C.AF_INET) throw new DeviceError('EAFNOSUPPORT', `address family ${family} not supported`);
-    if (proto === C.IPPROTO_SEC) throw new DeviceError('EPROTONOSUPPORT', 'IPPROTO_SEC needs the TLS build');
+    if (proto === C.IPPROTO_SEC) this.checkSecure(type);
+    this.checkExhausted();
     const id = this.slots.indexOf(undefined);
     if (id < 0) throw new DeviceError('ENFILE', `socket table full (${this.profile.maxSockets} sockets)`);
-    if (type === C.SOCK_STREAM) this.slots[id] = new TcpSocket(id, this.net, this.notify, this.profile.rxBuffer);
-    else if (type === C.SOCK_DGRAM) this.slots[id] = new UdpSocket(id, this.net, this.notify, this.profile.udpQueue);
+    if (type === C.SOCK_STREAM) {
+      const s = new TcpSocket(id, this.net, this.notify, this.profile.rxBuffer);
+      if (proto === C.IPPROTO_SEC) s.tls = new TlsEndpoint(this.tlsSessions, this.profile.tlsHandshakeTimeoutMs);
+      this.slots[id] = s;
+    } else if (type === C.SOCK_DGRAM) this.slots[id] = new UdpSocket(id, this.net, this.notify, this.profile.udpQueue);
     else throw new DeviceError('EINVAL', `socket type ${type} not supported`);
     return id;
+  }
+
+  private checkSecure(type: number): void {
+    if (!this.profile.tlsOnDevice) {
+      throw new DeviceError(
+        'EPROTONOSUPPORT',
+        `IPPROTO_SEC: the ${this.profile.name} board does no TLS itself; use host-side TLS (ssl.wrap_socket on a connected plain socket)`,
+      );
+    }
+    if (type !== C.SOCK_STREAM) throw new DeviceError('EPROTONOSUPPORT', 'IPPROTO_SEC needs SOCK_STREAM');
+  }
+
+  /** TLS_WRAP (SPEC §4.5): the TLS options of an IPPROTO_SEC socket, before it connects or listens. */
+  tlsWrap(id: number, config: TlsConfig): void {
+    const s = this.get(id);
+    if (s.kind !== 'tcp' || !s.tls) throw new DeviceError('EINVAL', 'TLS_WRAP needs a socket created with IPPROTO_SEC');
+    if (s.state !== 'new') throw new DeviceError('EISCONN', 'TLS_WRAP must come before connect or listen');
+    s.tls.config = config;
+  }
+
+  private checkExhausted(): void {
+    if (this.exhausted === 'ENOMEM') throw new DeviceError('ENOMEM', 'out of memory (fault injection)');
+    if (this.exhausted === 'ENFILE') throw new DeviceError('ENFILE', 'out of sockets (fault injection)');
   }
 
   get(id: number): DeviceSocket {
@@ -86,8 +119,9 @@ export class SocketTable {
     if (s.kind !== 'tcp') throw new DeviceError('EOPNOTSUPP', 'accept on a UDP socket');
     const pending = s.takeConnection();
     const slot = this.slots.indexOf(undefined);
-    if (slot < 0) {
+    if (slot < 0 || this.exhausted) {
       s.putBack(pending);
+      this.checkExhausted();
       throw new DeviceError('ENFILE', `socket table full (${this.profile.maxSockets} sockets)`);
     }
     const conn = new TcpSocket(slot, this.net, this.notify, this.profile.rxBuffer);

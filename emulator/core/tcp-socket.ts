@@ -4,10 +4,10 @@
  * (past `rxBuffer` the peer stream is paused, so a slow host never loses data).
  */
 import type { Duplex } from 'node:stream';
-import type { ErrnoName } from '../../firmware-protocol/index.js';
 import type { NetInterface, TcpListener } from '../network/index.js';
 import { AcceptQueue, type Pending } from './accept-queue.js';
-import { DeviceError, fromNetCode } from './device-error.js';
+import { type DeviceErrno, DeviceError, fromNetCode } from './device-error.js';
+import type { TlsEndpoint } from './tls.js';
 import type { SocketNotify, StreamRead } from './types.js';
 
 type TcpState = 'new' | 'connecting' | 'connected' | 'listening' | 'closed';
@@ -20,12 +20,14 @@ export class TcpSocket {
   private rx: Uint8Array[] = [];
   private rxBytes = 0;
   private eof = false;
-  private error?: ErrnoName;
+  private error?: DeviceErrno;
   private ended = false;
   private abort?: AbortController;
   private readonly pendingSends = new Set<(err: DeviceError) => void>();
   private bound?: TcpListener;
   private readonly accepts: AcceptQueue;
+  /** Created with IPPROTO_SEC: TLS runs here, on the device (see tls.ts). */
+  tls?: TlsEndpoint;
 
   constructor(
     readonly id: number,
@@ -41,7 +43,11 @@ export class TcpSocket {
     if (this.bound) throw new DeviceError('EINVAL', 'socket already bound');
     if (this.state !== 'new') throw new DeviceError('EISCONN');
     try {
-      this.bound = await this.net.listenTcp(port, this.accepts.offer);
+      this.bound = await this.net.listenTcp(port, (conn, peer) =>
+        this.tls?.config.serverSide && this.accepts.listening
+          ? this.tls.accept(conn, peer, this.accepts.offer)
+          : this.accepts.offer(conn, peer),
+      );
     } catch (err) {
       throw new DeviceError(fromNetCode((err as { code?: string }).code), (err as Error).message);
     }
@@ -51,6 +57,7 @@ export class TcpSocket {
   /** Starts queueing connections; returns the loopback port that forwards to this listener. */
   async listen(backlog: number): Promise<number> {
     if (this.state === 'connected' || this.state === 'connecting') throw new DeviceError('EISCONN');
+    this.tls?.checkListen();
     if (!this.bound) await this.bind(0);
     this.accepts.listen(backlog);
     this.state = 'listening';
@@ -85,18 +92,27 @@ export class TcpSocket {
   connect(ip: string, port: number): 'inprogress' {
     if (this.state === 'connecting') throw new DeviceError('EALREADY');
     if (this.state === 'connected') throw new DeviceError('EISCONN');
+    this.tls?.begin();
     this.state = 'connecting';
     this.peer = [ip, port];
     this.abort = new AbortController();
-    this.net.connectTcp(ip, port, this.abort.signal).then(
-      (stream) => this.onConnected(stream),
-      (err: { code?: string }) => {
-        if (this.state !== 'connecting') return;
-        this.state = 'new';
-        this.notify.onConnected(this.id, fromNetCode(err?.code));
-      },
-    );
+    const signal = this.abort.signal;
+    const failed = (err: unknown): void => this.connectFailed(err);
+    this.net.connectTcp(ip, port, signal).then((stream) => {
+      // IPPROTO_SEC: the handshake is part of the connect; CONNECTED reports both.
+      if (this.tls && this.state === 'connecting')
+        this.tls.secure(stream, signal).then((s) => this.onConnected(s), failed);
+      else this.onConnected(stream);
+    }, failed);
     return 'inprogress';
+  }
+
+  private connectFailed(err: unknown): void {
+    if (this.state !== 'connecting') return;
+    this.state = 'new';
+    this.tls?.end(); // a TLS session is held only by a connection
+    const code = err instanceof DeviceError ? err.code : fromNetCode((err as { code?: string })?.code);
+    this.notify.onConnected(this.id, code);
   }
 
   /** Adopts an already connected stream (accepted connections). */
@@ -197,6 +213,7 @@ export class TcpSocket {
     this.accepts.close();
     void this.bound?.close();
     this.abort?.abort();
+    this.tls?.end();
     for (const fail of [...this.pendingSends]) fail(new DeviceError('EBADF'));
     if (this.stream) {
       // Graceful FIN when nothing went wrong, like lwIP's tcp_close; the stream is dropped after.

@@ -4,6 +4,7 @@
  */
 import type { RequestBody, RequestMsg, RequestOp, ResponseBody } from '../../firmware-protocol/index.js';
 import { DeviceError } from '../core/device-error.js';
+import { tlsConfig } from '../core/tls.js';
 import type { FileEntry, FileStore } from '../files/index.js';
 import type { SlipPersonality } from './personality.js';
 
@@ -11,13 +12,6 @@ type Handler<N extends RequestOp> = (
   dev: SlipPersonality,
   body: RequestBody<N>,
 ) => Promise<ResponseBody<N>> | ResponseBody<N>;
-
-/** An operation the emulator does not implement yet: a clear EOPNOTSUPP, never silence. */
-function notYet(op: string): () => never {
-  return () => {
-    throw new DeviceError('EOPNOTSUPP', `${op} is not implemented by this emulator yet`);
-  };
-}
 
 /** The board's file store, or EOPNOTSUPP on a board without one (SPEC §4.1). */
 function storeOf(dev: SlipPersonality): FileStore {
@@ -72,8 +66,19 @@ const HANDLERS: { [N in RequestOp]: Handler<N> } = {
     dev.table.setsockopt(b.sock, b.level, b.option, b.value);
     return {};
   },
-  GETADDRINFO: async (dev, b) => ({ entries: await dev.table.getaddrinfo(b.host, b.port) }),
-  TLS_WRAP: notYet('TLS_WRAP'),
+  // SPEC §4.4: type 0 is reported as SOCK_STREAM/IPPROTO_TCP, SOCK_DGRAM as asked (lwIP honours the hint).
+  GETADDRINFO: async (dev, b) => {
+    const entries = await dev.table.getaddrinfo(b.host, b.port);
+    return { entries: b.type === 2 ? entries.map((e) => ({ ...e, type: 2, proto: 17 })) : entries };
+  },
+  // SPEC §4.5: options of an IPPROTO_SEC socket; the files are read now, the handshake runs in CONNECT.
+  TLS_WRAP: async (dev, b) => {
+    if (!dev.table.profile.tlsOnDevice) throw new DeviceError('EOPNOTSUPP', 'this board does no TLS itself');
+    dev.table.get(b.sock); // EBADF before any file is read
+    const config = await tlsConfig(dev.files, { ...b, serverSide: b.serverSide !== 0 });
+    dev.table.tlsWrap(b.sock, config);
+    return {};
+  },
   FILE_WRITE: async (dev, b) => {
     await storeOf(dev).write(b.path, b.data, { offset: b.offset, truncate: b.truncate !== 0 });
     return {};

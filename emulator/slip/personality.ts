@@ -7,20 +7,20 @@
 import { Duplex } from 'node:stream';
 import {
   CAP,
-  FLAG_RELIABLE,
-  LinkDriver,
   type DecodedItem,
   errno as E,
   encodeWire,
+  FLAG_RELIABLE,
   FRAME_OVERHEAD,
   fromLinuxErrno,
+  LinkDriver,
   type Message,
   MessageDecoder,
   PROTOCOL_VERSION,
   type RequestMsg,
   type ResponseBody,
 } from '../../firmware-protocol/index.js';
-import { DeviceError } from '../core/device-error.js';
+import { DeviceError, deviceErrno } from '../core/device-error.js';
 import { ResolverError, SocketTable } from '../core/socket-table.js';
 import type { SocketNotify } from '../core/types.js';
 import type { FileStore } from '../files/index.js';
@@ -245,7 +245,7 @@ export class SlipPersonality extends Duplex implements SocketNotify {
       status = err.status;
       message = err.message;
     } else if (err instanceof DeviceError) {
-      status = fromLinuxErrno(E[err.code], this.opts.profile.errnoBase);
+      status = fromLinuxErrno(deviceErrno(err.code), this.opts.profile.errnoBase);
       message = err.message;
     } else {
       status = fromLinuxErrno(E.EINVAL, this.opts.profile.errnoBase);
@@ -273,6 +273,11 @@ export class SlipPersonality extends Duplex implements SocketNotify {
     const ok = this.push(encodeWire(msg, msg.op !== 'DATA'));
     if (!ok) this.outputBlocked = true;
     return ok;
+  }
+
+  /** Host bytes held for an unfinished frame (fault and fuzz tests check it stays bounded). */
+  get inputPending(): number {
+    return this.decoder.pending;
   }
 
   /** The file store, if the board has one. */
@@ -355,6 +360,6 @@ export class SlipPersonality extends Duplex implements SocketNotify {
   }
 
   errnoOf(code: DeviceError['code']): number {
-    return fromLinuxErrno(E[code], this.opts.profile.errnoBase);
+    return fromLinuxErrno(deviceErrno(code), this.opts.profile.errnoBase);
   }
 }

@@ -7,17 +7,19 @@
  * has room, so the host never over-buffers and TCP back-pressures the peer.
  */
 import { type at, constants as C, errno as E, POLL_BITS as P } from '../../firmware-protocol/index.js';
-import type { DriverSocket, SockAddr } from '../driver.js';
+import type { DeviceTlsOptions, DriverSocket, SockAddr } from '../driver.js';
 import { OSError, osError, WOULD_BLOCK } from '../errors.js';
 import type { LinkEntry, LinkSink } from './links.js';
 import { SocketQueue } from './queue.js';
+import { AT_SSL_DEFAULT, type AtSslConfig, atSslConfig } from './ssl.js';
 
 /** What a socket needs from its driver. */
 export interface AtSocketHost {
   readonly rxBuffer: number;
   readonly txBuffer: number;
   connectTcp(sock: AtSocket, addr: SockAddr): void;
-  openUdp(sock: AtSocket, remote: SockAddr): Promise<void>;
+  /** Opens the UDP link: towards `remote` (connect, first sendto), or for anyone (bind: null). */
+  openUdp(sock: AtSocket, remote: SockAddr | null): Promise<void>;
   sendDatagram(sock: AtSocket, data: Uint8Array, addr: SockAddr): Promise<number>;
   listen(sock: AtSocket): Promise<void>;
   peerOf(sock: AtSocket): Promise<SockAddr>;
@@ -37,6 +39,8 @@ export class AtSocket implements DriverSocket, LinkSink {
   remote: SockAddr | null = null;
   /** Created with IPPROTO_SEC: connects with AT+CIPSTART "SSL" (TLS on the module). */
   tls = false;
+  /** The link's AT+CIPSSLC* settings for that connect (ssl.wrap_socket). */
+  sslConfig: AtSslConfig = AT_SSL_DEFAULT;
   /** Bytes waiting to be written with AT+CIPSEND (stream sockets). */
   readonly tx = new SocketQueue();
   private readonly rx = new SocketQueue();
@@ -183,6 +187,14 @@ export class AtSocket implements DriverSocket, LinkSink {
     return 'inprogress';
   }
 
+  /** IPPROTO_SEC: wrap_socket's options, written as AT+CIPSSLC* right before AT+CIPSTART "SSL". */
+  async secure(o: DeviceTlsOptions): Promise<void> {
+    this.checkOpen();
+    if (!this.tls) throw osError('EINVAL', 'TLS options need a socket created with IPPROTO_SEC');
+    if (this.state !== 'new') throw osError('EISCONN', 'wrap_socket must come before connect');
+    this.sslConfig = atSslConfig(o);
+  }
+
   connectProgress(): 'done' | 'inprogress' {
     this.checkOpen();
     if (this.connectError) {
@@ -193,11 +205,23 @@ export class AtSocket implements DriverSocket, LinkSink {
     return this.state === 'connecting' ? 'inprogress' : 'done';
   }
 
+  /**
+   * Stream sockets only remember the address (the port goes into AT+CIPSERVER). A UDP socket
+   * receives from the moment it is bound, so its link opens now.
+   */
   async bind(addr: SockAddr): Promise<SockAddr> {
     this.checkOpen();
     if (this.link || this.state === 'listening') throw osError('EINVAL', 'socket already bound or connected');
+    const before = this.local;
     this.local = addr;
-    return addr;
+    if (this.type !== C.SOCK_DGRAM) return addr;
+    try {
+      await this.host.openUdp(this, null);
+    } catch (err) {
+      this.local = before;
+      throw err;
+    }
+    return this.local;
   }
 
   /** AT+CIPSERVER=1,<port>; ESP-AT has one server, so a second listen() raises EOPNOTSUPP. */

@@ -42,6 +42,11 @@ export interface AtCommand {
   readonly needLine?: (m: AtMessage) => boolean;
   /** Resend on `busy p...` (default true). */
   readonly retryBusy?: boolean;
+  /**
+   * Checked when the command's turn comes: true drops it unsent (EBADF). A CIPSTART queued
+   * behind another one is worthless once its socket was closed, and would block the module.
+   */
+  readonly cancelled?: () => boolean;
 }
 
 /** The reply lines of a command, in order, without its final result. */
@@ -263,6 +268,11 @@ export class AtChannel {
   }
 
   private start(job: AtJob): void {
+    if (job.cmd.cancelled?.()) {
+      job.reject(atOSError(job.cmd.context ?? job.cmd.name, { kind: 'cancelled' }));
+      this.pump();
+      return;
+    }
     if (this.desynced && !job.cmd.init) {
       this.resyncThen(job);
       return;

@@ -11,11 +11,13 @@
  * | `busy p...` on every retry                | ETIMEDOUT             | a long command never finished        |
  * | `ready` while a command runs              | ECONNRESET            | the coprocessor restarted            |
  * | the serial link closed                    | EIO                   |                                      |
+ * | dropped unsent (its socket was closed)    | EBADF                 | a queued CIPSTART nobody wants       |
  * | ERR CODE subcategory 0x04–0x08 (params)   | EINVAL                | the firmware rejected a parameter    |
  * | ERR CODE subcategory 0x09 / 0x0C          | EOPNOTSUPP            | command or form not in this firmware |
  * | CIPSTART (TCP/SSL) ERROR / CONNECT FAIL   | ECONNREFUSED          | lwIP detail is not reported          |
  * | CIPSTART ALREADY CONNECTED                | EISCONN               | link id taken                        |
  * | CIPSTART (UDP) ERROR                      | EADDRINUSE            | local port taken is the usual cause  |
+ * | CIPSTART (SSL) ERROR                      | 450 (ESECGENERAL)     | TCP or TLS: ESP-AT does not say      |
  * | CIPSEND ERROR (link down)                 | EPIPE                 | send on a link that is gone          |
  * | CIPSEND SEND FAIL                         | ECONNRESET            | data not handed to lwIP: stream lost |
  * | CIPDOMAIN ERROR                           | -2 (EAI_NONAME)       | MicroPython's getaddrinfo convention |
@@ -23,7 +25,7 @@
  * | CWJAP `+CWJAP:1/2/3/4`                    | ETIMEDOUT/EACCES/ENOENT/ECONNREFUSED | documented join codes |
  * | anything else                             | EIO                   |                                      |
  */
-import { at, errno as E, type ErrnoName } from '../../firmware-protocol/index.js';
+import { at, errno as E, type ErrnoName, tlsErrno } from '../../firmware-protocol/index.js';
 import { OSError } from '../errors.js';
 
 /** What went wrong with one command, before it is given an errno. */
@@ -33,6 +35,7 @@ export type AtFailure =
   | { readonly kind: 'timeout'; readonly ms: number }
   | { readonly kind: 'busy'; readonly attempts: number }
   | { readonly kind: 'reset' }
+  | { readonly kind: 'cancelled' }
   | { readonly kind: 'link-closed'; readonly detail: string };
 
 interface ContextRule {
@@ -66,6 +69,10 @@ export const AT_ERRNO: Readonly<Record<string, ContextRule>> = {
       r.some((m) => m.type === 'already-connected') ? { errno: E.EISCONN, text: 'link already connected' } : undefined,
   },
   'CIPSTART:UDP': { error: E.EADDRINUSE, text: 'AT+CIPSTART "UDP" failed (local port in use?)' },
+  'CIPSTART:SSL': {
+    error: tlsErrno.ESECGENERAL,
+    text: 'AT+CIPSTART "SSL" failed: refused, or the TLS handshake or certificate check failed (ESP-AT does not say which)',
+  },
   CIPSEND: { error: E.EPIPE, text: 'the link is down (AT+CIPSEND failed)', sendFail: E.ECONNRESET },
   CIPDOMAIN: { error: EAI_NONAME, text: 'name not known (AT+CIPDOMAIN failed)' },
   CIPSERVER: { error: E.EADDRINUSE, text: 'AT+CIPSERVER failed (port in use, or a server already runs)' },
@@ -113,6 +120,8 @@ export function atOSError(context: string, failure: AtFailure): OSError {
       return new OSError(E.ECONNRESET, 'coprocessor restarted');
     case 'link-closed':
       return new OSError(E.EIO, `${what}: ${failure.detail}`);
+    case 'cancelled':
+      return new OSError(E.EBADF, `${what}: not sent, its socket was closed`);
     case 'send-fail':
     case 'error':
       return replyError(context, what, failure);

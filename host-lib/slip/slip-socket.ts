@@ -4,7 +4,7 @@
  * bytes within the device's txWindow. All operations are non-blocking (see driver.ts).
  */
 import { constants as C, errno as E, POLL_BITS as P } from '../../firmware-protocol/index.js';
-import type { DriverSocket, SockAddr } from '../driver.js';
+import type { DeviceTlsOptions, DriverSocket, SockAddr } from '../driver.js';
 import { OSError, osError, WOULD_BLOCK } from '../errors.js';
 import type { SlipDriver } from './slip-driver.js';
 
@@ -265,6 +265,17 @@ export class SlipSocket implements DriverSocket {
       this.drv.credit(this.id, this.consumed);
       this.consumed = 0;
     }
+  }
+
+  /** TLS_WRAP (SPEC §4.5): an IPPROTO_SEC socket's TLS options; the handshake then runs in CONNECT. */
+  async secure(o: DeviceTlsOptions): Promise<void> {
+    this.checkOpen();
+    if (o.alpn.length > 0) throw osError('EOPNOTSUPP', 'TLS_WRAP carries no ALPN: use host-side TLS for ALPN');
+    const { serverSide, certReqs, sslVersion, keyfile, certfile, caCerts, serverHostname } = o;
+    await this.drv.call('TLS_WRAP', {
+      ...{ sock: this.id, serverSide: serverSide ? 1 : 0, certReqs, sslVersion },
+      ...{ keyfile, certfile, caCerts, serverHostname },
+    });
   }
 
   async setsockopt(level: number, option: number, value: Uint8Array): Promise<void> {

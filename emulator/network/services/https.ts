@@ -76,6 +76,9 @@ export function httpsService(source: PkiSource): TcpService {
     else refuse(conn, info, 'no TLS certificate for this host');
   };
   return (conn, info) => {
+    // While the PKI is still being made nobody listens on conn: a reset then (the network
+    // closing) must not become an uncaught error.
+    conn.on('error', () => {});
     ready.then(
       (pki) => serve(pki, conn, info),
       (err: Error) => refuse(conn, info, `no TLS material (${err.message})`),
