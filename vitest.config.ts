@@ -2,7 +2,14 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['firmware-protocol/**/*.test.ts', 'emulator/**/*.test.ts', 'host-lib/**/*.test.ts', 'test/**/*.test.ts', 'fixtures/**/*.test.ts', 'bin/**/*.test.ts'],
+    include: [
+      'firmware-protocol/**/*.test.ts',
+      'emulator/**/*.test.ts',
+      'host-lib/**/*.test.ts',
+      'test/**/*.test.ts',
+      'fixtures/**/*.test.ts',
+      'bin/**/*.test.ts',
+    ],
     exclude: ['node_modules/**', 'dist/**'],
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -4,7 +4,7 @@
  * and exit code 2.
  */
 import { parseArgs } from 'node:util';
-import { AT_VERSION_NAMES, type AtVersion } from '../emulator/index.js';
+import { AT_VERSION_NAMES, type AtVersion, type FaultFlags } from '../emulator/index.js';
 import { AGENT_USAGE, runAgent } from './agent.js';
 import { runDemo } from './demo.js';
 import { type EmulateOptions, startEmulator } from './emulate.js';
@@ -14,6 +14,8 @@ const USAGE = `usage:
                     [--listen tcp://127.0.0.1:PORT]...
                     [--pty [LINK]] [--rfc2217 PORT] [--network virtual|host] [--join NAME] [--config HOSTS.json]
                     [--baud N] [--seed N] [--flash DIR]
+                    [--scenario FAULTS.json] [--corrupt RATE] [--drop RATE] [--insert RATE]
+                    [--latency MS] [--jitter MS] [--reboot-after-bytes N] [--reboot-at MS] [--hang-at MS]
   netcoproc demo    start an emulator on loopback and fetch http.test through it
 ${AGENT_USAGE}`;
 
@@ -33,6 +35,39 @@ function intFlag(v: string | undefined, name: string, min: number): number | und
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} expects an integer >= ${min}, got '${v}'`);
   return Number(v);
+}
+
+/** A fraction of bytes, `1e-4` or `0.0001`. */
+function rateFlag(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+    throw new UsageError(`--${name} expects a rate between 0 and 1 (e.g. 1e-4), got '${v}'`);
+  }
+  return n;
+}
+
+/** Milliseconds, fractions allowed. */
+function msFlag(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new UsageError(`--${name} expects milliseconds >= 0, got '${v}'`);
+  return n;
+}
+
+/** The shorthand fault flags (emulator/faults); each is also a field of a scenario file. */
+function faultFlags(v: Record<string, string | undefined>): FaultFlags {
+  return {
+    corrupt: rateFlag(v.corrupt, 'corrupt'),
+    drop: rateFlag(v.drop, 'drop'),
+    insert: rateFlag(v.insert, 'insert'),
+    latencyMs: msFlag(v.latency, 'latency'),
+    jitterMs: msFlag(v.jitter, 'jitter'),
+    rebootAfterBytes: intFlag(v['reboot-after-bytes'], 'reboot-after-bytes', 0),
+    rebootAtMs: msFlag(v['reboot-at'], 'reboot-at'),
+    hangAtMs: msFlag(v['hang-at'], 'hang-at'),
+  };
 }
 
 /** `--at-version` is for `--protocol at` only, and one of the releases the personality plays. */
@@ -63,6 +98,15 @@ export function parseEmulateArgs(args: string[]): EmulateOptions {
       baud: { type: 'string' },
       seed: { type: 'string' },
       flash: { type: 'string' },
+      scenario: { type: 'string' },
+      corrupt: { type: 'string' },
+      drop: { type: 'string' },
+      insert: { type: 'string' },
+      latency: { type: 'string' },
+      jitter: { type: 'string' },
+      'reboot-after-bytes': { type: 'string' },
+      'reboot-at': { type: 'string' },
+      'hang-at': { type: 'string' },
     },
   });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -89,6 +133,17 @@ export function parseEmulateArgs(args: string[]): EmulateOptions {
     baud: intFlag(values.baud, 'baud', 300),
     seed: intFlag(values.seed, 'seed', 0),
     flash: values.flash,
+    scenario: values.scenario,
+    faultFlags: faultFlags({
+      corrupt: values.corrupt,
+      drop: values.drop,
+      insert: values.insert,
+      latency: values.latency,
+      jitter: values.jitter,
+      'reboot-after-bytes': values['reboot-after-bytes'],
+      'reboot-at': values['reboot-at'],
+      'hang-at': values['hang-at'],
+    }),
   };
 }
 

@@ -27,7 +27,9 @@ export async function runDemo(_args: string[]): Promise<number> {
     const head = reply.subarray(0, reply.indexOf('\r\n\r\n')).toString('latin1');
     const body = reply.subarray(reply.indexOf('\r\n\r\n') + 4);
     const intact = body.length === 1000 && body.every((b, i) => b === (i & 0xff));
-    say(`GET /bytes/1000 -> ${head.split('\r\n')[0]}, ${body.length} body bytes, pattern ${intact ? 'intact' : 'CORRUPT'}`);
+    say(
+      `GET /bytes/1000 -> ${head.split('\r\n')[0]}, ${body.length} body bytes, pattern ${intact ? 'intact' : 'CORRUPT'}`,
+    );
     const u = await socket.socket(socket.AF_INET, socket.SOCK_DGRAM);
     u.settimeout(2);
     await u.sendto('ping', (await socket.getaddrinfo('echo.test', 7))[0]![4]);

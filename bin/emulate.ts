@@ -4,7 +4,17 @@
  * `pty /dev/pts/5`) and shuts down cleanly on SIGINT/SIGTERM.
  */
 import type { Duplex } from 'node:stream';
-import { type AtVersion, createEmulator, type Emulator } from '../emulator/index.js';
+import {
+  type AtVersion,
+  createEmulator,
+  type Emulator,
+  type FaultEvent,
+  type FaultFlags,
+  type FaultScenario,
+  parseScenario,
+  readScenarioFile,
+  withFlags,
+} from '../emulator/index.js';
 import { joinNamedNetwork, loadHostsFile } from '../emulator/network/index.js';
 import { listenRfc2217, listenTcp, openPty, type PortChange, paceDuplex } from '../emulator/transports/index.js';
 import { generateFixturePki } from '../fixtures/certs/index.js';
@@ -26,6 +36,37 @@ export interface EmulateOptions {
   seed?: number;
   /** A directory that holds the board's `/flash` files; default in memory. */
   flash?: string;
+  /** A fault scenario file (emulator/faults; format in fixtures/scenarios/README.md). */
+  scenario?: string;
+  /** Shorthand fault flags, laid over the scenario. */
+  faultFlags?: FaultFlags;
+}
+
+/**
+ * The scenario file with the shorthand flags laid over it (`--baud` too, so the line is paced
+ * once), validated; undefined when no fault was asked for.
+ */
+export function faultScenario(o: EmulateOptions): FaultScenario | undefined {
+  const merged = withFlags(o.scenario ? readScenarioFile(o.scenario) : undefined, o.faultFlags ?? {});
+  if (!merged) return undefined;
+  const withBaud = o.baud ? { ...merged, line: { ...merged.line, baud: o.baud } } : merged;
+  return parseScenario(withBaud, o.scenario ?? '(command-line flags)');
+}
+
+/** `faults injected: corrupt 12, drop 9` (or `none`). */
+export function faultSummary(emulator: Emulator): string {
+  const parts = Object.entries(emulator.faults.summary()).map(([kind, n]) => `${kind} ${n}`);
+  return `faults injected: ${parts.length ? parts.join(', ') : 'none'}`;
+}
+
+/** Device and network faults are rare and worth a line; line faults are counted at exit. */
+function describeFault(e: FaultEvent): string | undefined {
+  if (e.dir === 'hostToDevice' || e.dir === 'deviceToHost') {
+    if (e.kind !== 'reboot' && e.kind !== 'hang') return undefined;
+    return `fault: ${e.kind} after ${e.offset} bytes ${e.dir === 'hostToDevice' ? 'host→device' : 'device→host'}`;
+  }
+  if (e.dir === 'network' && e.kind.startsWith('udp-')) return undefined;
+  return `fault: ${e.kind}${e.host ? ` ${e.host}` : ''}${e.offset !== undefined ? ` at byte ${e.offset}` : ''}`;
 }
 
 export interface RunningEmulator {
@@ -68,7 +109,13 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   const netOpts = { mode: o.network, ...(hosts ? { hosts } : {}), pki };
   // Several processes can share one virtual network: the first to join hosts it.
   const named = o.join ? await joinNamedNetwork(o.join, netOpts) : undefined;
+  const faults = faultScenario(o);
   const emulator = createEmulator({
+    faults,
+    onFault: (e) => {
+      const text = describeFault(e);
+      if (text) process.stderr.write(`${text}\n`);
+    },
     protocol: o.protocol,
     atVersion: o.atVersion,
     profile: o.profile,
@@ -82,7 +129,8 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     // A device-side listener is reachable from this machine: say where (like QEMU hostfwd).
     onForward: (f) => print(`forward tcp ${f.ip}:${f.port} -> 127.0.0.1:${f.forwardPort}`),
   });
-  const line: Duplex = o.baud ? paceDuplex(emulator.uart, o.baud) : emulator.uart;
+  // With faults the scenario paces the line (below the faults); without, pace it here.
+  const line: Duplex = o.baud && !faults ? paceDuplex(emulator.uart, o.baud) : emulator.uart;
   const closers: (() => Promise<void>)[] = [];
   if (named) print(`network ${o.join} ${named.network ? 'hosted' : 'joined'}, device ${emulator.nic.ip}`);
   const lines: string[] = [];
@@ -129,6 +177,7 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
       for (const c of closers.reverse()) await c().catch(() => {});
       await emulator.close();
       await named?.close();
+      if (faults) process.stderr.write(`${faultSummary(emulator)}\n`);
     },
   };
 }

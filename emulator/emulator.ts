@@ -11,8 +11,8 @@ import type { Duplex } from 'node:stream';
 import { AtPersonality, type AtTiming, type AtVersion, type UartConfig } from './at/index.js';
 import {
   type AtQuirks,
-  type FaultEvent,
   FaultControl,
+  type FaultEvent,
   type FaultScenario,
   FaultTrace,
   prepareFaults,
@@ -101,7 +101,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
   const random = makeRandom(opts.seed ?? scenario?.seed);
   // A board joining a named network in another process brings its attachment along.
   const attached = opts.nic ?? network.attach();
-  const rig = scenario && prepareFaults(scenario, random, network, attached.ip, opts.onFault);
+  const rig = scenario && prepareFaults(scenario, random, attached, opts.onFault);
   const nic = rig?.nic ?? attached;
   const atQuirks = opts.atQuirks ?? scenario?.at?.quirks;
   const forwards: Forward[] = [];

@@ -8,6 +8,26 @@ export {
   type UartConfig,
 } from './at/index.js';
 export { createEmulator, type Emulator, type EmulatorOptions } from './emulator.js';
+export {
+  AT_QUIRKS,
+  type AtQuirk,
+  type AtQuirks,
+  FaultControl,
+  type FaultEvent,
+  type FaultFlags,
+  type FaultKind,
+  type FaultScenario,
+  type HostFaults,
+  type LineConfig,
+  type LineDir,
+  LineFaults,
+  loadScenario,
+  parseScenario,
+  type ResolvedScenario,
+  readScenarioFile,
+  ScenarioError,
+  withFlags,
+} from './faults/index.js';
 export { type FileEntry, FileStore, type FileStoreOptions } from './files/index.js';
 export { type NetworkPki, type TlsIdentity, VirtualNetwork, type VirtualNetworkOptions } from './network/index.js';
 export { getProfile, PROFILES, type Profile } from './profiles.js';

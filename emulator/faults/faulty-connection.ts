@@ -54,9 +54,13 @@ export class FaultyConnection extends Duplex {
     this.#inner = inner;
     this.#faults = faults;
     this.#random = random;
-    const sizeOf = (i: { bytes?: Uint8Array }): number => i.bytes?.length ?? 0;
+    const sizeOf = (i: OutItem): number => ('bytes' in i ? i.bytes.length : 0);
     this.#toDevice = new ReleaseQueue<InItem>((i) => this.#deliver(i));
-    this.#toPeer = new ReleaseQueue<OutItem>((i) => this.#send(i), sizeOf, () => this.#releaseWrite());
+    this.#toPeer = new ReleaseQueue<OutItem>(
+      (i) => this.#send(i),
+      sizeOf,
+      () => this.#releaseWrite(),
+    );
     inner.on('data', this.#onData);
     inner.on('end', () => this.#toDevice.add({ end: true }, this.#delay()));
     inner.on('error', (err: Error) => {

@@ -6,7 +6,7 @@
  *
  * It also plays a hung device, since a hang is what the line shows: the device ignores input
  * and its output stops (the UART is not read, so the personality's own backpressure holds its
- * data in its sockets) until resume() or a power cycle, which discards what the frozen UART held.
+ * data in its sockets) until resumeDevice() or a power cycle, which discards what the frozen UART held.
  *
  * ```ts
  * const line = new FaultyLine(personality, toDevice, toHost, (t) => onTrigger(t));
@@ -44,8 +44,16 @@ export class FaultyLine extends Duplex {
     this.#onTrigger = onTrigger;
     this.#faults = { hostToDevice: toDevice, deviceToHost: toHost };
     this.#queues = {
-      hostToDevice: new ReleaseQueue<Item>((i) => this.#toDevice(i), sizeOf, () => this.#released()),
-      deviceToHost: new ReleaseQueue<Item>((i) => this.#toHost(i), sizeOf, () => this.#released()),
+      hostToDevice: new ReleaseQueue<Item>(
+        (i) => this.#toDevice(i),
+        sizeOf,
+        () => this.#released(),
+      ),
+      deviceToHost: new ReleaseQueue<Item>(
+        (i) => this.#toHost(i),
+        sizeOf,
+        () => this.#released(),
+      ),
     };
     uart.on('data', this.#onDeviceData);
     uart.once('end', () => this.#queues.deviceToHost.add({ end: () => this.push(null) }, 0));
@@ -61,12 +69,12 @@ export class FaultyLine extends Duplex {
   }
 
   /** The device stops answering: input is ignored, output stops. */
-  hang(): void {
+  hangDevice(): void {
     this.#hung = true;
     this.#flow();
   }
 
-  resume(): void {
+  resumeDevice(): void {
     this.#hung = false;
     this.#flow();
   }
@@ -86,7 +94,7 @@ export class FaultyLine extends Duplex {
       while (this.#uart.read() !== null);
       this.#discarding = false;
     }
-    this.resume();
+    this.resumeDevice();
   }
 
   override _write(chunk: Uint8Array, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -135,8 +143,14 @@ export class FaultyLine extends Duplex {
   };
 
   #toDevice(i: Item): void {
-    if ('end' in i) return i.end();
-    if ('trigger' in i) return this.#run('hostToDevice', i.trigger);
+    if ('end' in i) {
+      i.end();
+      return;
+    }
+    if ('trigger' in i) {
+      this.#run('hostToDevice', i.trigger);
+      return;
+    }
     if (this.#hung) {
       this.ignoredWhileHung += i.bytes.length;
       return;
@@ -151,8 +165,14 @@ export class FaultyLine extends Duplex {
   }
 
   #toHost(i: Item): void {
-    if ('end' in i) return i.end();
-    if ('trigger' in i) return this.#run('deviceToHost', i.trigger);
+    if ('end' in i) {
+      i.end();
+      return;
+    }
+    if ('trigger' in i) {
+      this.#run('deviceToHost', i.trigger);
+      return;
+    }
     if (!this.push(i.bytes)) {
       this.#readerFull = true;
       this.#flow();

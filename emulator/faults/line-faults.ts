@@ -140,7 +140,7 @@ export class LineFaults {
     if (this.startFault(parts)) return 0;
     const next = Math.min(this.nextInsert, this.nextDrop, this.nextCorrupt);
     const k = Math.min(room, next - this.offset);
-    parts.push(chunk.subarray(i, i + k));
+    parts.push(k === chunk.length ? chunk : chunk.subarray(i, i + k));
     return k;
   }
 
@@ -178,7 +178,13 @@ export class LineFaults {
   private noteTrigger(t: LineTrigger): void {
     if (t.kind === 'call') return;
     const ms = t.kind === 'stall' ? t.ms : t.kind === 'hang' ? t.forMs : undefined;
-    this.record({ dir: this.dir, kind: t.kind, offset: this.offset, ...(ms === undefined ? {} : { ms }), source: 'scenario' });
+    this.record({
+      dir: this.dir,
+      kind: t.kind,
+      offset: this.offset,
+      ...(ms === undefined ? {} : { ms }),
+      source: 'scenario',
+    });
   }
 
   /** Non-zero XOR masks, so a corrupted byte always changes. */

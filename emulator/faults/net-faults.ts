@@ -1,19 +1,28 @@
 /**
  * Network faults, per remote host: latency and jitter on connects and data, a RST mid-stream,
- * a blackholed host, UDP loss / duplication / reordering. Implemented as a NetworkCore that
- * wraps the virtual network's, so the board's NetInterface (and the socket table behind it)
- * is unchanged: `new NetInterface(new NetFaults(network, ...), nic.ip)`.
+ * a blackholed host, UDP loss / duplication / reordering. Implemented as a NetworkCore over the
+ * board's own attachment (which may belong to a network in another process), so the socket
+ * table gets an ordinary NetInterface: `new NetInterface(new NetFaults(nic, ...), nic.ip)`.
  *
  * Hosts are named as in the scenario: a name (`echo.test`, resolved once), an address, or `*`
- * for every host; a name's settings override the address's, which override `*`.
+ * for every host; a name's settings override the address's, which override `*`. Names the
+ * device itself looks up are remembered too, so the trace and resetConnections() use them.
  *
  * ```ts
- * const faults = new NetFaults(network, { 'echo.test': { latencyMs: 20 } }, rng, trace.record);
- * const nic = new NetInterface(faults, network.attach().ip);
+ * const attached = network.attach();
+ * const faults = new NetFaults(attached, { 'echo.test': { latencyMs: 20 } }, rng, trace.record);
+ * const nic = new NetInterface(faults, attached.ip);
  * ```
  */
 import type { Duplex } from 'node:stream';
-import { abortedError, isIPv4, type TcpAcceptor, type VirtualUdp } from '../network/index.js';
+import {
+  abortedError,
+  isIPv4,
+  type NetInterface,
+  type TcpAcceptor,
+  type TcpListener,
+  type VirtualUdp,
+} from '../network/index.js';
 import type { NetworkCore } from '../network/interface.js';
 import type { Random } from '../random.js';
 import { FaultyConnection } from './faulty-connection.js';
@@ -36,9 +45,10 @@ export class NetFaults implements NetworkCore {
   private readonly names = new Map<string, string>();
   private resolving: Promise<void> = Promise.resolve();
   private readonly conns = new Set<Tracked>();
+  private readonly listeners = new Map<number, TcpListener>();
 
   constructor(
-    private readonly core: NetworkCore,
+    private readonly inner: NetInterface,
     hosts: Record<string, HostFaults>,
     private readonly random: Random,
     private readonly record: (e: FaultEvent) => void,
@@ -67,7 +77,7 @@ export class NetFaults implements NetworkCore {
   resetConnections(host?: string): number {
     let n = 0;
     for (const t of [...this.conns]) {
-      if (host !== undefined && t.host !== host && t.ip !== host) continue;
+      if (host !== undefined && t.host !== host && t.ip !== host && this.names.get(t.ip) !== host) continue;
       this.record({ dir: 'network', kind: 'rst', host: t.host, offset: t.conn.received, source: 'api' });
       t.conn.reset();
       n++;
@@ -93,11 +103,14 @@ export class NetFaults implements NetworkCore {
 
   // ---- NetworkCore ----
 
-  resolve(name: string): Promise<string[]> {
-    return this.core.resolve(name);
+  /** Remembers the names the device looks up, so faults and the trace can name hosts as it does. */
+  async resolve(name: string): Promise<string[]> {
+    const ips = await this.inner.resolve(name);
+    for (const ip of ips) if (!this.names.has(ip) && !isIPv4(name)) this.names.set(ip, name.toLowerCase());
+    return ips;
   }
 
-  async connectFrom(src: string, ip: string, port: number, signal?: AbortSignal): Promise<Duplex> {
+  async connectFrom(_src: string, ip: string, port: number, signal?: AbortSignal): Promise<Duplex> {
     await this.resolving;
     const { host, faults } = this.faultsFor(ip);
     if (faults.blackhole) {
@@ -107,8 +120,9 @@ export class NetFaults implements NetworkCore {
     const random = forkRandom(this.random);
     const latency = (faults.latencyMs ?? 0) + (faults.jitterMs ? random.next() * faults.jitterMs : 0);
     if (latency > 0) await sleep(latency, signal);
-    const inner = await this.core.connectFrom(src, ip, port, signal);
-    const onRst = (offset: number): void => this.record({ dir: 'network', kind: 'rst', host, offset, source: 'scenario' });
+    const inner = await this.inner.connectTcp(ip, port, signal);
+    const onRst = (offset: number): void =>
+      this.record({ dir: 'network', kind: 'rst', host, offset, source: 'scenario' });
     const conn = new FaultyConnection(inner, faults, random, onRst);
     const tracked: Tracked = { host, ip, conn };
     this.conns.add(tracked);
@@ -116,27 +130,34 @@ export class NetFaults implements NetworkCore {
     return conn;
   }
 
-  async openUdpOn(ip: string, port: number): Promise<VirtualUdp> {
-    return new FaultyUdp(await this.core.openUdpOn(ip, port), this);
+  async openUdpOn(_ip: string, port: number): Promise<VirtualUdp> {
+    const ep = await this.inner.openUdp(port);
+    await this.resolving;
+    return new FaultyUdp(ep, this);
   }
 
-  registerListener(ip: string, port: number, acceptor: TcpAcceptor): number {
-    return this.core.registerListener(ip, port, acceptor);
+  /** Listeners go to the board's own attachment; the outer NetInterface does the loopback forwarding. */
+  async registerListener(_ip: string, port: number, acceptor: TcpAcceptor): Promise<number> {
+    const l = await this.inner.listenTcp(port, acceptor, false);
+    this.listeners.set(l.port, l);
+    return l.port;
   }
 
-  unregisterListener(ip: string, port: number): void {
-    this.core.unregisterListener(ip, port);
+  unregisterListener(_ip: string, port: number): void {
+    const l = this.listeners.get(port);
+    this.listeners.delete(port);
+    void l?.close();
   }
 
-  detach(ip: string): void {
-    this.core.detach(ip);
+  detach(_ip: string): void {
+    void this.inner.close();
   }
 
   /** Names in the scenario → addresses; a name that does not resolve simply matches nothing. */
   private async resolveNames(): Promise<void> {
     for (const key of Object.keys(this.hosts)) {
       if (key === '*' || isIPv4(key)) continue;
-      const ips = await this.core.resolve(key).catch(() => [] as string[]);
+      const ips = await this.inner.resolve(key).catch(() => [] as string[]);
       for (const ip of ips) this.names.set(ip, key);
     }
   }

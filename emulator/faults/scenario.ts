@@ -42,7 +42,8 @@ const dir = z.enum(LINE_DIRS);
 /** Exactly one of two keys: a trigger is either a time or a byte offset. */
 function oneOf<T extends object>(a: keyof T & string, b: keyof T & string) {
   return (v: T, ctx: z.RefinementCtx): void => {
-    if ((v[a] === undefined) === (v[b] === undefined)) ctx.addIssue({ code: 'custom', message: `give exactly one of ${a} or ${b}` });
+    if ((v[a] === undefined) === (v[b] === undefined))
+      ctx.addIssue({ code: 'custom', message: `give exactly one of ${a} or ${b}` });
   };
 }
 
@@ -67,9 +68,7 @@ export type LineConfig = z.infer<typeof lineConfigSchema>;
 
 const triggerFields = { atMs: ms.optional(), afterBytes: count.optional(), dir: dir.optional() };
 const rebootSchema = z.strictObject(triggerFields).superRefine(oneOf('atMs', 'afterBytes'));
-const hangSchema = z
-  .strictObject({ ...triggerFields, forMs: ms.optional() })
-  .superRefine(oneOf('atMs', 'afterBytes'));
+const hangSchema = z.strictObject({ ...triggerFields, forMs: ms.optional() }).superRefine(oneOf('atMs', 'afterBytes'));
 export type RebootTrigger = z.infer<typeof rebootSchema>;
 export type HangTrigger = z.infer<typeof hangSchema>;
 
@@ -89,10 +88,9 @@ export const hostFaultsSchema = z.strictObject({
 });
 export type HostFaults = z.infer<typeof hostFaultsSchema>;
 
-const quirksSchema = z.strictObject(Object.fromEntries(AT_QUIRKS.map((q) => [q, z.boolean().optional()])) as Record<
-  AtQuirk,
-  z.ZodOptional<z.ZodBoolean>
->);
+const quirksSchema = z.strictObject(
+  Object.fromEntries(AT_QUIRKS.map((q) => [q, z.boolean().optional()])) as Record<AtQuirk, z.ZodOptional<z.ZodBoolean>>,
+);
 
 export const scenarioSchema = z.strictObject({
   $comment: z.string().optional(),
@@ -146,7 +144,8 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const where = formatPath(issue.path) || '(root)';
-  if (issue.code === 'unrecognized_keys') return `${where}: unknown field ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `${where}: unknown field ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
   return `${where}: ${issue.message}`;
 }
 

@@ -5,69 +5,19 @@
 #   agent = Agent(link)      # sends BOOT at once
 #   agent.run()              # one poll loop over the link and every socket, forever
 #
-# Files: ncp_wire.py (SLIP, CRC-32, frames, fields), ncp_table.py (the socket table), this file
-# (the opcode table, the session, one handler per request opcode) and the I/O layers.
+# Files: ncp_wire.py (SLIP, CRC-32, frames, fields), ncp_ops.py (the opcode table), ncp_link.py
+# (the reliable link), ncp_table.py + ncp_flow.py (the socket table), this file (the session,
+# one handler per request opcode, the output queue, the loop) and the I/O layers.
 
 import sys
 
 from ncp_wire import (
-    ADDR, BLOB16, BYTES8, I16, KIND_EVENT, KIND_REQUEST, KIND_RESPONSE, OVERHEAD, REST, STR8, U8,
-    U16, U32, VERSION, DeviceError, FrameError, SlipDecoder, WireError, decode_frame,
-    encode_frame, errno_numbers, pack, slip_encode, unpack,
+    KIND_EVENT, KIND_REQUEST, KIND_RESPONSE, OVERHEAD, VERSION, DeviceError, FrameError, SlipDecoder,
+    WireError, decode_frame, encode_frame, errno_numbers, pack, slip_encode, unpack,
 )
+from ncp_link import FLAG_RELIABLE, ReliableLink, ticks_diff, ticks_ms
+from ncp_ops import BY_CODE, CAP_SERVER, CAP_TCP, CAP_UDP, OPS
 from ncp_table import Poller, SocketTable
-
-# ---- THE opcode table, mirrored from firmware-protocol/opcodes.ts (the source of truth;
-# test/agent-table.test.ts fails when they drift). name: (code, request, response, event) ----
-
-SOCK = ('sock', U8)
-ADDRINFO = (('family', U8), ('type', U8), ('proto', U8), ('canonname', STR8), ('addr', ADDR))
-POLL_ENTRY = (('sock', U8), ('events', U8))
-EMPTY = ()
-
-OPS = {
-    'HELLO': (0x01, (('version', U8), ('maxFrame', U32), ('rxWindow', U32)),
-              (('version', U8), ('profile', STR8), ('capabilities', U32), ('maxFrame', U32),
-               ('txWindow', U32), ('maxSockets', U8), ('errnoBase', U8), ('bootNonce', BYTES8)), None),
-    'PING': (0x02, (('payload', REST),), (('payload', REST),), None),
-    'SOCKET': (0x10, (('family', U8), ('type', U8), ('proto', U8)), (SOCK,), None),
-    'CLOSE': (0x11, (SOCK,), EMPTY, None),
-    'BIND': (0x12, (SOCK, ('addr', ADDR)), (('addr', ADDR),), None),
-    'LISTEN': (0x13, (SOCK, ('backlog', U8)), (('forwardPort', U16),), None),
-    'ACCEPT': (0x14, (SOCK,), (SOCK, ('addr', ADDR)), None),
-    'CONNECT': (0x15, (SOCK, ('addr', ADDR)), EMPTY, None),
-    'SEND': (0x16, (SOCK, ('data', REST)), (('count', U32),), None),
-    'SENDTO': (0x17, (SOCK, ('addr', ADDR), ('data', REST)), (('count', U32),), None),
-    'SETSOCKOPT': (0x18, (SOCK, ('level', U16), ('option', U16), ('value', BLOB16)), EMPTY, None),
-    'GETADDRINFO': (0x19, (('host', STR8), ('port', U16), ('family', U8), ('type', U8), ('proto', U8),
-                           ('flags', U8)), (('entries', ('list8', ADDRINFO)),), None),
-    'POLL': (0x1A, (('entries', ('list8', POLL_ENTRY)),), (('entries', ('list8', POLL_ENTRY)),), None),
-    'TLS_WRAP': (0x20, (SOCK, ('serverSide', U8), ('certReqs', U8), ('sslVersion', U8), ('keyfile', STR8),
-                        ('certfile', STR8), ('caCerts', STR8), ('serverHostname', STR8)), EMPTY, None),
-    'FILE_WRITE': (0x40, (('path', STR8), ('offset', U32), ('truncate', U8), ('data', REST)), EMPTY, None),
-    'FILE_READ': (0x41, (('path', STR8), ('offset', U32), ('length', U16)), (('data', REST),), None),
-    'FILE_LIST': (0x42, (('dir', STR8),), (('entries', ('list8', (('name', STR8), ('size', U32)))),), None),
-    'FILE_DELETE': (0x43, (('path', STR8),), EMPTY, None),
-    'BOOT': (0x80, None, None, (('version', U8), ('bootNonce', BYTES8))),
-    'DATA': (0x81, None, None, (SOCK, ('data', REST))),
-    'DGRAM': (0x82, None, None, (SOCK, ('addr', ADDR), ('data', REST))),
-    'CONNECTED': (0x83, None, None, (SOCK, ('status', I16))),
-    'EOF': (0x84, None, None, (SOCK,)),
-    'SOCKERR': (0x85, None, None, (SOCK, ('status', I16))),
-    'ACCEPTABLE': (0x86, None, None, (SOCK, ('pending', U8))),
-    'CREDIT': (0x90, None, None, (SOCK, ('bytes', U32))),
-    # the reliable-link acknowledgement (flags byte, later SPEC versions): this agent never asks
-    # for a reliable link, so it never sends one and ignores any it gets
-    'ACK': (0x91, None, None, EMPTY),
-}
-
-BY_CODE = {}
-for _name in OPS:
-    BY_CODE[OPS[_name][0]] = _name
-
-CAP_TCP = 1
-CAP_UDP = 2
-CAP_SERVER = 4
 
 
 def default_config():
@@ -75,19 +25,21 @@ def default_config():
 
     errnoBase: 1 (newlib) on an ESP32 running MicroPython, 0 (Linux numbering) elsewhere -
     CPython maps its host's numbers to Linux ones, MicroPython's other ports use them natively.
+    link_window: frames kept for retransmission on a reliable link (SPEC section 7), at most
+    link_window * max_frame bytes; 0 = the reliable link is not offered (the WiPy's small heap).
     """
     plat = sys.platform
     if sys.implementation.name == 'cpython':
         return {'profile': 'cpython', 'max_frame': 16384 + OVERHEAD + 1, 'tx_window': 65536,
-                'max_sockets': 8, 'errno_base': 0}
+                'max_sockets': 8, 'errno_base': 0, 'link_window': 32}
     if plat == 'esp32':
         return {'profile': 'esp32', 'max_frame': 4096 + OVERHEAD + 1, 'tx_window': 4096,
-                'max_sockets': 8, 'errno_base': 1}
+                'max_sockets': 8, 'errno_base': 1, 'link_window': 4}
     if plat == 'WiPy':
         return {'profile': 'wipy', 'max_frame': 1536, 'tx_window': 1536, 'max_sockets': 6,
-                'errno_base': 0}
+                'errno_base': 0, 'link_window': 0}
     return {'profile': plat, 'max_frame': 2048 + OVERHEAD + 1, 'tx_window': 4096,
-            'max_sockets': 8, 'errno_base': 0}
+            'max_sockets': 8, 'errno_base': 0, 'link_window': 4}
 
 
 def boot_nonce():
@@ -127,10 +79,12 @@ class Agent:
         self.net = net
         self.poller = poller if poller is not None else Poller()
         self.table = SocketTable(self, net, self.poller, cfg['max_sockets'])
-        self.decoder = SlipDecoder(cfg['max_frame'])
+        self.decoder = SlipDecoder(cfg['max_frame'] + 4)  # + a link header (SPEC section 7)
         self.hwm = cfg.get('out_hwm', 4 * cfg['max_frame'])
         self.nonce = boot_nonce()
         self.session = False
+        self.rlink = None  # the reliable link (SPEC section 7), once a HELLO granted it
+        self.hello_flags = 0
         self.host_max_frame = 1034
         self.rx_window = 0
         self.ev_seq = 0
@@ -172,9 +126,20 @@ class Agent:
 
     def on_frame(self, f):
         try:
-            kind, seq, op, body = decode_frame(f)
+            kind, seq, op, body, flags, link = decode_frame(f)
         except FrameError as e:
             return self.bad(1, e.reason)
+        if kind == KIND_REQUEST and op == OPS['HELLO'][0]:
+            self.rlink = None  # a HELLO resets the link; its answer says whether it is reliable
+            self.hello_flags = flags & FLAG_RELIABLE
+        elif link is not None and self.rlink is not None:
+            deliver, frames = self.rlink.receive(flags, link, ticks_ms())
+            for fr in frames:
+                self.send_frame(fr)
+            if self.paused and not self.rlink.full():
+                self.resume_pending = True  # acknowledgements made room: DATA may flow again
+            if not deliver:
+                return None
         if kind == KIND_REQUEST:
             return self.on_request(seq, op, body)
         if kind == KIND_EVENT and op == OPS['CREDIT'][0]:
@@ -198,8 +163,8 @@ class Agent:
         except WireError as e:
             self.bad(1, '%s request: %s' % (name, e))
             return self.answer_error(seq, op, self.E['EINVAL'], '%s request: %s' % (name, e))
-        if not self.session and name != 'HELLO':
-            return self.answer_error(seq, op, self.E['EPERM'], 'hello first')
+        if not self.session and name not in ('HELLO', 'PING'):
+            return self.answer_error(seq, op, self.E['EPERM'], 'hello first')  # PING: a host probing for us
         try:
             res = self.handlers[op](seq, *args)
         except DeviceError as e:
@@ -218,16 +183,36 @@ class Agent:
 
     def answer(self, seq, op, vals):
         body = b'\x00\x00' + pack(OPS[BY_CODE[op]][2], vals)
-        self.send_frame(encode_frame(KIND_RESPONSE, seq, op, body))
+        if op == OPS['HELLO'][0]:
+            return self.answer_hello(seq, op, body)
+        self.send_msg(KIND_RESPONSE, seq, op, body)
+
+    def answer_hello(self, seq, op, body):
+        """Unnumbered; grants the reliable link if asked and this board has room for it (SPEC section 7)."""
+        grant = self.hello_flags if self.cfg['link_window'] > 0 else 0
+        self.send_frame(encode_frame(KIND_RESPONSE, seq, op, body, grant))
+        if grant:
+            self.rlink = ReliableLink(self.cfg['link_window'])
 
     def answer_error(self, seq, op, status, message=''):
         text = message.encode('utf-8')[:200]
-        self.send_frame(encode_frame(KIND_RESPONSE, seq, op, bytes(((status >> 8) & 255, status & 255)) + text))
+        self.send_msg(KIND_RESPONSE, seq, op, bytes(((status >> 8) & 255, status & 255)) + text)
 
     def emit(self, name, vals):
         spec = OPS[name]
-        self.send_frame(encode_frame(KIND_EVENT, self.ev_seq, spec[0], pack(spec[3], vals)))
+        body = pack(spec[3], vals)
+        if name == 'BOOT':  # never numbered
+            self.send_frame(encode_frame(KIND_EVENT, self.ev_seq, spec[0], body))
+        else:
+            self.send_msg(KIND_EVENT, self.ev_seq, spec[0], body)
         self.ev_seq = (self.ev_seq + 1) & 0xFFFF
+
+    def send_msg(self, kind, seq, op, body):
+        """Through the reliable link when it is on (numbered, kept until acknowledged), else straight out."""
+        if self.rlink is None:
+            return self.send_frame(encode_frame(kind, seq, op, body))
+        for fr in self.rlink.send(kind, seq, op, body, ticks_ms()):
+            self.send_frame(fr)
 
     def emit_data(self, sid, data):
         self.emit('DATA', (sid, data))
@@ -279,7 +264,7 @@ class Agent:
         self.out_len = 0
 
     def can_push(self):
-        if self.out_len < self.hwm:
+        if self.out_len < self.hwm and (self.rlink is None or not self.rlink.full()):
             return True
         self.paused = True
         return False
@@ -300,10 +285,33 @@ class Agent:
                 self.table.resume()
             self.flush()
             wait = 2 if self.outq and not self.link.signals_writable else -1
+            wait = self.link_timers(wait)
             try:
                 self.poller.wait(wait)
             except Exception as e:  # a bug in one handler must not take the device down
                 self.log('poll loop: %r' % (e,))
+
+    def link_timers(self, wait):
+        """Runs the reliable link's due timers; returns the poll timeout that wakes for the next one."""
+        r = self.rlink
+        if r is None:
+            return wait
+        now = ticks_ms()
+        due = r.deadline()
+        if due is not None and ticks_diff(due, now) <= 0:
+            for fr in r.tick(now):
+                self.send_frame(fr)
+            if r.dead:  # SPEC section 7: no progress after 8 rounds; the host will say HELLO again
+                self.log('reliable link dead: session ended')
+                self.rlink = None
+                self.session = False
+                self.table.close_all()
+                return wait
+            due = r.deadline()
+        if due is None:
+            return wait
+        left = max(0, ticks_diff(due, now))
+        return left if wait < 0 or left < wait else wait
 
     def stop(self):
         self.running = False

@@ -65,9 +65,14 @@ class Poller:
         old = self.masks.get(k)
         if not mask:
             if old is not None:
-                self.p.unregister(obj)
+                # Bookkeeping first: a signal (SIGTERM -> SystemExit) between the two steps must not
+                # leave a mask for an object the poll no longer has.
                 del self.masks[k]
                 del self.cbs[k]
+                try:
+                    self.p.unregister(obj)
+                except (KeyError, ValueError):
+                    pass  # already gone from the poll (closed elsewhere)
             return
         if cb is not None:
             self.cbs[k] = cb
@@ -351,6 +356,8 @@ class SocketTable(DataPath):
     # ---- options, poll ----
 
     def setsockopt(self, s, level, option, value):
+        if len(value) > 64:
+            raise self.fail('EINVAL', 'option value longer than 64 bytes')  # SPEC section 4.4, known or not
         known = OPTIONS.get((level, option))
         if known is None:
             return  # not implemented here: accepted, as MicroPython warns and goes on

@@ -227,14 +227,25 @@ def _u32(v):
     return bytes(((v >> 24) & 255, (v >> 16) & 255, (v >> 8) & 255, v & 255))
 
 
-def encode_frame(kind, seq, op, body):
-    """Header + body + CRC, unescaped. encode_frame(0, 0x0102, 0x10, b'\\x02\\x01\\x06') -> SPEC section 5."""
-    f = bytes((VERSION, kind, (seq >> 8) & 255, seq & 255, op, 0)) + body
+def encode_frame(kind, seq, op, body, flags=0, link=None):
+    """Header + body + CRC, unescaped. encode_frame(0, 0x0102, 0x10, b'\\x02\\x01\\x06') -> SPEC section 5.
+
+    `link` = (linkSeq, linkAck) adds the link header of SPEC section 7 (and flag LINK, 01).
+    """
+    if link is None:
+        f = bytes((VERSION, kind, (seq >> 8) & 255, seq & 255, op, flags)) + body
+    else:
+        f = bytes((VERSION, kind, (seq >> 8) & 255, seq & 255, op, flags | 1, (link[0] >> 8) & 255, link[0] & 255,
+                   (link[1] >> 8) & 255, link[1] & 255)) + body
     return f + _u32(crc32(f))
 
 
 def decode_frame(f):
-    """Unescaped frame -> (kind, seq, op, body); FrameError('short'|'crc'|'version'|'kind')."""
+    """Unescaped frame -> (kind, seq, op, body, flags, link); FrameError('short'|'crc'|'version'|'kind').
+
+    `link` is (linkSeq, linkAck) when flag LINK (01) is set (SPEC section 7), else None; `body`
+    starts after the link header.
+    """
     if len(f) < OVERHEAD:
         raise FrameError('short')
     end = len(f) - CRC_SIZE
@@ -246,7 +257,12 @@ def decode_frame(f):
         raise FrameError('version', seq)
     if f[1] > KIND_EVENT:
         raise FrameError('kind', seq)
-    return f[1], seq, f[4], f[6:end]
+    flags = f[5]
+    if not flags & 1:
+        return f[1], seq, f[4], f[6:end], flags, None
+    if end < 10:
+        raise FrameError('short', seq)
+    return f[1], seq, f[4], f[10:end], flags, ((f[6] << 8) | f[7], (f[8] << 8) | f[9])
 
 
 # ---- addresses ----

@@ -11,10 +11,12 @@ describe.each(selectedTargets().filter((t) => !t.lacks['multi-device']))('$name'
   let pair: Pair;
   let srv: Socket;
   let cli: Socket;
+  let port: number;
   beforeEach(async () => {
     pair = await target.pair();
+    port = await pair.port(8001);
     srv = await pair.a.socket.socket(pair.a.socket.AF_INET, pair.a.socket.SOCK_DGRAM);
-    await srv.bind(['0.0.0.0', 8001]);
+    await srv.bind(['0.0.0.0', port]);
     cli = await pair.b.socket.socket(pair.b.socket.AF_INET, pair.b.socket.SOCK_DGRAM);
   });
   afterEach(async () => {
@@ -27,20 +29,20 @@ describe.each(selectedTargets().filter((t) => !t.lacks['multi-device']))('$name'
     srv.settimeout(0.25);
     cli.settimeout(0.25);
     for (let i = 0; i < 4; i++) {
-      await cli.sendto(`client ${i}`, [pair.aIp, 8001]);
+      await cli.sendto(`client ${i}`, [pair.aIp, port]);
       const [data, from] = await srv.recvfrom(40);
       expect(text(data)).toBe(`client ${i}`);
       await srv.sendto(`server ${i}`, from);
       const [back, src] = await cli.recvfrom(40);
       expect(text(back)).toBe(`server ${i}`);
-      expect(src).toEqual([pair.aIp, 8001]);
+      expect(src).toEqual([pair.aIp, port]);
     }
   });
 
   it('datagram truncation: recv(n) returns the first n bytes and drops the rest', async () => {
     srv.settimeout(1);
-    await cli.sendto('0123456789', [pair.aIp, 8001]);
-    await cli.sendto('abc', [pair.aIp, 8001]);
+    await cli.sendto('0123456789', [pair.aIp, port]);
+    await cli.sendto('abc', [pair.aIp, port]);
     expect(text(await srv.recv(4))).toBe('0123');
     expect(text(await srv.recv(100))).toBe('abc');
   });
@@ -49,7 +51,7 @@ describe.each(selectedTargets().filter((t) => !t.lacks['multi-device']))('$name'
     const t0 = Date.now();
     expect(await errnoOf(srv.recv(10, pair.a.socket.MSG_DONTWAIT))).toBe(pair.a.errno.EAGAIN);
     expect(Date.now() - t0).toBeLessThan(50);
-    await cli.sendto('dontwait', [pair.aIp, 8001]);
+    await cli.sendto('dontwait', [pair.aIp, port]);
     srv.settimeout(1);
     await srv.recv(0, pair.a.socket.MSG_PEEK);
     expect(text(await srv.recv(10, pair.a.socket.MSG_DONTWAIT))).toBe('dontwait');
@@ -59,7 +61,7 @@ describe.each(selectedTargets().filter((t) => !t.lacks['multi-device']))('$name'
     'udp_recv_peek: MSG_PEEK with recv and recvfrom keeps the datagram and its source',
     async () => {
       srv.settimeout(1);
-      await cli.sendto('peek me', [pair.aIp, 8001]);
+      await cli.sendto('peek me', [pair.aIp, port]);
       const [p1, from1] = await srv.recvfrom(20, pair.a.socket.MSG_PEEK);
       expect(text(await srv.recv(20, pair.a.socket.MSG_PEEK))).toBe('peek me');
       const [d, from2] = await srv.recvfrom(20);
