@@ -45,10 +45,10 @@ export class LinkDriver {
     this.arm();
   }
 
-  /** Returns the message to act on, or undefined (duplicate, out of order, pure ACK). */
-  receive(msg: Message): Message | undefined {
-    if (!this.state) return msg.link ? (msg.op === 'ACK' ? undefined : stripLink(msg)) : msg;
-    if (!msg.link) return msg; // unnumbered traffic: BOOT, HELLO
+  /** Returns the messages to act on, in order (none for a duplicate, a frame after a gap, a pure ACK). */
+  receive(msg: Message): Message[] {
+    if (!this.state) return msg.link ? (msg.op === 'ACK' ? [] : [stripLink(msg)]) : [msg];
+    if (!msg.link) return [msg]; // unnumbered traffic: BOOT, HELLO
     const r = this.state.receive(msg, Date.now());
     for (const m of r.wire) this.write(m);
     this.arm();

@@ -42,7 +42,7 @@ function simulate(count: number, choose: () => number, lossRate: number): { deli
       const end = f.to === 'a' ? a : b;
       const r = end.receive(f.msg, now);
       put(f.to === 'a' ? 'b' : 'a', r.wire);
-      if (f.to === 'b' && r.deliver) delivered.push((r.deliver as { body: { bytes: number } }).body.bytes);
+      if (f.to === 'b') for (const m of r.deliver) delivered.push((m as { body: { bytes: number } }).body.bytes);
     }
     put('b', a.tick(now).wire);
     put('a', b.tick(now).wire);
@@ -50,7 +50,7 @@ function simulate(count: number, choose: () => number, lossRate: number): { deli
   return { delivered, a };
 }
 
-describe('reliable link (go-back-N)', () => {
+describe('reliable link', () => {
   it('delivers everything in order on a perfect channel, without retransmissions', () => {
     const { delivered, a } = simulate(100, () => 0.5, 0);
     expect(delivered).toEqual(Array.from({ length: 100 }, (_, i) => i));
@@ -96,5 +96,29 @@ describe('reliable link (go-back-N)', () => {
     const ack = [...acks, ...b.tick(10).wire];
     const more = ack.flatMap((m) => a.receive(m, 11).wire);
     expect(more.map((m) => m.link?.seq)).toEqual([2, 3]);
+  });
+});
+
+describe('recovery cost', () => {
+  it('one lost frame costs one resend (fast retransmit), not the whole window', () => {
+    const a = new LinkState({ window: 16 });
+    const b = new LinkState({ window: 16 });
+    const frames = Array.from({ length: 10 }, (_, i) => a.send(data(i), 0).wire[0] as Message);
+    const delivered: number[] = [];
+    const back: Message[] = [];
+    // Frame 3 is lost; the others arrive, and B keeps 4..9 waiting for 3.
+    for (const [i, f] of frames.entries()) {
+      if (i === 3) continue;
+      const r = b.receive(f, 1);
+      back.push(...r.wire);
+      for (const m of r.deliver) delivered.push((m as { body: { bytes: number } }).body.bytes);
+    }
+    expect(delivered).toEqual([0, 1, 2]);
+    const resent = back.flatMap((m) => a.receive(m, 2).wire);
+    expect(resent.map((m) => m.link?.seq)).toEqual([3]);
+    for (const m of b.receive(resent[0] as Message, 3).deliver) delivered.push((m as { body: { bytes: number } }).body.bytes);
+    expect(delivered).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(a.stats.retransmitted).toBe(1);
+    expect(a.stats.fastRetransmits).toBe(1);
   });
 });

@@ -147,10 +147,10 @@ export class SlipPersonality extends Duplex implements SocketNotify {
       this.link.disable();
       this.helloFlags = (item.msg.flags ?? 0) & FLAG_RELIABLE;
     }
-    const msg = this.link.receive(item.msg);
-    if (!msg) return;
-    if (msg.kind === 'request') void this.onRequest(msg as RequestMsg);
-    else if (msg.kind === 'event' && msg.op === 'CREDIT') this.addCredit(msg.body.sock, msg.body.bytes);
+    for (const msg of this.link.receive(item.msg)) {
+      if (msg.kind === 'request') void this.onRequest(msg as RequestMsg);
+      else if (msg.kind === 'event' && msg.op === 'CREDIT') this.addCredit(msg.body.sock, msg.body.bytes);
+    }
   }
 
   private async onRequest(req: RequestMsg): Promise<void> {
@@ -186,7 +186,7 @@ export class SlipPersonality extends Duplex implements SocketNotify {
     this.connectUnanswered.clear();
     this.session = { hostMaxFrame, rxWindow };
     const p = this.opts.profile;
-    let caps = CAP.tcp | CAP.udp;
+    let caps = CAP.tcp | CAP.udp | CAP.server; // every profile has BIND/LISTEN/ACCEPT
     if (p.tlsOnDevice) caps |= CAP.tlsOnDevice;
     if (this.opts.files) caps |= CAP.files;
     return {
@@ -290,8 +290,10 @@ export class SlipPersonality extends Duplex implements SocketNotify {
     return (this.session?.hostMaxFrame ?? 1034) - FRAME_OVERHEAD - 2;
   }
 
+  /** DATA payload per frame: the host's limit, smaller while the reliable link sees losses. */
   private get maxPayload(): number {
-    return (this.session?.hostMaxFrame ?? 1034) - FRAME_OVERHEAD - 1;
+    const limit = (this.session?.hostMaxFrame ?? 1034) - FRAME_OVERHEAD - 1;
+    return Math.min(limit, this.link.link?.payloadLimit ?? limit);
   }
 
   // SocketNotify: the socket table reports readiness; push what the credit allows.

@@ -51,6 +51,8 @@ export interface RpcClientOptions {
   maxFrame: number;
   /** Default deadline for a response, ms. */
   requestTimeoutMs: number;
+  /** The same while the reliable link is on (default: requestTimeoutMs). */
+  reliableTimeoutMs?: number;
   onEvent(ev: EventMsg): void;
   onBadFrame?(reason: string): void;
   onClose?(err?: Error): void;
@@ -68,6 +70,8 @@ export class RpcClient {
   private eventSeq = 0;
   private closed?: Error;
   badFrames = 0;
+  private readonly inbox: Uint8Array[] = [];
+  private draining = false;
   /** When the last valid frame arrived (for the keep-alive). */
   lastRx = Date.now();
   /** Retransmission and ordering (SPEC §7), active once a HELLO granted it. */
@@ -94,12 +98,13 @@ export class RpcClient {
   }
 
   /** Sends a request; resolves with the success body, rejects with StatusError or LinkError. */
-  request<N extends RequestOp>(
-    op: N,
-    body: RequestBody<N>,
-    timeoutMs = this.opts.requestTimeoutMs,
-  ): Promise<ResponseBody<N>> {
+  request<N extends RequestOp>(op: N, body: RequestBody<N>, timeout?: number): Promise<ResponseBody<N>> {
     if (this.closed) return Promise.reject(this.closed);
+    const timeoutMs =
+      timeout ??
+      (this.reliable.enabled
+        ? (this.opts.reliableTimeoutMs ?? this.opts.requestTimeoutMs)
+        : this.opts.requestTimeoutMs);
     const seq = this.nextSeq();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -136,8 +141,21 @@ export class RpcClient {
     this.link.write(encodeWire(msg, msg.op !== 'SEND'));
   }
 
+  /**
+   * Not re-entrant on purpose: handling a frame can write (an ACK, a CREDIT), and an in-process
+   * link answers synchronously, so the next frames arrive while this one is still being handled.
+   * They wait in `inbox`, which keeps deliveries in wire order.
+   */
   private onData(chunk: Uint8Array): void {
-    for (const item of this.decoder.push(chunk)) this.onItem(item);
+    this.inbox.push(chunk);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let c = this.inbox.shift(); c; c = this.inbox.shift())
+        for (const item of this.decoder.push(c)) this.onItem(item);
+    } finally {
+      this.draining = false;
+    }
   }
 
   private onItem(item: DecodedItem): void {
@@ -147,10 +165,11 @@ export class RpcClient {
       return;
     }
     this.lastRx = Date.now();
-    const msg = this.reliable.receive(item.msg);
-    if (!msg) return;
-    if (msg.kind === 'event') this.opts.onEvent(msg as EventMsg);
-    else if (msg.kind === 'response') this.onResponse(msg);
+    const dl = this.reliable.receive(item.msg);
+    for (const msg of dl) {
+      if (msg.kind === 'event') this.opts.onEvent(msg as EventMsg);
+      else if (msg.kind === 'response') this.onResponse(msg);
+    }
   }
 
   private onResponse(msg: Extract<Message, { kind: 'response' }>): void {

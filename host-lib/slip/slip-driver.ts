@@ -28,7 +28,7 @@ export interface SlipDriverOptions {
   maxFrame?: number;
   /** Receive window per socket, bytes (default 64 KiB). */
   rxWindow?: number;
-  /** Deadline for each request's response, ms (default 5000). */
+  /** Deadline for each request's response, ms (default 5000, or 30000 while the reliable link is on). */
   requestTimeoutMs?: number;
   /** Deadline for the hello handshake, ms (default 3000). */
   helloTimeoutMs?: number;
@@ -71,6 +71,9 @@ export class SlipDriver extends EventEmitter implements Driver {
     this.rpc = new RpcClient(link, {
       maxFrame: this.maxFrame,
       requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
+      // With the reliable link a request is never lost, only slow on a noisy line; the link's own
+      // death (retries exhausted) reports a dead device sooner than this.
+      reliableTimeoutMs: opts.requestTimeoutMs ?? 30_000,
       reliable: opts.reliable,
       onEvent: (ev) => this.onEvent(ev),
       onBadFrame: (reason) => this.emit('bad-frame', reason),
@@ -153,6 +156,11 @@ export class SlipDriver extends EventEmitter implements Driver {
   get maxSendPayload(): number {
     return this.session.maxFrame - FRAME_OVERHEAD - 1;
   }
+  /** SEND payload per frame now: the device's limit, smaller while the reliable link sees losses. */
+  get sendChunk(): number {
+    return Math.min(this.maxSendPayload, this.rpc.reliable.link?.payloadLimit ?? Number.POSITIVE_INFINITY);
+  }
+
   /** Credit is returned in steps of a quarter window: few CREDIT frames, never a stall. */
   get creditStep(): number {
     return Math.max(1, this.rxWindow >> 2);

@@ -186,8 +186,9 @@ export class SlipSocket implements DriverSocket {
     const free = this.drv.txWindow - this.inflight;
     if (free <= 0) throw WOULD_BLOCK;
     const n = Math.min(data.length, free);
-    for (let at = 0; at < n; at += this.drv.maxSendPayload) {
-      const chunk = data.subarray(at, Math.min(n, at + this.drv.maxSendPayload));
+    const step = this.drv.sendChunk;
+    for (let at = 0; at < n; at += step) {
+      const chunk = data.subarray(at, Math.min(n, at + step));
       this.inflight += chunk.length;
       this.drv.call('SEND', { sock: this.id, data: chunk }).then(
         () => this.sent(chunk.length),
