@@ -16,6 +16,7 @@ import {
   withFlags,
 } from '../emulator/index.js';
 import { joinNamedNetwork, loadHostsFile } from '../emulator/network/index.js';
+import { SlipPersonality } from '../emulator/slip/personality.js';
 import { listenRfc2217, listenTcp, openPty, type PortChange, paceDuplex } from '../emulator/transports/index.js';
 import { generateFixturePki } from '../fixtures/certs/index.js';
 
@@ -84,6 +85,15 @@ export function parseListen(spec: string): { host: string; port: number } {
   return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
 }
 
+/** `921600 8N1`-style text of a UART setting from either personality. */
+function describeUart(u: object): string {
+  // SLIP: baudRate/dataBits/parity/stopBits; ESP-AT: baudrate/databits/parity/stopbits (3 = 2 bits).
+  const v = u as Record<string, number | undefined>;
+  const parity = 'NOEMS'[v.parity ?? 0] ?? '?';
+  const stop = v.stopBits ?? (v.stopbits === 3 ? 2 : (v.stopbits ?? 1));
+  return `${v.baudRate ?? v.baudrate} ${v.dataBits ?? v.databits ?? 8}${parity}${stop}`;
+}
+
 /** `baud 921600`, `dtr off`, `parity even`: one stderr line per port change a host made. */
 export function describeChange(c: PortChange): string {
   const names: Record<PortChange['key'], string> = {
@@ -126,10 +136,15 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     flash: o.flash === undefined ? undefined : { dir: o.flash },
     onBadFrame: (reason) => process.stderr.write(`bad frame from host: ${reason}\n`),
     onCommandError: (reason) => process.stderr.write(`AT command failed: ${reason}\n`),
+    onUartConfig: (u) => process.stderr.write(`uart ${describeUart(u)}\n`),
     // A device-side listener is reachable from this machine: say where (like QEMU hostfwd).
     onForward: (f) => print(`forward tcp ${f.ip}:${f.port} -> 127.0.0.1:${f.forwardPort}`),
   });
   // With faults the scenario paces the line (below the faults); without, pace it here.
+  // SLIP's UART_CONFIG: the same report as AT+UART_CUR's.
+  emulator.personality.on('uart-config', (u: object) => {
+    if (emulator.personality instanceof SlipPersonality) process.stderr.write(`uart ${describeUart(u)}\n`);
+  });
   const line: Duplex = o.baud && !faults ? paceDuplex(emulator.uart, o.baud) : emulator.uart;
   const closers: (() => Promise<void>)[] = [];
   if (named) print(`network ${o.join} ${named.network ? 'hosted' : 'joined'}, device ${emulator.nic.ip}`);

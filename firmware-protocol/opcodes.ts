@@ -31,6 +31,12 @@ export const OPS = {
     }),
   },
   PING: { code: 0x02, request: struct({ payload: rest }), response: struct({ payload: rest }) },
+  /** Change the serial line's settings: answered at the old ones, then both ends switch. */
+  UART_CONFIG: {
+    code: 0x03,
+    request: struct({ baudRate: u32, dataBits: u8, parity: u8, stopBits: u8 }),
+    response: empty,
+  },
   // sockets, shaped like BSD calls
   SOCKET: { code: 0x10, request: struct({ family: u8, type: u8, proto: u8 }), response: struct(sock) },
   CLOSE: { code: 0x11, request: struct(sock), response: empty },

@@ -10,6 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { SerialPort } from 'serialport';
 import { errno as E, ERRNO_TABLE, TLS_ERRNO_TABLE, type TlsErrnoName } from '../firmware-protocol/index.js';
 import { AtDriver, type AtDriverOptions } from './at/at-driver.js';
 import { tapLink } from './at/tap.js';
@@ -20,6 +21,7 @@ import { type SelectModule, selectModule } from './select.js';
 import { SlipDriver, type SlipDriverOptions } from './slip/slip-driver.js';
 import { createSocketModule, type SocketModule } from './socket-module.js';
 import { createSslModule, type SslModule } from './ssl.js';
+import { Rfc2217Link } from './transports/rfc2217.js';
 import { openTransport, type SerialOptions } from './transports.js';
 
 export interface OpenOptions extends SerialOptions, SlipDriverOptions, AtDriverOptions {
@@ -95,12 +97,41 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
     return this.filesModule;
   }
 
+  /**
+   * Switches the serial line to another speed, in agreement with the coprocessor: the device is
+   * told first (SLIP UART_CONFIG, or AT+UART_CUR on ESP-AT) and answers at the old speed, then the
+   * local port follows (serialport `update`, or RFC 2217 SET-BAUDRATE). Over socket:// or
+   * in-process there is no local port to change.
+   *
+   * ```ts
+   * await dev.setBaudRate(921600);
+   * ```
+   */
+  async setBaudRate(baudRate: number): Promise<void> {
+    if (!Number.isInteger(baudRate) || baudRate < 300)
+      throw new RangeError(`baudRate: ${baudRate} is not a valid speed`);
+    if (this.driver instanceof SlipDriver) {
+      await this.driver.call('UART_CONFIG', { baudRate, dataBits: 8, parity: 0, stopBits: 1 });
+    } else if (this.driver instanceof AtDriver) {
+      // ESP-AT: <baudrate>,<databits>,<stopbits>,<parity>,<flow control>; the reply comes at the old speed.
+      await this.driver.channel.run({ name: 'UART_CUR', form: 'set', params: [baudRate, 8, 1, 0, 0] });
+    } else throw new OSError(E.EOPNOTSUPP, 'this driver cannot change the line speed');
+    await switchLocalBaud(this.link, baudRate);
+  }
+
   /** Closes every socket, then the link. */
   async close(): Promise<void> {
     await this.driver.close();
     this.link.end();
     this.link.destroy();
   }
+}
+
+/** Makes the local end of the line follow a speed change the device already made. */
+async function switchLocalBaud(link: Duplex, baudRate: number): Promise<void> {
+  if (link instanceof SerialPort) {
+    await new Promise<void>((resolve, reject) => link.update({ baudRate }, (err) => (err ? reject(err) : resolve())));
+  } else if (link instanceof Rfc2217Link) await link.setBaud(baudRate);
 }
 
 /**

@@ -36,6 +36,16 @@ const HANDLERS: { [N in RequestOp]: Handler<N> } = {
     return dev.startSession(b.maxFrame, b.rxWindow);
   },
   PING: (_dev, b) => ({ payload: b.payload }),
+  UART_CONFIG: (dev, b) => {
+    if (b.baudRate < 300 || b.baudRate > 5_000_000)
+      throw new DeviceError('EINVAL', `baud rate ${b.baudRate} out of range`);
+    if (b.dataBits < 5 || b.dataBits > 8) throw new DeviceError('EINVAL', `data bits ${b.dataBits} (5-8)`);
+    if (b.parity > 4) throw new DeviceError('EINVAL', `parity ${b.parity} (0 none, 1 odd, 2 even, 3 mark, 4 space)`);
+    if (b.stopBits !== 1 && b.stopBits !== 2) throw new DeviceError('EINVAL', `stop bits ${b.stopBits} (1 or 2)`);
+    // The answer still goes out at the old settings; the switch happens right after it.
+    queueMicrotask(() => dev.emit('uart-config', { ...b }));
+    return {};
+  },
   SOCKET: (dev, b) => {
     const sock = dev.table.socket(b.family, b.type, b.proto);
     dev.openCredit(sock);

@@ -18,6 +18,7 @@ OPS = {
               (('version', U8), ('profile', STR8), ('capabilities', U32), ('maxFrame', U32),
                ('txWindow', U32), ('maxSockets', U8), ('errnoBase', U8), ('bootNonce', BYTES8)), None),
     'PING': (0x02, (('payload', REST),), (('payload', REST),), None),
+    'UART_CONFIG': (0x03, (('baudRate', U32), ('dataBits', U8), ('parity', U8), ('stopBits', U8)), EMPTY, None),
     'SOCKET': (0x10, (('family', U8), ('type', U8), ('proto', U8)), (SOCK,), None),
     'CLOSE': (0x11, (SOCK,), EMPTY, None),
     'BIND': (0x12, (SOCK, ('addr', ADDR)), (('addr', ADDR),), None),
