@@ -22,7 +22,7 @@ import { SlipDriver, type SlipDriverOptions } from './slip/slip-driver.js';
 import { createSocketModule, type SocketModule } from './socket-module.js';
 import { createSslModule, type SslModule } from './ssl.js';
 import { Rfc2217Link } from './transports/rfc2217.js';
-import { openTransport, type SerialOptions } from './transports.js';
+import { openTransport, type SerialOptions, setModemLines } from './transports.js';
 
 export interface OpenOptions extends SerialOptions, SlipDriverOptions, AtDriverOptions {
   /** Wire protocol (default 'slip'); 'auto' tries a SLIP hello first, then `AT` → `OK`. */
@@ -117,6 +117,19 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
       await this.driver.channel.run({ name: 'UART_CUR', form: 'set', params: [baudRate, 8, 1, 0, 0] });
     } else throw new OSError(E.EOPNOTSUPP, 'this driver cannot change the line speed');
     await switchLocalBaud(this.link, baudRate);
+  }
+
+  /**
+   * Resets the board through its modem lines the way esptool's classic hard reset does (the ESP
+   * auto-reset circuit: RTS holds EN low while DTR is released, then RTS lets go). Works on a real
+   * serial port and over rfc2217://; a pty or socket:// has no modem lines and says so clearly.
+   * The coprocessor restarts: open sockets fail with ECONNRESET and the device emits 'reset'.
+   */
+  async resetBoard(pulseMs = 100): Promise<void> {
+    if (this.link instanceof Rfc2217Link) return this.link.pulseReset(pulseMs);
+    await setModemLines(this.link, { dtr: false, rts: true });
+    await new Promise((r) => setTimeout(r, pulseMs));
+    await setModemLines(this.link, { dtr: false, rts: false });
   }
 
   /** Closes every socket, then the link. */
