@@ -35,7 +35,7 @@ export interface LinkOptions {
 
 export const DEFAULT_LINK: LinkOptions = {
   window: 32,
-  initialRtoMs: 500,
+  initialRtoMs: 1000,
   minRtoMs: 20,
   maxRtoMs: 2000,
   maxRetries: 8,
@@ -150,12 +150,18 @@ export class LinkState {
     const wire = this.onAck(link.ack, now, link.unnumbered);
     if (link.unnumbered) return { deliver: [], wire };
     const ahead = (link.seq - this.expected) & 0xffff;
+    if (ahead >= 0x8000) {
+      // A duplicate: the sender's timer fired early (our ack was slow, or lost). Acknowledge
+      // soon, but not at once: an immediate ACK would read as a loss signal (fast retransmit)
+      // and feed a storm of resends on a line whose acks queue behind data.
+      this.stats.duplicates++;
+      if (this.ackAt === undefined) this.ackAt = now + this.opts.ackDelayMs;
+      return { deliver: [], wire };
+    }
     if (ahead !== 0) {
-      if (ahead >= 0x8000) this.stats.duplicates++;
-      else {
-        this.stats.outOfOrder++;
-        if (ahead < this.opts.window && !this.early.has(link.seq)) this.early.set(link.seq, msg);
-      }
+      // After a gap: keep it, and tell the sender at once what is missing.
+      this.stats.outOfOrder++;
+      if (ahead < this.opts.window && !this.early.has(link.seq)) this.early.set(link.seq, msg);
       wire.push(this.ackFrame());
       return { deliver: [], wire };
     }
@@ -204,9 +210,6 @@ export class LinkState {
     this.lastAck = ack;
     this.dupAcks = 0;
     this.retries = 0;
-    // Progress clears the timeout's back-off: on a serial line losses are noise, not congestion,
-    // and a doubled timeout would make every later loss cost seconds.
-    this.rto = this.estimatedRto();
     if (this.recoverUntil !== undefined) {
       // A partial ack during recovery names the next hole: fill it now, not a timeout later.
       if (before(ack, this.recoverUntil) && this.unacked.length > 0) wire.push(this.resendOldest(now));
