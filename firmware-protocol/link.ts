@@ -93,8 +93,9 @@ export class LinkState {
    * Largest payload worth putting in one frame now. On a noisy line a long frame is more likely
    * to be hit than to arrive (4 KiB at 2e-4 errors per byte: 56 % lost), so every resend halves
    * it (down to 256 bytes) and 32 frames acknowledged without a resend let it grow by a quarter.
+   * It starts at 4 KiB: frames already queued cannot shrink, so a link must not open with huge ones.
    */
-  payloadLimit = 65536;
+  payloadLimit = 4096;
   readonly stats: LinkStats = {
     sent: 0,
     retransmitted: 0,
