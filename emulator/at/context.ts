@@ -19,6 +19,7 @@ import type { TlsFileSource } from '../core/tls.js';
 import type { AccessPoint, HostsTable, NetInterface } from '../network/index.js';
 import type { Random } from '../random.js';
 import type { Link, LinkTable } from './link-table.js';
+import type { AtQuirkPlayer } from './quirks.js';
 import type { Settings } from './settings.js';
 import type { VersionTraits } from './versions.js';
 
@@ -86,6 +87,8 @@ export interface AtDevice {
   readonly wifi: WifiStatus;
   readonly random: Random;
   readonly timing: AtTiming;
+  /** The real-firmware quirks switched on (quirks.ts); handlers ask it whether one plays now. */
+  readonly quirks: AtQuirkPlayer;
   /** The board's file store: the stand-in for ESP-AT's certificate partitions (SSL links). */
   readonly files?: TlsFileSource;
   server: ServerState | null;

@@ -16,17 +16,12 @@
  * at.write('AT+GMR\r\n');
  */
 import { Duplex } from 'node:stream';
-import {
-  type AtCommandEvent,
-  AtCommandParser,
-  type AtMessage,
-  errCode,
-  formatMessages,
-} from '../../firmware-protocol/at/index.js';
+import { type AtCommandEvent, AtCommandParser, type AtMessage, errCode } from '../../firmware-protocol/at/index.js';
 import type { ErrnoName } from '../../firmware-protocol/index.js';
 import { SocketTable } from '../core/socket-table.js';
 import type { TlsFileSource } from '../core/tls.js';
 import type { SocketNotify } from '../core/types.js';
+import type { AtQuirks } from '../faults/scenario.js';
 import type { HostsTable, NetInterface } from '../network/index.js';
 import type { Profile } from '../profiles.js';
 import type { Random } from '../random.js';
@@ -44,6 +39,7 @@ import {
 import { handlerFor } from './handlers.js';
 import { type Link, LinkTable } from './link-table.js';
 import { type PassthroughHost, PassthroughSession } from './passthrough.js';
+import { AtQuirkPlayer } from './quirks.js';
 import { deliver } from './receive.js';
 import { acceptPending, closeIdle } from './server.js';
 import { Settings, type UartConfig } from './settings.js';
@@ -69,6 +65,8 @@ export interface AtPersonalityOptions {
   onCommandError?: (message: string) => void;
   /** The board's file store: SSL links take their certificates from it (ESP-AT's partitions). */
   files?: TlsFileSource;
+  /** Real-firmware misbehaviours to play (quirks.ts); default none. */
+  quirks?: AtQuirks;
 }
 
 const DEFAULT_TIMING: AtTiming = { joinMs: 50, connectTimeoutMs: 10_000, pingTimeoutMs: 1_000, sntpSyncMs: 50 };
@@ -89,6 +87,7 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
   readonly timing: AtTiming;
   readonly wifi: WifiStatus = { joined: null, wasJoined: false };
   server: ServerState | null = null;
+  readonly quirks: AtQuirkPlayer;
   private parser = new AtCommandParser({ mux: 0 });
   private inbox: AtCommandEvent[] = [];
   private draining = false;
@@ -106,6 +105,8 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
   private readonly connectWaits = new Map<number, (result: ConnectResult) => void>();
   private readonly connectResults = new Map<number, ConnectResult>();
   private readonly idleTimer: NodeJS.Timeout;
+  /** Inside our own push(): an in-process host may answer before the command that wrote has finished. */
+  private pushing = 0;
 
   constructor(private readonly opts: AtPersonalityOptions) {
     super({ readableHighWaterMark: 64 * 1024, writableHighWaterMark: 16 * 1024 });
@@ -115,6 +116,10 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
     this.random = opts.random;
     this.timing = { ...DEFAULT_TIMING, ...opts.timing };
     this.settings = new Settings(opts.hosts);
+    this.quirks = new AtQuirkPlayer(opts.quirks, opts.random, {
+      write: (b) => this.emitBytes(b),
+      settings: this.settings,
+    });
     // One table slot more than links: a listening server socket is not a link.
     this.table = new SocketTable({ ...opts.profile, maxSockets: opts.profile.maxSockets + 1 }, opts.network, this);
     this.nextPort = EPHEMERAL_FIRST + Math.floor(opts.random.next() * 4096);
@@ -180,7 +185,13 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
     }
     this.lineTaken = false;
     this.inbox.push(...this.parser.feed(chunk));
-    this.drain();
+    // Written from inside our push() (in-process host): the command that wrote is still
+    // settling; on a wire its reply would have taken time, so run the new line after it.
+    if (this.pushing > 0) {
+      setImmediate(() => {
+        if (!this.destroyed) this.drain();
+      });
+    } else this.drain();
     done();
   }
 
@@ -192,12 +203,13 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     clearInterval(this.idleTimer);
+    this.quirks.close();
     this.shutdown();
     cb(err);
   }
 
   say(...messages: AtMessage[]): void {
-    this.pushRaw(formatMessages(messages));
+    this.quirks.say(messages);
   }
 
   info(prefix: string, raw: string): void {
@@ -205,8 +217,17 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
   }
 
   pushRaw(data: Uint8Array): void {
+    this.quirks.raw(data);
+  }
+
+  private emitBytes(data: Uint8Array): void {
     if (this.destroyed || data.length === 0) return;
-    if (!this.push(data)) this.blocked = true;
+    this.pushing++;
+    try {
+      if (!this.push(data)) this.blocked = true;
+    } finally {
+      this.pushing--;
+    }
   }
 
   // ---- commands ----
@@ -228,7 +249,8 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
       this.busy();
     } else {
       this.lineTaken = true;
-      if (this.settings.live.echo) this.pushRaw(e.raw);
+      if (this.settings.live.echo || this.quirks.echoes()) this.pushRaw(e.raw);
+      this.quirks.commandTaken();
       if (e.kind === 'bad') this.failWith(new AtFail(e.errCode, e.message));
       else this.run(e);
     }

@@ -13,6 +13,7 @@ import type { TcpSocket } from '../core/tcp-socket.js';
 import type { UdpSocket } from '../core/udp-socket.js';
 import { type AtDevice, type FormHandlers, fail, fields } from './context.js';
 import type { Link } from './link-table.js';
+import { replyAfterClosed, reportedLength } from './quirks.js';
 import { LINK_COUNT } from './settings.js';
 
 /** Most payload bytes in one active-mode `+IPD` (larger arrivals are split). */
@@ -61,7 +62,7 @@ function notifyStream(dev: AtDevice, link: Link, sock: TcpSocket): void {
 function notify(dev: AtDevice, link: Link, buffered: number): void {
   if (link.notified || buffered <= link.quietBelow) return;
   link.notified = true;
-  dev.say({ type: 'ipd-notify', link: dev.label(link), length: buffered, remote: null });
+  dev.say({ type: 'ipd-notify', link: dev.label(link), length: reportedLength(dev, link, buffered), remote: null });
 }
 
 /** UDP modes 1 and 2: the sender becomes the link's remote (once, or every time). */
@@ -131,7 +132,14 @@ function setPassive(dev: AtDevice, ids: readonly number[], passive: boolean): vo
 
 const ALL_IDS = Array.from({ length: LINK_COUNT }, (_, i) => i);
 
-function recvData(dev: AtDevice, id: number, max: number): 'done' {
+/** The peer has closed and this read takes the last byte: closedRacingRead may play. */
+function lastRead(dev: AtDevice, link: Link): boolean {
+  const sock = dev.table.find(link.sock);
+  if (sock?.kind !== 'tcp' || sock.buffered > 0 || !(sock.peerClosed || sock.hasFailed)) return false;
+  return dev.quirks.fires('closedRacingRead');
+}
+
+function recvData(dev: AtDevice, id: number, max: number): 'done' | Promise<'done'> {
   const link = dev.links.get(id);
   if (!link || !isPassive(dev, link)) throw fail('execFailed', `link ${id} is not open in passive mode`);
   const got = take(dev, link, max);
@@ -142,6 +150,7 @@ function recvData(dev: AtDevice, id: number, max: number): 'done' {
     remote: remoteOf(dev, got.from),
     data: got.data,
   };
+  if (lastRead(dev, link)) return replyAfterClosed(dev, link, reply);
   dev.say(reply, { type: 'ok' });
   link.notified = false;
   link.quietBelow = unread(dev, link);
@@ -169,7 +178,7 @@ export const RECEIVE: { readonly [N in CommandName]?: FormHandlers } = {
     query: (dev) => {
       const len = (id: number) => {
         const link = dev.links.get(id);
-        return link ? unread(dev, link) : -1;
+        return link ? reportedLength(dev, link, unread(dev, link)) : -1;
       };
       dev.info('+CIPRECVLEN', dev.settings.live.mux === 1 ? ALL_IDS.map(len).join(',') : String(len(0)));
     },

@@ -19,6 +19,7 @@ import {
   Superseded,
 } from './context.js';
 import type { Link } from './link-table.js';
+import { sendOk } from './quirks.js';
 
 /** A per-datagram destination (`AT+CIPSEND=4,"10.77.0.7",7`); null = the link's remote. */
 type Destination = [string, number] | null;
@@ -34,7 +35,7 @@ async function transmit(dev: AtDevice, link: Link, data: Uint8Array, dest: Desti
     if (link.type === 'UDP') await dev.guard(dev.table.sendto(link.sock, data, dest ?? link.remote));
     else await dev.guard(dev.table.send(link.sock, data));
     link.lastActive = Date.now();
-    dev.say({ type: 'send-ok' });
+    await sendOk(dev); // SEND OK, as real boards say it (quirks.ts)
   } catch (err) {
     if (err instanceof Superseded) throw err;
     dev.say({ type: 'send-fail' });

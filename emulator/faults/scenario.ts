@@ -32,7 +32,8 @@ export const AT_QUIRKS = [
   'passiveSslLengthMismatch',
 ] as const;
 export type AtQuirk = (typeof AT_QUIRKS)[number];
-export type AtQuirks = Partial<Record<AtQuirk, boolean>>;
+/** Each quirk: off (false), on at every chance (true), or on with this probability per chance (0..1). */
+export type AtQuirks = Partial<Record<AtQuirk, boolean | number>>;
 
 const rate = z.number().min(0, 'a rate is at least 0').max(1, 'a rate is at most 1 (per byte or per datagram)');
 const ms = z.number().min(0).max(86_400_000);
@@ -88,8 +89,12 @@ export const hostFaultsSchema = z.strictObject({
 });
 export type HostFaults = z.infer<typeof hostFaultsSchema>;
 
+const quirkSwitch = z.union([z.boolean(), z.number().min(0).max(1, 'a quirk probability is at most 1')]);
 const quirksSchema = z.strictObject(
-  Object.fromEntries(AT_QUIRKS.map((q) => [q, z.boolean().optional()])) as Record<AtQuirk, z.ZodOptional<z.ZodBoolean>>,
+  Object.fromEntries(AT_QUIRKS.map((q) => [q, quirkSwitch.optional()])) as Record<
+    AtQuirk,
+    z.ZodOptional<typeof quirkSwitch>
+  >,
 );
 
 export const scenarioSchema = z.strictObject({

@@ -3,7 +3,7 @@
  * a full echo, DNS, connect errors, the link-table limit. Interleavings live in
  * interleave.test.ts, reboots in reboot.test.ts.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { errno as E } from '../../firmware-protocol/index.js';
 import { openDevice } from '../device.js';
 import { FakeAtModule, gmrReply } from './fake-device.js';
@@ -178,10 +178,10 @@ describe('sockets', () => {
     await fake.done();
   });
 
-  it('UDP: sendto opens a mode-2 link in active receive, recvfrom gives each datagram with its sender', async () => {
+  it('UDP: bind opens a mode-2 link for anyone in active receive; recvfrom gives each datagram with its sender', async () => {
     const { dev, fake } = await openFake([
       { expect: 'AT+CIPRECVTYPE=4,0\r\n', reply: OK },
-      { expect: 'AT+CIPSTART=4,"UDP","10.77.0.7",7,5000,2\r\n', reply: `4,CONNECT\r\n${OK}` },
+      { expect: 'AT+CIPSTART=4,"UDP","0.0.0.0",5000,5000,2\r\n', reply: `4,CONNECT\r\n${OK}` },
       { expect: 'AT+CIPSEND=4,4,"10.77.0.7",7\r\n', reply: `${OK}\r\n>` },
       {
         expect: 'ping',
@@ -199,6 +199,25 @@ describe('sockets', () => {
     expect([text(d1), a1]).toEqual(['ping', ['10.77.0.7', 7]]);
     const [d2, a2] = await u.recvfrom(100);
     expect([text(d2), a2]).toEqual(['a\r\n', ['10.1.2.3', 99]]);
+    await u.close();
+    await fake.done();
+    await dev.close();
+  });
+
+  it('UDP: an unbound socket opens its link at the first sendto, towards that address', async () => {
+    const { dev, fake } = await openFake([
+      { expect: 'AT+CIPRECVTYPE=4,0\r\n', reply: OK },
+      { expect: 'AT+CIPSTART=4,"UDP","10.77.0.7",7,49152,2\r\n', reply: `4,CONNECT\r\n${OK}` },
+      { expect: 'AT+CIPSEND=4,2,"10.77.0.7",7\r\n', reply: `${OK}\r\n>` },
+      { expect: 'hi', reply: '\r\nRecv 2 bytes\r\n\r\nSEND OK\r\n' },
+      { expect: 'AT+CIPCLOSE=4\r\n', reply: `4,CLOSED\r\n${OK}` },
+      { expect: 'AT+CIPRECVTYPE=4,1\r\n', reply: OK },
+    ]);
+    const { socket } = dev;
+    const u = await socket.socket(socket.AF_INET, socket.SOCK_DGRAM);
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0); // the ephemeral port: 49152
+    expect(await u.sendto('hi', ['10.77.0.7', 7])).toBe(2);
+    random.mockRestore();
     await u.close();
     await fake.done();
     await dev.close();
@@ -228,6 +247,61 @@ describe('sockets', () => {
     await c.close();
     await srv.close();
     await fake.done();
+    await dev.close();
+  });
+});
+
+describe('MicroPython semantics over one command at a time', () => {
+  it('a name is resolved once with AT+CIPDOMAIN, then from the cache', async () => {
+    const { dev, fake } = await openFake([
+      { expect: 'AT+CIPDOMAIN="echo.test"\r\n', reply: `+CIPDOMAIN:"10.77.0.7"\r\n${OK}` },
+    ]);
+    const { socket } = dev;
+    expect((await socket.getaddrinfo('echo.test', 7))[0]?.[4]).toEqual(['10.77.0.7', 7]);
+    expect((await socket.getaddrinfo('ECHO.test', 9, 0, socket.SOCK_DGRAM))[0]).toEqual([
+      2,
+      2,
+      17,
+      '',
+      ['10.77.0.7', 9],
+    ]);
+    await fake.done();
+    await dev.close();
+  });
+
+  it('listen() on port 0 takes a port from the ephemeral range', async () => {
+    const { dev, fake } = await openFake([
+      { expect: 'AT+CIPSERVER=1,49152\r\n', reply: OK },
+      { expect: 'AT+CIPSERVER=0\r\n', reply: OK },
+    ]);
+    const s = await dev.socket.socket();
+    await s.bind(['127.0.0.1', 0]);
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0);
+    await s.listen(0);
+    random.mockRestore();
+    await s.close();
+    await fake.done();
+    await dev.close();
+  });
+
+  it('a CIPSTART still queued when its socket closes is dropped unsent', async () => {
+    const { dev, fake } = await openFake([
+      { expect: 'AT+CIPSTART=4,"TCP","10.77.0.66",8000\r\n' }, // the module is busy with it
+      { wait: 200 },
+      { inject: `ERR CODE:0x010a0000\r\n\r\nERROR\r\n4,CLOSED\r\n` },
+    ]);
+    const { socket, errno } = dev;
+    const a = await socket.socket();
+    a.setblocking(false);
+    await raises(a.connect(['10.77.0.66', 8000]), errno.EINPROGRESS);
+    const b = await socket.socket();
+    b.settimeout(0.05);
+    await raises(b.connect(['10.77.0.66', 8000]), errno.ETIMEDOUT); // waits behind a's CIPSTART
+    await b.close();
+    await fake.done(); // nothing after a's ERROR: b's CIPSTART=3 was never written
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.error).toBeNull();
+    await a.close();
     await dev.close();
   });
 });

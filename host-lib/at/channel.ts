@@ -14,9 +14,11 @@
  * ```
  *
  * Deadlines come from the command table (`AT_COMMANDS[name].timeoutMs`). `busy p...` means the
- * line was dropped: it is resent after a backoff, a bounded number of times; a final result
- * that arrives during the backoff wins (the "busy" was stray, issue esp-at#731). After a
- * timeout the next command is preceded by a resync (`AT+CIPMUX?`, accepted only with its
+ * line was dropped: it is resent after a backoff, a bounded number of times; any reply line
+ * that arrives during the backoff wins (the "busy" was stray and the command runs, issue
+ * esp-at#731). `SEND FAIL` is final only when no `SEND OK` for the same send follows within
+ * `sendFailGraceMs` (ESP8266_NONOS_SDK#60: the firmware retried, and the bytes went out). After
+ * a timeout the next command is preceded by a resync (`AT+CIPMUX?`, accepted only with its
  * `+CIPMUX:` line) so a late reply is never paired with a newer command.
  */
 import type { Duplex } from 'node:stream';
@@ -78,8 +80,14 @@ export interface AtChannelOptions {
   background?(): AtJob | undefined;
   /** Resends on `busy p...` before giving up (default 8). */
   busyRetries?: number;
-  /** First busy backoff, ms, doubled per attempt up to 1 s (default 20). */
+  /**
+   * First busy backoff, ms, doubled per attempt up to 1 s (default 100): a resend waits until
+   * the device has been silent this long, longer than a reply that a stray busy preceded takes
+   * to start (USB-serial adapters alone may hold bytes for 16 ms).
+   */
   busyBackoffMs?: number;
+  /** How long a `SEND FAIL` waits for a `SEND OK` of the same send that overrules it, ms (default 500). */
+  sendFailGraceMs?: number;
 }
 
 /** Message types that are never part of a command's reply. */
@@ -110,6 +118,9 @@ const FINAL_RESULTS: ReadonlyMap<AtMessage['type'], 'ok' | 'error' | 'send-fail'
 /** Sent by every command that can fail with `+ERRNO:` detail (AT+SYSLOG=1). */
 const ALWAYS_EXPECTED = ['+ERRNO'];
 
+/** `ERR CODE:0x010b0000`: the line before `busy p...`, which belongs to the busy, not to the reply. */
+const isBusyCode = (m: AtMessage) => m.type === 'err-code' && ((m.code >>> 16) & 0xff) === at.AT_ERROR_SUBCATEGORY.busy;
+
 interface Flight {
   readonly job: AtJob;
   readonly line: Uint8Array;
@@ -122,6 +133,9 @@ interface Flight {
   attempts: number;
   timer?: NodeJS.Timeout;
   retryTimer?: NodeJS.Timeout;
+  /** `SEND FAIL` seen: the failure, unless a `SEND OK` follows before `graceTimer` fires. */
+  sendFailed?: AtFailure;
+  graceTimer?: NodeJS.Timeout;
 }
 
 const SYNC: AtCommand = {
@@ -157,17 +171,21 @@ export class AtChannel {
    */
   private feeding = false;
   private pumpWanted = false;
+  /** When the device last sent a byte (a busy resend waits for a quiet line). */
+  private lastInputAt = 0;
   /** A command that must run next (the one a resync was run for). */
   private next: AtJob | null = null;
   private readonly busyRetries: number;
   private readonly busyBackoffMs: number;
+  private readonly sendFailGraceMs: number;
 
   constructor(
     private readonly link: Duplex,
     private readonly opts: AtChannelOptions,
   ) {
     this.busyRetries = opts.busyRetries ?? 8;
-    this.busyBackoffMs = opts.busyBackoffMs ?? 20;
+    this.busyBackoffMs = opts.busyBackoffMs ?? 100;
+    this.sendFailGraceMs = opts.sendFailGraceMs ?? 500;
   }
 
   /** Queues a command; resolves with its reply lines, rejects with OSError (errno-map.ts). */
@@ -197,6 +215,7 @@ export class AtChannel {
 
   /** Feeds device bytes; every parsed message is paired or handed on, in order. */
   feed(chunk: Uint8Array): void {
+    this.lastInputAt = Date.now();
     this.feeding = true;
     try {
       for (const m of this.parser.feed(chunk)) this.onMessage(m);
@@ -333,6 +352,7 @@ export class AtChannel {
 
   private onReply(f: Flight, m: AtMessage): void {
     const final = FINAL_RESULTS.get(m.type);
+    if (m.type !== 'busy') this.cancelRetry(f);
     if (m.type === 'prompt') this.onPrompt(f);
     else if (m.type === 'busy') this.onBusy(f);
     else if (final !== undefined) this.onFinal(f, final);
@@ -343,8 +363,10 @@ export class AtChannel {
   }
 
   private onFinal(f: Flight, result: 'ok' | 'error' | 'send-fail'): void {
-    if (result === 'error' || result === 'send-fail') {
-      this.finish(f, { kind: result, replies: f.replies });
+    if (result === 'send-fail' && f.payloadSent && !f.sendFailed) {
+      this.awaitSendOk(f);
+    } else if (result === 'error' || result === 'send-fail') {
+      this.finish(f, f.sendFailed ?? { kind: result, replies: f.replies });
     } else if (f.prompt && !f.payloadSent) {
       // `\r\nOK\r\n\r\n>`: the prompt follows.
     } else if (f.job.cmd.needLine && !f.replies.some(f.job.cmd.needLine)) {
@@ -352,6 +374,26 @@ export class AtChannel {
     } else {
       this.finish(f, null);
     }
+  }
+
+  /**
+   * `SEND FAIL` of a send whose payload went out: a `SEND OK` of the same send may follow, and
+   * then the bytes were sent (`\r\nSEND FAIL\r\n\r\nSEND OK\r\n`). The command stays in flight
+   * until the grace ends, so that late `SEND OK` cannot pass for the next command's `OK`.
+   */
+  private awaitSendOk(f: Flight): void {
+    f.sendFailed = { kind: 'send-fail', replies: f.replies };
+    f.graceTimer = setTimeout(() => {
+      this.desynced = true; // a SEND OK later still must meet the resync probe, not a command
+      this.finish(f, f.sendFailed!);
+    }, this.sendFailGraceMs);
+  }
+
+  /** A reply line arrived: a pending busy resend is off, the device took the line after all. */
+  private cancelRetry(f: Flight): void {
+    if (!f.retryTimer) return;
+    clearTimeout(f.retryTimer);
+    f.retryTimer = undefined;
   }
 
   private onPrompt(f: Flight): void {
@@ -366,19 +408,33 @@ export class AtChannel {
 
   /** `busy p...`: the line was dropped; resend after a backoff unless a result comes first. */
   private onBusy(f: Flight): void {
+    f.replies = f.replies.filter((m) => !isBusyCode(m));
     if (f.payloadSent || f.retryTimer) return;
     if (f.job.cmd.retryBusy === false || f.attempts > this.busyRetries) {
       this.finish(f, { kind: 'busy', attempts: f.attempts });
       return;
     }
     const delay = Math.min(1000, this.busyBackoffMs * 2 ** (f.attempts - 1));
-    f.retryTimer = setTimeout(() => {
-      f.retryTimer = undefined;
-      if (this.current !== f) return;
-      f.attempts++;
-      f.replies = [];
-      this.link.write(f.line);
-    }, delay);
+    f.retryTimer = setTimeout(() => this.resend(f, delay), delay);
+  }
+
+  /**
+   * The backoff is over. Unless the line has been quiet for as long, the busy may have been
+   * stray and the reply on its way (`busy p...` then an 8 KiB `+CIPRECVDATA` that takes 0.7 s
+   * at 115200 baud, esp-at#731): a resend then would run the command twice, so wait again.
+   */
+  private resend(f: Flight, delay: number): void {
+    f.retryTimer = undefined;
+    if (this.current !== f) return;
+    const quiet = Date.now() - this.lastInputAt;
+    if (this.parser.bufferedBytes > 0 || quiet < delay) {
+      const wait = this.parser.bufferedBytes > 0 ? delay : delay - quiet;
+      f.retryTimer = setTimeout(() => this.resend(f, delay), wait);
+      return;
+    }
+    f.attempts++;
+    f.replies = [];
+    this.link.write(f.line);
   }
 
   private onStrayReply(m: AtMessage): void {
@@ -403,6 +459,7 @@ export class AtChannel {
     if (this.current !== f) return;
     clearTimeout(f.timer);
     clearTimeout(f.retryTimer);
+    clearTimeout(f.graceTimer);
     this.current = null;
     if (failure) f.job.reject(atOSError(f.context, failure));
     else f.job.resolve({ lines: f.replies });

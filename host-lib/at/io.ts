@@ -60,12 +60,17 @@ export class IoPicker {
     const want = Math.min(s.room(), this.limits().maxRead);
     if (want <= 0) return undefined;
     e.lastOp = 'read';
+    e.reading = true;
     const notices = e.notices;
     let got = 0;
     // Drained = the device gave less than asked. A notice that arrived meanwhile announces
     // newer bytes (it may even precede our reply on the wire), so it keeps the link readable.
     const settle = (drained: boolean) => {
+      e.reading = false;
       if (drained && e.notices === notices) e.devData = false;
+      if (!e.closedMidRead) return;
+      e.closedMidRead = false;
+      if (e.sink === s) s.onClosed(); // EOF after the bytes this read brought
     };
     return {
       cmd: {

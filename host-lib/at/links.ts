@@ -46,6 +46,10 @@ export class LinkEntry {
   devData = false;
   /** Counts notices, so a read can tell whether one raced it. */
   notices = 0;
+  /** An AT+CIPRECVDATA of this link is in flight. */
+  reading = false;
+  /** `<id>,CLOSED` came while that read ran: the socket hears of it after the read's data. */
+  closedMidRead = false;
   /** The last background operation on this link, so reads and sends take turns. */
   lastOp: 'read' | 'send' = 'send';
   /** Logical time of release, for least-recently-used allocation. */
@@ -109,6 +113,7 @@ export class LinkTable {
     entry.phase = 'free';
     entry.sink = null;
     entry.devData = false;
+    entry.closedMidRead = false;
     entry.lastUsed = ++this.clock;
   }
 
@@ -208,7 +213,10 @@ function onClosed(table: LinkTable, e: LinkEntry | undefined): UrcEffect {
   }
   // A failed CIPSTART prints ERROR then CLOSED; its command result decides the socket's fate.
   if (e.phase === 'open') e.phase = 'closed';
-  e.sink?.onClosed();
+  // `0,CLOSED` before the reply of a read in flight (`AT+CIPRECVDATA=0,…` → `0,CLOSED\r\n`
+  // `+CIPRECVDATA:75,…`): the last bytes are still coming, so EOF waits for the read.
+  if (e.reading) e.closedMidRead = true;
+  else e.sink?.onClosed();
   return 'io';
 }
 
