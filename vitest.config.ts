@@ -15,6 +15,6 @@ export default defineConfig({
     hookTimeout: 20_000,
     pool: 'forks',
     // The JSON report feeds .ci/run's closing 'N passed, N failed' line.
-    reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
+    reporters: ['default', ['json', { outputFile: process.env.NETCOPROC_REPORT ?? '.vitest-results.json' }]],
   },
 });

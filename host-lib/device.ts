@@ -135,8 +135,14 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
   /** Closes every socket, then the link. */
   async close(): Promise<void> {
     await this.driver.close();
-    this.link.end();
-    this.link.destroy();
+    const link = this.link;
+    if (link instanceof SerialPort && link.isOpen) {
+      // Wait for the fd (and its lock) to be released, so the port can be opened again at once.
+      await new Promise<void>((resolve) => link.close(() => resolve()));
+      return;
+    }
+    link.end();
+    link.destroy();
   }
 }
 

@@ -30,7 +30,7 @@ def default_config():
     """
     plat = sys.platform
     if sys.implementation.name == 'cpython':
-        return {'profile': 'cpython', 'max_frame': 16384 + OVERHEAD + 1, 'tx_window': 65536,
+        return {'profile': 'cpython', 'max_frame': 4096 + OVERHEAD + 1, 'tx_window': 65536,
                 'max_sockets': 8, 'errno_base': 0, 'link_window': 32}
     if plat == 'esp32':
         return {'profile': 'esp32', 'max_frame': 4096 + OVERHEAD + 1, 'tx_window': 4096,
@@ -133,13 +133,19 @@ class Agent:
             self.rlink = None  # a HELLO resets the link; its answer says whether it is reliable
             self.hello_flags = flags & FLAG_RELIABLE
         elif link is not None and self.rlink is not None:
-            deliver, frames = self.rlink.receive(flags, link, ticks_ms())
+            ready, frames = self.rlink.receive(flags, link, f, ticks_ms())
             for fr in frames:
                 self.send_frame(fr)
             if self.paused and not self.rlink.full():
                 self.resume_pending = True  # acknowledgements made room: DATA may flow again
-            if not deliver:
-                return None
+            for i in range(len(ready)):  # this frame, then those kept after the gap it filled
+                r = (kind, seq, op, body) if i == 0 else decode_frame(ready[i])[:4]
+                self.dispatch(r[0], r[1], r[2], r[3])
+            return None
+        return self.dispatch(kind, seq, op, body)
+
+    def dispatch(self, kind, seq, op, body):
+        """One frame from the host, in order (after the reliable link, if any)."""
         if kind == KIND_REQUEST:
             return self.on_request(seq, op, body)
         if kind == KIND_EVENT and op == OPS['CREDIT'][0]:
@@ -270,8 +276,10 @@ class Agent:
         return False
 
     def payload_cap(self):
-        """Largest DATA payload: within the host's maxFrame and this device's own."""
-        return min(self.host_max_frame, self.cfg['max_frame']) - OVERHEAD - 1
+        """Largest DATA payload: within the host's maxFrame and this device's own (smaller while
+        the reliable link has to resend: a long frame on a noisy line is likely to be hit)."""
+        cap = min(self.host_max_frame, self.cfg['max_frame']) - OVERHEAD - 1
+        return cap if self.rlink is None else min(cap, self.rlink.payload_limit)
 
     # ---- the loop ----
 

@@ -1,16 +1,19 @@
-# The reliable link of SPEC section 7 for the device agent: go-back-N over numbered frames,
-# cumulative acknowledgements riding on every frame, an adaptive retransmission timeout
-# (RFC 6298 estimator, not sampled from retransmitted frames) and bounded retries. Pure: no
-# I/O, time passed in (ms ticks), frames in and out as unescaped bytes.
+# The reliable link of SPEC section 7 for the device agent: numbered frames, cumulative
+# acknowledgements riding on every frame, frames after a gap kept until it is filled, and a
+# sender that resends only the oldest lost frame - at once on a duplicate ACK (fast retransmit;
+# a serial line never reorders), on each partial acknowledgement after that (the next hole),
+# else at the adaptive timeout (RFC 6298, not sampled from resent frames) - with bounded
+# retries. Pure: no I/O, time passed in (ms ticks), frames in and out as unescaped bytes.
 #
 #   link = ReliableLink(window=8)
 #   frames = link.send(KIND_EVENT, 7, 0x81, body, now)   # numbered; [] while the window is full
-#   deliver, frames = link.receive(flags, (lseq, lack), now)
-#   frames = link.tick(now)                              # at link.deadline(); link.dead after 8 rounds
+#   ready, frames = link.receive(flags, (lseq, lack), frame, now)  # raw frames to process, in order
+#   frames = link.tick(now)                              # at link.deadline(); link.dead after 8 timeouts
 #
-# Memory is bounded by `window`: only that many frames (their bodies) are kept for
-# retransmission; more wait in `queued`, which the agent keeps short by pausing DATA pushes
-# while the window is full (Agent.can_push).
+# Memory is bounded by `window`, both ways: at most that many sent frames (their bodies) are kept
+# for resending, at most that many received frames wait for a gap to be filled. More outgoing
+# frames wait in `queued`, which the agent keeps short by pausing DATA pushes while the window is
+# full (Agent.can_push). Integer arithmetic only: ports without floats (the WiPy) run it too.
 
 from ncp_wire import KIND_EVENT, encode_frame
 
@@ -34,8 +37,8 @@ FLAG_UNNUMBERED = 4
 OP_ACK = 0x91
 
 INITIAL_RTO = 500
-MIN_RTO = 60
-MAX_RTO = 4000
+MIN_RTO = 20
+MAX_RTO = 2000
 MAX_RETRIES = 8
 ACK_DELAY = 5
 
@@ -47,14 +50,15 @@ def before(a, b):
 
 
 class ReliableLink:
-    """One end's state: numbering, the unacknowledged frames, timers (SPEC section 7)."""
+    """One end's state: numbering, frames kept both ways, timers (SPEC section 7)."""
 
     def __init__(self, window):
         self.window = window
         self.next_seq = 0
         self.expected = 0
-        self.unacked = []  # [lseq, kind, seq, op, body, sent_at, retransmitted]
+        self.unacked = []  # [lseq, kind, seq, op, body, sent_at, resent]
         self.queued = []  # (kind, seq, op, body) waiting for the window
+        self.early = {}  # lseq -> raw frame received after a gap
         self.rto = INITIAL_RTO
         self.srtt = None
         self.rttvar = 0
@@ -62,7 +66,13 @@ class ReliableLink:
         self.ack_at = None
         self.retries = 0
         self.dead = False
-        self.retransmitted = 0
+        self.last_ack = 0xFFFF
+        self.dup_acks = 0
+        self.recover_until = None  # in recovery until this frame is acknowledged
+        self.clean_acks = 0
+        # SPEC section 7 "Frame size": less payload per frame while resending
+        self.payload_limit = 65536
+        self.resent = 0
 
     def ack(self):
         """The last frame received in order (65535 before any)."""
@@ -74,8 +84,8 @@ class ReliableLink:
     def full(self):
         return self.backlog() >= self.window
 
-    def _frame(self, kind, seq, op, body, lseq, flags=FLAG_LINK):
-        return encode_frame(kind, seq, op, body, flags, (lseq, self.ack()))
+    def _frame(self, kind, seq, op, body, lseq):
+        return encode_frame(kind, seq, op, body, FLAG_LINK, (lseq, self.ack()))
 
     def send(self, kind, seq, op, body, now):
         """Numbers a frame and returns it for the wire, or queues it while the window is full."""
@@ -93,46 +103,90 @@ class ReliableLink:
             self.rto_at = ticks_add(now, self.rto)
         return self._frame(kind, seq, op, body, lseq)
 
-    def receive(self, flags, link, now):
-        """-> (deliver, frames). Only the next numbered frame in order is delivered; a duplicate or
-        a frame after a gap is dropped unprocessed and answered at once with an ACK."""
-        out = self._on_ack(link[1], now)
+    def receive(self, flags, link, frame, now):
+        """-> (ready, frames). `ready`: raw frames to process now, in order (this one, then kept
+        ones it completes). A duplicate is dropped unprocessed; a frame after a gap is kept;
+        both are answered at once with an ACK."""
+        out = self._on_ack(link[1], now, flags & FLAG_UNNUMBERED)
         if flags & FLAG_UNNUMBERED:
-            return False, out
-        if link[0] != self.expected:
+            return [], out
+        ahead = (link[0] - self.expected) & 0xFFFF
+        if ahead:
+            if ahead < self.window and link[0] not in self.early:
+                self.early[link[0]] = frame
             out.append(self._ack_frame())
-            return False, out
+            return [], out
+        ready = [frame]
         self.expected = (self.expected + 1) & 0xFFFF
+        while self.expected in self.early:
+            ready.append(self.early.pop(self.expected))
+            self.expected = (self.expected + 1) & 0xFFFF
         if self.ack_at is None:
             self.ack_at = ticks_add(now, ACK_DELAY)
-        return True, out
+        return ready, out
 
-    def _on_ack(self, ack, now):
+    def _on_ack(self, ack, now, pure):
         progressed = False
         while self.unacked and not before(ack, self.unacked[0][0]):
             done = self.unacked.pop(0)
             if not done[6]:
                 self._sample(ticks_diff(now, done[5]))
+                self.clean_acks += 1
+                if self.clean_acks >= 32:
+                    self.clean_acks = 0
+                    self.payload_limit = min(65536, self.payload_limit + (self.payload_limit + 3) // 4)
             progressed = True
-        if not progressed:
-            return []
-        self.retries = 0
-        self.rto_at = ticks_add(now, self.rto) if self.unacked else None
         out = []
+        if not progressed:
+            # Only ACK frames count as duplicates: a data frame repeats the ack when nothing new came.
+            if pure and ack == self.last_ack and self.unacked:
+                self.dup_acks += 1
+                first = self.dup_acks == 1 and self.recover_until is None
+                # still duplicates 1.5 round trips after the resend: that resend was lost too
+                lost = self.recover_until is not None and \
+                    ticks_diff(now, self.unacked[0][5]) > (3 * (self.srtt if self.srtt is not None else self.rto)) // 2
+                if first or lost:
+                    if self.recover_until is None:
+                        self.recover_until = (self.next_seq - 1) & 0xFFFF
+                    out.append(self._resend_oldest(now))
+            return out
+        self.last_ack = ack
+        self.dup_acks = 0
+        self.retries = 0
+        self.rto = self._estimated()  # progress clears the back-off: losses here are noise
+        if self.recover_until is not None:
+            if before(ack, self.recover_until) and self.unacked:
+                out.append(self._resend_oldest(now))  # a partial ack names the next hole
+            else:
+                self.recover_until = None
+        self.rto_at = ticks_add(now, self.rto) if self.unacked else None
         while self.queued and len(self.unacked) < self.window:
             q = self.queued.pop(0)
             out.append(self._transmit(q[0], q[1], q[2], q[3], now))
         return out
 
+    def _resend_oldest(self, now):
+        self.payload_limit = max(256, min(self.payload_limit, 8192) // 2)
+        self.clean_acks = 0
+        u = self.unacked[0]
+        u[5] = now
+        u[6] = True
+        self.resent += 1
+        return self._frame(u[1], u[2], u[3], u[4], u[0])
+
+    def _estimated(self):
+        if self.srtt is None:
+            return INITIAL_RTO
+        return min(MAX_RTO, max(MIN_RTO, self.srtt + 4 * self.rttvar))
+
     def _sample(self, r):
-        # Integer ms throughout: ports without floats (the WiPy) run this too.
         if self.srtt is None:
             self.srtt = r
             self.rttvar = r // 2
         else:
             self.rttvar = (3 * self.rttvar + abs(self.srtt - r)) // 4
             self.srtt = (7 * self.srtt + r) // 8
-        self.rto = min(MAX_RTO, max(MIN_RTO, self.srtt + 4 * self.rttvar))
+        self.rto = self._estimated()
 
     def _ack_frame(self):
         self.ack_at = None
@@ -147,7 +201,7 @@ class ReliableLink:
         return self.ack_at
 
     def tick(self, now):
-        """Due timers: go-back-N (every unacknowledged frame again, RTO doubled), or a delayed ACK."""
+        """Due timers: at the timeout the oldest frame again (RTO doubled), or a delayed ACK."""
         out = []
         if self.rto_at is not None and ticks_diff(now, self.rto_at) >= 0 and self.unacked:
             self.retries += 1
@@ -155,11 +209,8 @@ class ReliableLink:
                 self.dead = True
                 return out
             self.rto = min(MAX_RTO, self.rto * 2)
-            for u in self.unacked:
-                u[5] = now
-                u[6] = True
-                self.retransmitted += 1
-                out.append(self._frame(u[1], u[2], u[3], u[4], u[0]))
+            out.append(self._resend_oldest(now))
+            self.recover_until = (self.next_seq - 1) & 0xFFFF
             self.ack_at = None
             self.rto_at = ticks_add(now, self.rto)
         if self.ack_at is not None and ticks_diff(now, self.ack_at) >= 0:

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Device } from '../../host-lib/index.js';
-import { errnoOf, loopbackServer } from './helpers.js';
+import { errnoOf, loopbackServer, peerHost } from './helpers.js';
 import { selectedTargets } from './targets.js';
 
 describe.each(selectedTargets())('$name', (target) => {
@@ -59,7 +59,7 @@ describe.each(selectedTargets())('$name', (target) => {
     const peer = await loopbackServer();
     const s = await socket.socket();
     s.setblocking(false);
-    expect(await errnoOf(s.connect(['127.0.0.1', peer.port]))).toBe(errno.EINPROGRESS);
+    expect(await errnoOf(s.connect([peerHost(), peer.port]))).toBe(errno.EINPROGRESS);
     await s.close();
     await peer.close();
   });
@@ -72,7 +72,7 @@ describe.each(selectedTargets())('$name', (target) => {
     poller.register(s);
     expect((await poller.poll(0)).map(([, m]) => m)).toEqual([20]);
     s.setblocking(false);
-    expect(await errnoOf(s.connect(['127.0.0.1', peer.port]))).toBe(errno.EINPROGRESS);
+    expect(await errnoOf(s.connect([peerHost(), peer.port]))).toBe(errno.EINPROGRESS);
     const during = await poller.poll(0);
     expect(during.length === 0 || during[0]![1] === 4).toBe(true);
     const after = await poller.poll(2000);

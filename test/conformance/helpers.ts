@@ -13,6 +13,14 @@ export async function errnoOf(p: Promise<unknown>): Promise<number> {
   throw new Error('expected an OSError, but the call succeeded');
 }
 
+/**
+ * Where the device reaches peers this test process runs: this machine's loopback for emulators
+ * and the agent, this machine's LAN address for a real board (NETCOPROC_PEER_HOST, docs/hil.md).
+ */
+export function peerHost(): string {
+  return process.env.NETCOPROC_PEER_HOST ?? '127.0.0.1';
+}
+
 /** A loopback TCP server for tests (the device reaches the machine's 127.0.0.1). */
 export async function loopbackServer(
   onConn: (c: NetSocket) => void = () => {},
@@ -24,7 +32,8 @@ export async function loopbackServer(
     c.on('error', () => {});
     onConn(c);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  // A real board on the LAN reaches us on every interface; otherwise stay on loopback.
+  await new Promise<void>((r) => server.listen(0, process.env.NETCOPROC_PEER_HOST ? '0.0.0.0' : '127.0.0.1', r));
   return {
     port: (server.address() as { port: number }).port,
     server,

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Socket } from '../../host-lib/index.js';
-import { errnoOf, loopbackServer, sleep, text } from './helpers.js';
+import { errnoOf, loopbackServer, peerHost, sleep, text } from './helpers.js';
 import { type Pair, selectedTargets } from './targets.js';
 
 async function listenOn(pair: Pair): Promise<{ srv: Socket; port: number }> {
@@ -111,7 +111,7 @@ describe.each(selectedTargets())('$name tcp_client_rst', (target) => {
     const { socket, select } = dev;
     const s = await socket.socket();
     s.settimeout(5);
-    await s.connect(['127.0.0.1', peer.port]);
+    await s.connect([peerHost(), peer.port]);
     await sleep(200);
     const poller = select.poll();
     poller.register(s, select.POLLIN);

@@ -5,7 +5,7 @@
  * one of them (or SPEC) has a bug.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { errno as E, FLAG_RELIABLE, type Message, POLL_BITS as P } from '../../firmware-protocol/index.js';
+import { CAP, errno as E, FLAG_RELIABLE, type Message, POLL_BITS as P } from '../../firmware-protocol/index.js';
 import { loopbackServer } from './helpers.js';
 import { type RawLink, selectedTargets } from './targets.js';
 import { WireHost } from './wire-host.js';
@@ -38,6 +38,8 @@ describe.each(selectedTargets().filter((t) => t.raw))('$name', (target) => {
   it('§4.4 HELLO: bad version EPROTONOSUPPORT, tiny maxFrame EINVAL; a new HELLO closes every socket', async () => {
     const first = await host.hello();
     expect(first.body.version).toBe(1);
+    const { tcp, udp, server } = CAP;
+    expect(first.body.capabilities & (tcp | udp | server)).toBe(tcp | udp | server); // all of them serve
     if (host.got[0]?.op === 'BOOT')
       expect(first.body.bootNonce).toEqual((host.got[0] as { body: { bootNonce: Uint8Array } }).body.bootNonce);
     expect(host.errno(await host.request('HELLO', { version: 2, maxFrame: 4096, rxWindow: 4096 }))).toBe(

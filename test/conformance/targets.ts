@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createEmulator, VirtualNetwork } from '../../emulator/index.js';
 import type { SockAddr } from '../../host-lib/driver.js';
 import { type Device, openDevice } from '../../host-lib/index.js';
+import { hilTarget } from './hil-target.js';
 
 export type Feature = 'server' | 'two-servers' | 'multi-device' | 'peek' | 'forwarding' | 'reset-report';
 
@@ -40,10 +41,10 @@ const virtualBlackhole = async (): Promise<Blackhole> => ({ addr: ['blackhole.te
  * (the accept queue is full), so a connect stays in progress, as to an address that never
  * answers. A python3 helper, because Node accepts every connection itself.
  */
-async function loopbackBlackhole(): Promise<Blackhole> {
+async function loopbackBlackhole(host = '127.0.0.1'): Promise<Blackhole> {
   const script = [
     'import socket, sys',
-    's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
+    `s = socket.socket(); s.bind(("${host === '127.0.0.1' ? host : '0.0.0.0'}", 0)); s.listen(0)`,
     'c = socket.create_connection(s.getsockname())',
     'print(s.getsockname()[1], flush=True)',
     'sys.stdin.read()',
@@ -58,7 +59,7 @@ async function loopbackBlackhole(): Promise<Blackhole> {
     });
   });
   return {
-    addr: ['127.0.0.1', port],
+    addr: [host, port],
     close: async () => {
       proc.stdin.end();
       await exited;
@@ -281,7 +282,11 @@ function agentTarget(): Target {
   };
 }
 
+/** For the hil target: a peer on this machine that never answers, reached at `host`. */
+export const blackholeAt = (host: string) => (): Promise<Blackhole> => loopbackBlackhole(host);
+
 const registry: Record<string, () => Target[]> = {
+  hil: () => [hilTarget()],
   emulator: () => [emulatorTarget('wipy'), emulatorTarget('esp32')],
   at: () => [atTarget()],
   agent: () => [agentTarget()],

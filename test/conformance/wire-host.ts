@@ -74,7 +74,11 @@ export class WireHost {
   }
 
   /** One request; resolves with its response, whatever the status. `extras`: flags, a link header (SPEC §7). */
-  async request<N extends RequestOp>(op: N, body: RequestBody<N>, extras: FrameExtras = {}): Promise<ResponseMsg & FrameExtras> {
+  async request<N extends RequestOp>(
+    op: N,
+    body: RequestBody<N>,
+    extras: FrameExtras = {},
+  ): Promise<ResponseMsg & FrameExtras> {
     return this.response(this.send(op, body, extras), op);
   }
 
