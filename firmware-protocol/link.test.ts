@@ -116,7 +116,8 @@ describe('recovery cost', () => {
     expect(delivered).toEqual([0, 1, 2]);
     const resent = back.flatMap((m) => a.receive(m, 2).wire);
     expect(resent.map((m) => m.link?.seq)).toEqual([3]);
-    for (const m of b.receive(resent[0] as Message, 3).deliver) delivered.push((m as { body: { bytes: number } }).body.bytes);
+    for (const m of b.receive(resent[0] as Message, 3).deliver)
+      delivered.push((m as { body: { bytes: number } }).body.bytes);
     expect(delivered).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(a.stats.retransmitted).toBe(1);
     expect(a.stats.fastRetransmits).toBe(1);
