@@ -200,8 +200,9 @@ function atTarget(): Target {
 const AGENT = fileURLToPath(new URL('../../firmware-protocol/micropython/agent.py', import.meta.url));
 
 /** The agent process, listening on a loopback port; `stop` ends it (SIGTERM) and waits. */
-async function startAgent(): Promise<{ url: string; stop(): Promise<void> }> {
-  const proc = spawn(process.env.NETCOPROC_PYTHON ?? 'python3', ['-B', AGENT, '--listen', 'tcp://127.0.0.1:0'], {
+async function startAgent(link: 'socket' | 'pty' = 'socket'): Promise<{ url: string; stop(): Promise<void> }> {
+  const args = link === 'pty' ? ['--pty'] : ['--listen', 'tcp://127.0.0.1:0'];
+  const proc = spawn(process.env.NETCOPROC_PYTHON ?? 'python3', ['-B', AGENT, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -210,7 +211,7 @@ async function startAgent(): Promise<{ url: string; stop(): Promise<void> }> {
     let out = '';
     proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /listening (socket:\/\/\S+)/.exec(out);
+      const m = /listening (socket:\/\/\S+)/.exec(out) ?? /^pty (\S+)/m.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1] as string);
@@ -227,9 +228,13 @@ async function startAgent(): Promise<{ url: string; stop(): Promise<void> }> {
   };
 }
 
-/** The MicroPython device agent under CPython: a second device implementation with real OS sockets. */
+/**
+ * The MicroPython device agent under CPython: a second device implementation with real OS sockets,
+ * reached over a real pty with serialport, as a board on a USB serial port would be
+ * (NETCOPROC_AGENT_LINK=socket uses its TCP listener instead).
+ */
 async function spawnAgent(): Promise<{ dev: Device; stop(): Promise<void> }> {
-  const agent = await startAgent();
+  const agent = await startAgent(process.env.NETCOPROC_AGENT_LINK === 'socket' ? 'socket' : 'pty');
   const dev = await openDevice(agent.url);
   return {
     dev,
