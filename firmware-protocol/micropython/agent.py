@@ -117,6 +117,10 @@ class Agent:
         before = self.decoder.dropped
         for frame in self.decoder.feed(data):
             self.on_frame(frame)
+        if self.rlink is not None and self.rlink.ack_at is not None:
+            # Acknowledge what this chunk delivered now rather than 5 ms later: a host's timeout
+            # learnt from quick answers must not expire while a burst is being worked through.
+            self.send_frame(self.rlink.ack_now())
         if self.decoder.dropped != before:
             self.bad(self.decoder.dropped - before, 'SLIP: oversize frame, bad escape or line noise')
 

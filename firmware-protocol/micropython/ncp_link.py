@@ -188,6 +188,10 @@ class ReliableLink:
             self.srtt = (7 * self.srtt + r) // 8
         self.rto = self._estimated()
 
+    def ack_now(self):
+        """A bare ACK for what was delivered, at once (the delayed one is then not needed)."""
+        return self._ack_frame()
+
     def _ack_frame(self):
         self.ack_at = None
         return encode_frame(KIND_EVENT, 0, OP_ACK, b'', FLAG_LINK | FLAG_UNNUMBERED, (0, self.ack()))
