@@ -9,6 +9,7 @@
 import { type at, constants as C, errno as E, POLL_BITS as P } from '../../firmware-protocol/index.js';
 import type { DeviceTlsOptions, DriverSocket, SockAddr } from '../driver.js';
 import { OSError, osError, WOULD_BLOCK } from '../errors.js';
+import { Readiness } from '../readiness.js';
 import type { LinkEntry, LinkSink } from './links.js';
 import { SocketQueue } from './queue.js';
 import { AT_SSL_DEFAULT, type AtSslConfig, atSslConfig } from './ssl.js';
@@ -54,7 +55,7 @@ export class AtSocket implements DriverSocket, LinkSink {
   private sendError: OSError | null = null;
   private connectError: OSError | null = null;
   private readonly accepted: AtSocket[] = [];
-  private waiters: (() => void)[] = [];
+  private readonly readiness = new Readiness();
 
   constructor(
     readonly id: number,
@@ -133,30 +134,11 @@ export class AtSocket implements DriverSocket, LinkSink {
   }
 
   private notify(): void {
-    const ws = this.waiters;
-    this.waiters = [];
-    for (const w of ws) w();
+    this.readiness.notify();
   }
 
   wait(deadline: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = (): void => {
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', cancel);
-        resolve();
-      };
-      const cancel = (): void => {
-        this.waiters = this.waiters.filter((w) => w !== done);
-        done();
-      };
-      if (signal?.aborted) return resolve();
-      signal?.addEventListener('abort', cancel);
-      this.waiters.push(done);
-      if (deadline !== Number.POSITIVE_INFINITY) {
-        timer = setTimeout(done, Math.min(2 ** 31 - 1, Math.max(0, deadline - Date.now())));
-      }
-    });
+    return this.readiness.wait(deadline, signal);
   }
 
   private checkOpen(): void {

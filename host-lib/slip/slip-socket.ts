@@ -6,6 +6,7 @@
 import { constants as C, errno as E, POLL_BITS as P } from '../../firmware-protocol/index.js';
 import type { DeviceTlsOptions, DriverSocket, SockAddr } from '../driver.js';
 import { OSError, osError, WOULD_BLOCK } from '../errors.js';
+import { Readiness } from '../readiness.js';
 import type { SlipDriver } from './slip-driver.js';
 
 type State = 'new' | 'connecting' | 'connected' | 'listening' | 'closed';
@@ -29,7 +30,7 @@ export class SlipSocket implements DriverSocket {
   /** A CONNECTED that overtook its CONNECT response (a device that breaks SPEC §4.4 order). */
   private earlyConnect?: number;
   private connectInFlight = false;
-  private waiters: (() => void)[] = [];
+  private readonly readiness = new Readiness();
 
   constructor(
     readonly id: number,
@@ -88,29 +89,11 @@ export class SlipSocket implements DriverSocket {
   }
 
   private notify(): void {
-    const ws = this.waiters;
-    this.waiters = [];
-    for (const w of ws) w();
+    this.readiness.notify();
   }
 
   wait(deadline: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = (): void => {
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', cancel);
-        resolve();
-      };
-      const cancel = (): void => {
-        this.waiters = this.waiters.filter((w) => w !== done);
-        done();
-      };
-      if (signal?.aborted) return resolve();
-      signal?.addEventListener('abort', cancel);
-      this.waiters.push(done);
-      if (deadline !== Number.POSITIVE_INFINITY)
-        timer = setTimeout(done, Math.min(2 ** 31 - 1, Math.max(0, deadline - Date.now())));
-    });
+    return this.readiness.wait(deadline, signal);
   }
 
   private checkOpen(): void {
