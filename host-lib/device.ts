@@ -134,16 +134,23 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
 
   /** Closes every socket, then the link. */
   async close(): Promise<void> {
-    await this.driver.close();
-    const link = this.link;
-    if (link instanceof SerialPort && link.isOpen) {
-      // Wait for the fd (and its lock) to be released, so the port can be opened again at once.
-      await new Promise<void>((resolve) => link.close(() => resolve()));
-      return;
+    try {
+      await this.driver.close();
+    } finally {
+      // The port is released even when the driver's goodbye failed (a board that stopped answering).
+      await releaseLink(this.link);
     }
-    link.end();
-    link.destroy();
   }
+}
+
+/** Closes the link; for a serial port, waits until its fd and lock are gone so it can be reopened at once. */
+async function releaseLink(link: Duplex): Promise<void> {
+  if (link instanceof SerialPort && link.isOpen) {
+    await new Promise<void>((resolve) => link.close(() => resolve()));
+    return;
+  }
+  link.end();
+  link.destroy();
 }
 
 /** Makes the local end of the line follow a speed change the device already made. */

@@ -27,7 +27,16 @@ export function hilTarget(): Target {
     async open() {
       if (!port)
         throw new Error('NETCOPROC_PORT is not set: the serial port of the board, e.g. /dev/ttyUSB0 (see docs/hil.md)');
-      const dev = (await openDevice(port, { protocol, baudRate })) as unknown as Device;
+      // The previous test's close may still be releasing the port's lock: retry briefly.
+      let dev: Device | undefined;
+      for (const end = Date.now() + 3000; !dev; ) {
+        try {
+          dev = (await openDevice(port, { protocol, baudRate })) as unknown as Device;
+        } catch (err) {
+          if (!/lock/i.test(String(err)) || Date.now() > end) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
       return Object.assign(dev, { done: () => dev.close() });
     },
     async pair() {
