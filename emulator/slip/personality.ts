@@ -290,10 +290,14 @@ export class SlipPersonality extends Duplex implements SocketNotify {
     return (this.session?.hostMaxFrame ?? 1034) - FRAME_OVERHEAD - 2;
   }
 
+  /** Payload one frame to the host can carry at most (its maxFrame). */
+  private get frameLimit(): number {
+    return (this.session?.hostMaxFrame ?? 1034) - FRAME_OVERHEAD - 1;
+  }
+
   /** DATA payload per frame: the host's limit, smaller while the reliable link sees losses. */
   private get maxPayload(): number {
-    const limit = (this.session?.hostMaxFrame ?? 1034) - FRAME_OVERHEAD - 1;
-    return Math.min(limit, this.link.link?.payloadLimit ?? limit);
+    return Math.min(this.frameLimit, this.link.link?.payloadLimit ?? this.frameLimit);
   }
 
   // SocketNotify: the socket table reports readiness; push what the credit allows.
@@ -335,7 +339,9 @@ export class SlipPersonality extends Duplex implements SocketNotify {
     while (s?.kind === 'udp' && !this.outputBlocked) {
       const credit = this.credit.get(id) ?? 0;
       // A datagram larger than a frame is truncated (SPEC §4.4), so cap what we ask for.
-      const room = this.maxPayload - 19;
+      // Datagrams cannot be split: only the host's frame size limits them, never the link's
+      // adaptive payload size (that would truncate a datagram because the line was noisy).
+      const room = this.frameLimit - 19;
       const next = s.nextSize;
       if (next < 0 || Math.min(next, room) > credit) return;
       const d = s.readDgram(Number.MAX_SAFE_INTEGER);
