@@ -13,16 +13,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { type Command, flag, list, type OptionSpec, type Parsed, parseCommandLine, str, UsageError } from './args.js';
 
 /** The agent's entry point, from the source tree (also when this file runs compiled from dist/bin). */
 export const AGENT_PY = ['../firmware-protocol/micropython/agent.py', '../../firmware-protocol/micropython/agent.py']
   .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
   .find((path) => existsSync(path));
-
-export const AGENT_USAGE = `  netcoproc agent   [--listen tcp://127.0.0.1:PORT]... [--pty [LINK]] | --stdio  [--python PATH]
-                    the MicroPython device agent under CPython, with real sockets
-`;
 
 export interface AgentOptions {
   listen: string[];
@@ -32,9 +28,46 @@ export interface AgentOptions {
   python: string;
 }
 
-/** A bad flag; the code makes `netcoproc`'s main print the usage, as for parseArgs' own errors. */
-class AgentUsageError extends Error {
-  readonly code = 'ERR_PARSE_ARGS_AGENT';
+export const AGENT_OPTIONS: OptionSpec[] = [
+  {
+    name: 'listen',
+    value: 'tcp://HOST:PORT',
+    multiple: true,
+    help: 'serve the agent on a TCP port (port 0 picks one); without any transport: tcp://127.0.0.1:0',
+  },
+  {
+    name: 'pty',
+    value: 'LINK',
+    optionalValue: true,
+    help: 'serve it on a pseudo-terminal; LINK = a symlink to create to it',
+  },
+  { name: 'stdio', help: 'speak the protocol on stdin/stdout instead (not with --pty or --listen)' },
+  {
+    name: 'python',
+    value: 'PATH',
+    default: '$NETCOPROC_PYTHON or python3',
+    help: 'the Python interpreter to run it with',
+  },
+];
+
+/** Parsed options → the agent's; a bad combination is a UsageError. */
+export function agentOptions({ values }: Parsed): AgentOptions {
+  const listen = list(values, 'listen');
+  for (const spec of listen) {
+    const port = /^tcp:\/\/(?:[^:/\s]+|\[[^\]]+\]):(\d{1,5})$/.exec(spec)?.[1];
+    if (port === undefined || Number(port) > 65535)
+      throw new UsageError(`--listen expects tcp://HOST:PORT, got '${spec}'`);
+  }
+  const pty = values.pty as string | true | undefined;
+  const stdio = flag(values, 'stdio');
+  if (stdio && (pty || listen.length)) throw new UsageError('--stdio cannot be combined with --pty or --listen');
+  const python = str(values, 'python');
+  return {
+    listen: listen.length === 0 && !pty && !stdio ? ['tcp://127.0.0.1:0'] : listen,
+    pty,
+    stdio,
+    python: python === undefined || python.startsWith('$') ? (process.env.NETCOPROC_PYTHON ?? 'python3') : python,
+  };
 }
 
 /**
@@ -42,35 +75,7 @@ class AgentUsageError extends Error {
  * Without a transport it listens on `tcp://127.0.0.1:0`, like `emulate`.
  */
 export function parseAgentArgs(args: string[]): AgentOptions {
-  const i = args.indexOf('--pty');
-  const link = i >= 0 && args[i + 1] !== undefined && !args[i + 1]!.startsWith('-') ? args[i + 1] : undefined;
-  const rest = i < 0 ? args : [...args.slice(0, i), ...args.slice(i + (link ? 2 : 1))];
-  const { values, positionals } = parseArgs({
-    args: rest,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      listen: { type: 'string', multiple: true },
-      stdio: { type: 'boolean', default: false },
-      python: { type: 'string', default: process.env.NETCOPROC_PYTHON ?? 'python3' },
-    },
-  });
-  if (positionals.length) throw new AgentUsageError(`unexpected argument '${positionals[0]}'`);
-  const listen = values.listen ?? [];
-  for (const spec of listen) {
-    const port = /^tcp:\/\/(?:[^:/\s]+|\[[^\]]+\]):(\d{1,5})$/.exec(spec)?.[1];
-    if (port === undefined || Number(port) > 65535)
-      throw new AgentUsageError(`--listen expects tcp://HOST:PORT, got '${spec}'`);
-  }
-  const pty = i < 0 ? undefined : (link ?? true);
-  if (values.stdio && (pty || listen.length))
-    throw new AgentUsageError('--stdio cannot be combined with --pty or --listen');
-  return {
-    listen: listen.length === 0 && !pty && !values.stdio ? ['tcp://127.0.0.1:0'] : listen,
-    pty,
-    stdio: values.stdio,
-    python: values.python,
-  };
+  return agentOptions(parseCommandLine(AGENT, args));
 }
 
 /** The agent's own command line for `o`. */
@@ -82,9 +87,8 @@ export function agentArgv(o: AgentOptions): string[] {
 }
 
 /** Runs the agent until it exits or this process gets SIGINT/SIGTERM; resolves with its exit code. */
-export async function runAgent(args: string[]): Promise<number> {
-  const o = parseAgentArgs(args);
-  if (!AGENT_PY) throw new Error('firmware-protocol/micropython/agent.py not found (run from the netcoproc checkout)');
+export async function runAgent(o: AgentOptions): Promise<number> {
+  if (!AGENT_PY) throw new Error('cannot find firmware-protocol/micropython/agent.py in the package');
   // stdout is inherited: the agent prints its `listening …` / `pty …` lines itself (or, with
   // --stdio, speaks the protocol on it).
   const child = spawn(o.python, ['-u', '-B', AGENT_PY, ...agentArgv(o)], {
@@ -107,3 +111,10 @@ export async function runAgent(args: string[]): Promise<number> {
     process.off('SIGTERM', onTerm);
   }
 }
+
+export const AGENT: Command = {
+  name: 'agent',
+  summary: 'the MicroPython device agent under CPython, with real sockets (prints lines like emulate)',
+  options: AGENT_OPTIONS,
+  run: (parsed) => runAgent(agentOptions(parsed)),
+};

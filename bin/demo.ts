@@ -5,7 +5,7 @@
 import { openDevice } from '../host-lib/index.js';
 import { startEmulator } from './emulate.js';
 
-export async function runDemo(_args: string[]): Promise<number> {
+export async function runDemo(): Promise<number> {
   const say = (s: string): void => console.log(s);
   const emu = await startEmulator(
     { protocol: 'slip', profile: 'wipy', listen: ['tcp://127.0.0.1:0'], pty: undefined, network: 'virtual' },

@@ -3,6 +3,7 @@
  * one line per attachment point as soon as it is ready (`listening socket://127.0.0.1:41234`,
  * `pty /dev/pts/5`) and shuts down cleanly on SIGINT/SIGTERM.
  */
+import { type Stats, statSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import {
   type AtVersion,
@@ -110,7 +111,26 @@ export function describeChange(c: PortChange): string {
   return `${names[c.key]} ${value}`;
 }
 
+/** `--flash DIR` must be a directory (or not exist yet: the file store creates it). */
+function checkFlashDir(dir: string): void {
+  let st: Stats | undefined;
+  try {
+    st = statSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new Error(`--flash ${dir}: ${(err as Error).message}`);
+  }
+  if (!st.isDirectory()) throw new Error(`--flash ${dir}: not a directory`);
+}
+
+/** A transport that failed to start, said with the option that asked for it. */
+function transportError(option: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  return new Error(`${option}: ${e.message ?? String(err)}`);
+}
+
 export async function startEmulator(o: EmulateOptions, print: (line: string) => void): Promise<RunningEmulator> {
+  if (o.flash !== undefined) checkFlashDir(o.flash);
   const hosts = o.config ? loadHostsFile(o.config) : undefined;
   // Made afresh at every start, never stored, in the background while the board boots (loading
   // the X.509 library is most of its cost): https hosts and /flash/cert/ca.pem wait for it.
@@ -155,7 +175,9 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   };
   try {
     for (const spec of o.listen) {
-      const t = await listenTcp(line, parseListen(spec));
+      const t = await listenTcp(line, parseListen(spec)).catch((err) => {
+        throw transportError(`--listen ${spec}`, err);
+      });
       closers.push(() => t.close());
       say(`listening ${t.url}`);
     }
@@ -170,12 +192,16 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
           process.stderr.write('rfc2217: reset\n');
           emulator.reboot();
         },
+      }).catch((err) => {
+        throw transportError(`--rfc2217 ${o.rfc2217}`, err);
       });
       closers.push(() => t.close());
       say(`listening ${t.url}`);
     }
     if (o.pty) {
-      const p = await openPty(line, typeof o.pty === 'string' ? { link: o.pty } : {});
+      const p = await openPty(line, typeof o.pty === 'string' ? { link: o.pty } : {}).catch((err) => {
+        throw transportError(`--pty${typeof o.pty === 'string' ? ` ${o.pty}` : ''}`, err);
+      });
       closers.push(() => p.close());
       say(`pty ${p.path}`);
     }

@@ -1,7 +1,17 @@
 #!/usr/bin/env node
-// The `netcoproc` command: runs the TypeScript CLI through tsx, so the checkout needs no build step.
-import { register } from 'tsx/esm/api';
+// The `netcoproc` command. Installed from the package it runs the built JavaScript in dist/ (fast,
+// no TypeScript at run time). In the checkout, where bin/cli.ts sits beside this file, it runs the
+// sources through tsx so edits need no build; NETCOPROC_DIST=1 runs dist/ there too.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('./cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+const fromSource = process.env.NETCOPROC_DIST !== '1' && existsSync(new URL('./cli.ts', import.meta.url));
+let cli;
+if (fromSource) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  cli = await import('./cli.ts');
+} else {
+  cli = await import('../dist/bin/cli.js');
+}
+cli.installLastResortHandlers();
+process.exitCode = await cli.main(process.argv.slice(2));

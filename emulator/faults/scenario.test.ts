@@ -178,14 +178,14 @@ describe('command-line flags', () => {
     expect(emu.stderr()).toMatch(/faults injected: .*reboot 1/);
   });
 
-  it('a bad scenario file stops netcoproc emulate with a clear message and exit code 1', async () => {
+  it('a bad scenario file stops netcoproc emulate with one clear line and exit code 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ncp-scenario-'));
     writeFileSync(join(dir, 'bad.json'), '{ "device": { "hang": { "afterBytes": -3 } } }');
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       expect(await main(['emulate', '--scenario', join(dir, 'bad.json')])).toBe(1);
       expect(String(stderr.mock.calls[0]?.[0])).toMatch(
-        /invalid fault scenario .*bad\.json:\n {2}device\.hang\.afterBytes: /,
+        /^netcoproc emulate: invalid fault scenario .*bad\.json: device\.hang\.afterBytes: [^\n]*\n$/,
       );
     } finally {
       stderr.mockRestore();
