@@ -134,7 +134,15 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   const hosts = o.config ? loadHostsFile(o.config) : undefined;
   // Made afresh at every start, never stored, in the background while the board boots (loading
   // the X.509 library is most of its cost): https hosts and /flash/cert/ca.pem wait for it.
-  const pki = o.network === 'virtual' ? generateFixturePki() : undefined;
+  // Started only once the transports listen (below): loading @peculiar/x509 is synchronous
+  // CPU work that would otherwise delay the `listening` lines by a few hundred milliseconds.
+  let startPki: (() => void) | undefined;
+  const pki =
+    o.network === 'virtual'
+      ? new Promise<void>((resolve) => {
+          startPki = resolve;
+        }).then(() => generateFixturePki())
+      : undefined;
   pki?.catch((err: Error) => process.stderr.write(`fixture PKI failed, https hosts will reset: ${err.message}\n`));
   const netOpts = { mode: o.network, ...(hosts ? { hosts } : {}), pki };
   // Several processes can share one virtual network: the first to join hosts it.
@@ -211,6 +219,7 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     await named?.close();
     throw err;
   }
+  setImmediate(() => startPki?.());
   return {
     emulator,
     lines,

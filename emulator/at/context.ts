@@ -90,7 +90,7 @@ export interface AtDevice {
   /** The real-firmware quirks switched on (quirks.ts); handlers ask it whether one plays now. */
   readonly quirks: AtQuirkPlayer;
   /** The board's file store: the stand-in for ESP-AT's certificate partitions (SSL links). */
-  readonly files?: TlsFileSource;
+  readonly files?: TlsFileSource | undefined;
   server: ServerState | null;
   /** Milliseconds since the last boot (the SNTP clock before a sync). */
   readonly uptimeMs: number;

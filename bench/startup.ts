@@ -1,0 +1,76 @@
+/**
+ * CLI start-up: wall time from spawning `netcoproc emulate` (the built JavaScript, as installed
+ * from the package) to its `listening socket://…` line, over repeated runs like hyperfine.
+ * `npx tsx bench/startup.ts [RUNS]` prints min / median / max; bench/run.ts reports it as a row.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../bin/netcoproc.mjs', import.meta.url));
+const BUILT = fileURLToPath(new URL('../dist/bin/cli.js', import.meta.url));
+
+/** The contract's figure (ARCHITECTURE.md §8): `listening` within 300 ms of start. */
+export const STARTUP_TARGET_MS = 300;
+
+export interface Startup {
+  runs: number;
+  minMs: number;
+  medianMs: number;
+  maxMs: number;
+  targetMs: number;
+}
+
+/** One start: spawn, wait (at most 10 s) for `listening`, stop it with SIGTERM. */
+function startOnce(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    // NETCOPROC_DIST=1: the checkout's launcher runs dist/ as the installed package does.
+    const proc = spawn(process.execPath, [BIN, 'emulate', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NETCOPROC_DIST: '1' },
+    });
+    let out = '';
+    let elapsed: number | undefined;
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`no 'listening' line within 10 s: ${out}`));
+    }, 10_000);
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (elapsed === undefined && out.includes('listening ')) {
+        elapsed = performance.now() - t0;
+        proc.kill('SIGTERM');
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      if (elapsed !== undefined) resolve(elapsed);
+      else reject(new Error(`emulate exited (${code}) before listening: ${out}`));
+    });
+  });
+}
+
+/** `runs` starts one after the other (after one warm-up, so the file cache is warm). */
+export async function measureStartup(runs = 10, args: string[] = []): Promise<Startup> {
+  if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run npm run build first`);
+  await startOnce(args);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await startOnce(args));
+  times.sort((a, b) => a - b);
+  const round = (n: number): number => Math.round(n * 10) / 10;
+  return {
+    runs,
+    minMs: round(times[0] as number),
+    medianMs: round(times[Math.floor(times.length / 2)] as number),
+    maxMs: round(times[times.length - 1] as number),
+    targetMs: STARTUP_TARGET_MS,
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const s = await measureStartup(Number(process.argv[2] ?? 10));
+  console.log(
+    `CLI start-up to listening: min ${s.minMs} ms, median ${s.medianMs} ms, max ${s.maxMs} ms over ${s.runs} runs (target ${s.targetMs} ms)`,
+  );
+}
