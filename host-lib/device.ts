@@ -21,6 +21,7 @@ import { type SelectModule, selectModule } from './select.js';
 import { SlipDriver, type SlipDriverOptions } from './slip/slip-driver.js';
 import { createSocketModule, type SocketModule } from './socket-module.js';
 import { createSslModule, type SslModule } from './ssl.js';
+import { namingLocator } from './transports/open-error.js';
 import { Rfc2217Link } from './transports/rfc2217.js';
 import { openTransport, type SerialOptions, setModemLines } from './transports.js';
 
@@ -187,7 +188,7 @@ export async function openDevice<O extends OpenOptions = Record<never, never>>(
     return new Device(driver, link);
   } catch (err) {
     link.destroy();
-    throw err;
+    throw typeof locator === 'string' ? namingLocator(locator, err) : err;
   }
 }
 

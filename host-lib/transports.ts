@@ -6,7 +6,9 @@
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SerialPort } from 'serialport';
+import { badArg } from './errors.js';
 import { fixSerialPoller } from './serial/poller-fix.js';
+import { openFailure } from './transports/open-error.js';
 import { openRfc2217, Rfc2217Link } from './transports/rfc2217.js';
 import { setSerialLines } from './transports/serial-ports.js';
 
@@ -23,17 +25,33 @@ export interface SerialOptions {
   openTimeoutMs?: number;
 }
 
-/** Opens the link; rejects with a clear message on a bad locator or when the port cannot be opened in time. */
+/**
+ * Opens the link. A bad locator is a ValueError naming it; a link that cannot be opened (in time)
+ * is an OSError (ENOENT, EACCES, EBUSY, ENOTTY, ECONNREFUSED, ETIMEDOUT, ...) whose message names it.
+ */
 export async function openTransport(locator: string | Duplex, opts: SerialOptions = {}): Promise<Duplex> {
   if (typeof locator !== 'string') return locator;
   const timeout = opts.openTimeoutMs ?? 5000;
-  if (locator.startsWith('socket://')) return openTcp(locator, timeout);
-  if (locator.startsWith('rfc2217://')) return openRfc2217(locator, { ...opts, openTimeoutMs: timeout });
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(locator) || locator === '')
-    throw new Error(
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(locator) && !/^(socket|rfc2217):\/\//.test(locator)) {
+    throw badArg(
+      'ValueError',
+      'locator',
       `unknown locator '${locator}' (expected a device path, socket://host:port, rfc2217://host:port or emulator:)`,
     );
-  return openSerial(locator, opts, timeout);
+  }
+  if (locator === '') throw badArg('ValueError', 'locator', 'empty (expected a device path or socket://host:port)');
+  try {
+    if (locator.startsWith('socket://')) return await openTcp(locator, timeout);
+    if (locator.startsWith('rfc2217://')) return await openRfc2217(locator, { ...opts, openTimeoutMs: timeout });
+    return await openSerial(locator, opts, timeout);
+  } catch (err) {
+    throw isBadLocator(err) ? err : openFailure(locator, err);
+  }
+}
+
+/** `socket://` without a port and the like: the caller's mistake, not the link's. */
+function isBadLocator(err: unknown): boolean {
+  return err instanceof TypeError || (err instanceof Error && err.name === 'ValueError');
 }
 
 /**
@@ -54,7 +72,7 @@ export function setModemLines(link: Duplex, lines: { dtr?: boolean; rts?: boolea
 function openTcp(locator: string, timeoutMs: number): Promise<Duplex> {
   const url = new URL(locator);
   const port = Number(url.port);
-  if (!url.hostname || !port) throw new Error(`socket:// needs host and port: ${locator}`);
+  if (!url.hostname || !port) throw badArg('ValueError', 'locator', `socket:// needs host and port: ${locator}`);
   return withDeadline(
     new Promise((resolve, reject) => {
       const s = connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port });

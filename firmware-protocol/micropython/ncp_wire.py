@@ -60,9 +60,9 @@ class FrameError(ValueError):
 # firmware-protocol/errno.ts; test/agent-table.test.ts fails if the two drift apart.
 ERRNO = {
     'EPERM': (1, 1), 'ENOENT': (2, 2), 'EIO': (5, 5), 'EBADF': (9, 9), 'EAGAIN': (11, 11),
-    'ENOMEM': (12, 12), 'EACCES': (13, 13), 'EEXIST': (17, 17), 'ENODEV': (19, 19),
+    'ENOMEM': (12, 12), 'EACCES': (13, 13), 'EBUSY': (16, 16), 'EEXIST': (17, 17), 'ENODEV': (19, 19),
     'ENOTDIR': (20, 20), 'EISDIR': (21, 21), 'EINVAL': (22, 22), 'ENFILE': (23, 23),
-    'EMFILE': (24, 24), 'ENOSPC': (28, 28), 'EPIPE': (32, 32), 'EMSGSIZE': (90, 122), 'ENOPROTOOPT': (92, 109),
+    'EMFILE': (24, 24), 'ENOTTY': (25, 25), 'ENOSPC': (28, 28), 'EPIPE': (32, 32), 'EMSGSIZE': (90, 122), 'ENOPROTOOPT': (92, 109),
     'EPROTONOSUPPORT': (93, 123), 'EOPNOTSUPP': (95, 95), 'EAFNOSUPPORT': (97, 106),
     'EADDRINUSE': (98, 112), 'EADDRNOTAVAIL': (99, 125), 'ENETUNREACH': (101, 114),
     'ECONNABORTED': (103, 113), 'ECONNRESET': (104, 104), 'ENOBUFS': (105, 105),
