@@ -160,9 +160,10 @@ function usageMessage(err: Error & { code?: string }, args: string[]): string {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option '${opt ?? args.find((a) => a.startsWith('-'))}'`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return err.message.includes('argument missing')
-        ? `${opt} needs a value`
-        : `${opt} ${err.message.includes('does not take') ? 'takes no value' : 'has a bad value'}`;
+      if (err.message.includes('argument missing')) return `${opt} needs a value`;
+      if (err.message.includes('ambiguous'))
+        return `${opt} needs a value (for one that starts with '-', write ${opt}=VALUE)`;
+      return `${opt} ${err.message.includes('does not take') ? 'takes no value' : 'has a bad value'}`;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `unexpected argument '${/'([^']+)'/.exec(err.message)?.[1]}'`;
     default:
