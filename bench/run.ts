@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --quick]`: throughput and latency of the SLIP path against the
+ * `npm run bench [-- --json] [-- --quick]` (`npm run -s bench -- --json` for JSON alone: -s drops npm's banner): throughput and latency of the SLIP path against the
  * emulator, for the in-process, pty and socket:// transports, unpaced and paced at 921600 baud,
  * plus TLS handshake time and TLS bulk download, device-side and host-side (tls.ts; JSON `tls`).
  * Human table on stdout, or one JSON document with --json (figures and targets, machine-readable).
@@ -17,6 +17,7 @@ import {
   startSink,
   upload,
 } from './scenarios.js';
+import { measureStartup, startupTarget } from './startup.js';
 import { measureTls, type TlsFigures } from './tls.js';
 
 const json = process.argv.includes('--json');
@@ -139,11 +140,13 @@ async function main(): Promise<void> {
   }
   const tls = await measureTls(quick);
   if (!json) for (const f of tls) printTls(f);
-  const t = targets(rows);
+  const startup = await measureStartup(quick ? 5 : 10);
+  if (!json) console.log(`CLI start-up to listening: median ${startup.medianMs} ms, min ${startup.minMs} ms`);
+  const t = [...targets(rows), startupTarget(startup)];
   if (json) {
     console.log(
       JSON.stringify(
-        { node: process.version, date: new Date().toISOString(), quick, results: rows, tls, targets: t },
+        { node: process.version, date: new Date().toISOString(), quick, results: rows, tls, startup, targets: t },
         null,
         2,
       ),
