@@ -197,12 +197,16 @@ describe('npm pack, installed into a fresh project', () => {
 
   it("a strict consumer's tsc (nodenext, exactOptionalPropertyTypes, noUncheckedIndexedAccess, no skipLibCheck) has 0 errors", async () => {
     writeFileSync(join(project, 'consumer.ts'), CONSUMER_TS);
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(STRICT_TSCONFIG, null, 2));
-    const result = await run(process.execPath, [TSC, '-p', '.'], { cwd: project, timeout: 120_000 }).then(
-      ({ stdout }) => stdout,
-      (e: { stdout?: string }) => `tsc failed:\n${e.stdout}`,
-    );
-    expect(result).toBe('');
+    // Also with the DOM library, as a project that runs in browsers too would have it.
+    for (const lib of [['ES2023'], ['ES2023', 'DOM']]) {
+      const config = { ...STRICT_TSCONFIG, compilerOptions: { ...STRICT_TSCONFIG.compilerOptions, lib } };
+      writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(config, null, 2));
+      const result = await run(process.execPath, [TSC, '-p', '.'], { cwd: project, timeout: 120_000 }).then(
+        ({ stdout }) => stdout,
+        (e: { stdout?: string }) => `tsc failed:\n${e.stdout}`,
+      );
+      expect(result, `lib ${lib.join(', ')}`).toBe('');
+    }
   }, 150_000);
 
   it('the installed netcoproc runs the built CLI: --version, and emulate prints its listening line', async () => {
