@@ -141,7 +141,10 @@ async function main(): Promise<void> {
   const tls = await measureTls(quick);
   if (!json) for (const f of tls) printTls(f);
   const startup = await measureStartup(quick ? 5 : 10);
-  if (!json) console.log(`CLI start-up to listening: median ${startup.medianMs} ms, min ${startup.minMs} ms`);
+  if (!json)
+    console.log(
+      `CLI start-up to listening: median ${startup.medianMs} ms, min ${startup.minMs} ms (bare node ${startup.nodeBaselineMs} ms)`,
+    );
   const t = [...targets(rows), startupTarget(startup)];
   if (json) {
     console.log(
