@@ -143,12 +143,15 @@ export function emulateOptions({ values }: Parsed): EmulateOptions {
 /** Runs until SIGINT/SIGTERM, then shuts the emulator down cleanly. */
 async function runEmulate(parsed: Parsed): Promise<number> {
   const options = emulateOptions(parsed);
-  const { startEmulator } = await import('./emulate.js');
-  const running = await startEmulator(options, (line) => console.log(line));
-  await new Promise<void>((resolve) => {
+  // Listen for the signals before the `listening` line goes out: a supervisor that stops us as
+  // soon as it reads that line must get a clean shutdown, not the default kill.
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+  const { startEmulator } = await import('./emulate.js');
+  const running = await startEmulator(options, (line) => console.log(line));
+  await stopped;
   await running.close();
   return 0;
 }
