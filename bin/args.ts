@@ -155,7 +155,8 @@ function liftOptionalValues(cmd: Command, args: string[]): { rest: string[]; lif
 
 /** parseArgs' error messages are long and say "Option '--x <value>'"; ours are one short line. */
 function usageMessage(err: Error & { code?: string }, args: string[]): string {
-  const opt = /'(-[^' ]+)/.exec(err.message)?.[1];
+  // parseArgs names an option `'--name'`, `'--name <value>'` or `'-n, --name'`: keep the long form.
+  const opt = /'(?:-\w, )?(-{1,2}[^' ,]+)/.exec(err.message)?.[1];
   switch (err.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option '${opt ?? args.find((a) => a.startsWith('-'))}'`;
