@@ -13,7 +13,16 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Command, flag, list, type OptionSpec, type Parsed, parseCommandLine, str, UsageError } from './args.js';
+import {
+  type Command,
+  flag,
+  type OptionSpec,
+  type Parsed,
+  parseCommandLine,
+  str,
+  tcpListenOptions,
+  UsageError,
+} from './args.js';
 
 /** The agent's entry point, from the source tree (also when this file runs compiled from dist/bin). */
 export const AGENT_PY = ['../firmware-protocol/micropython/agent.py', '../../firmware-protocol/micropython/agent.py']
@@ -52,12 +61,7 @@ export const AGENT_OPTIONS: OptionSpec[] = [
 
 /** Parsed options → the agent's; a bad combination is a UsageError. */
 export function agentOptions({ values }: Parsed): AgentOptions {
-  const listen = list(values, 'listen');
-  for (const spec of listen) {
-    const port = /^tcp:\/\/(?:[^:/\s]+|\[[^\]]+\]):(\d{1,5})$/.exec(spec)?.[1];
-    if (port === undefined || Number(port) > 65535)
-      throw new UsageError(`--listen expects tcp://HOST:PORT, got '${spec}'`);
-  }
+  const listen = tcpListenOptions(values);
   const pty = values.pty as string | true | undefined;
   const stdio = flag(values, 'stdio');
   if (stdio && (pty || listen.length)) throw new UsageError('--stdio cannot be combined with --pty or --listen');

@@ -249,3 +249,14 @@ export function choice<T extends string>(v: string | undefined, name: string, ch
     );
   return v as T;
 }
+
+/** `--listen tcp://HOST:PORT` values (port 0 = pick one), checked so a typo is a usage error. */
+export function tcpListenOptions(values: Parsed['values'], name = 'listen'): string[] {
+  const specs = list(values, name);
+  for (const spec of specs) {
+    const port = /^tcp:\/\/(?:[^:/\s]+|\[[^\]]+\]):(\d{1,5})$/.exec(spec)?.[1];
+    if (port === undefined || Number(port) > 65535)
+      throw new UsageError(`--${name} expects tcp://HOST:PORT, got '${spec}'`);
+  }
+  return specs;
+}

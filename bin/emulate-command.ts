@@ -9,11 +9,11 @@ import {
   type Command,
   choice,
   intOption,
-  list,
   type OptionSpec,
   type Parsed,
   parseCommandLine,
   str,
+  tcpListenOptions,
   UsageError,
 } from './args.js';
 import type { EmulateOptions } from './emulate.js';
@@ -100,17 +100,6 @@ function faultFlags(v: Parsed['values']): FaultFlags {
   };
 }
 
-/** `--listen tcp://HOST:PORT` (checked here so a typo is a usage error, not a failed start). */
-function listenOptions(v: Parsed['values']): string[] {
-  const specs = list(v, 'listen');
-  for (const spec of specs) {
-    const port = /^tcp:\/\/(?:[^:/\s]+|\[[^\]]+\]):(\d{1,5})$/.exec(spec)?.[1];
-    if (port === undefined || Number(port) > 65535)
-      throw new UsageError(`--listen expects tcp://HOST:PORT, got '${spec}'`);
-  }
-  return specs;
-}
-
 /** Parsed options → what startEmulator takes, with every value and combination checked. */
 export function emulateOptions({ values }: Parsed): EmulateOptions {
   const protocol = choice(str(values, 'protocol'), 'protocol', ['slip', 'at'] as const) ?? 'slip';
@@ -120,7 +109,7 @@ export function emulateOptions({ values }: Parsed): EmulateOptions {
   const rfc2217 = intOption(str(values, 'rfc2217'), 'rfc2217', 0, 65535);
   const network = choice(str(values, 'network'), 'network', ['virtual', 'host'] as const) ?? 'virtual';
   const pty = values.pty as string | true | undefined;
-  const listen = listenOptions(values);
+  const listen = tcpListenOptions(values);
   return {
     protocol,
     atVersion,
