@@ -166,6 +166,20 @@ describe('socket semantics over SLIP (wipy profile)', () => {
     }
   });
 
+  it('recvfrom on a stream socket reports the peer it is connected to', async () => {
+    const { socket } = dev;
+    const addr = (await socket.getaddrinfo('echo.test', 7))[0]![4];
+    const s = await socket.socket();
+    s.settimeout(2);
+    await s.connect(addr);
+    await s.sendall('hi');
+    const [data, from] = await s.recvfrom(2);
+    expect(Buffer.from(data).toString()).toBe('hi'.slice(0, data.length));
+    expect(from).toEqual(addr);
+    expect(from[0]).not.toBe('0.0.0.0');
+    await s.close();
+  });
+
   it('bad arguments raise TypeError/ValueError naming the argument', async () => {
     const { socket } = dev;
     const s = await socket.socket();

@@ -304,13 +304,13 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     }
     if (!err) {
       if (e.phase === 'connecting') e.phase = 'open';
-      sock.onConnectResult(null);
+      sock.connectDone(null);
       return;
     }
     sock.link = null;
     if (mayBeUp) void this.closeLink(e);
     else this.table.release(e);
-    sock.onConnectResult(err);
+    sock.connectDone(err);
   }
 
   /**

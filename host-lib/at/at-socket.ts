@@ -1,17 +1,17 @@
 /**
- * Host-side state of one socket over ESP-AT. The device only has links (ids 0–4); a socket
- * gets one when it connects (TCP: AT+CIPSTART "TCP"; UDP: AT+CIPSTART "UDP" with mode 2 at
- * the first connect/sendto) or when a client is accepted. Everything here is non-blocking
- * (see driver.ts): `send` queues bytes that the driver writes with AT+CIPSEND in the
- * background; received bytes are fetched with AT+CIPRECVDATA only while the receive buffer
- * has room, so the host never over-buffers and TCP back-pressures the peer.
+ * The ESP-AT port of a device socket (the state machine itself is socket-core.ts). The device
+ * only has links (ids 0–4); a socket gets one when it connects (TCP: AT+CIPSTART "TCP"; UDP:
+ * AT+CIPSTART "UDP" with mode 2 at the first connect/sendto) or when a client is accepted.
+ * `send` queues bytes that the driver writes with AT+CIPSEND in the background; received bytes
+ * are fetched with AT+CIPRECVDATA only while the receive buffer has room, so the host never
+ * over-buffers and TCP back-pressures the peer.
  */
-import { type at, constants as C, errno as E, POLL_BITS as P } from '../../firmware-protocol/index.js';
+import { type at, constants as C, errno as E } from '../../firmware-protocol/index.js';
+import { ByteQueue } from '../byte-queue.js';
 import type { DeviceTlsOptions, DriverSocket, SockAddr } from '../driver.js';
 import { OSError, osError, WOULD_BLOCK } from '../errors.js';
-import { Readiness } from '../readiness.js';
+import { SocketCore } from '../socket-core.js';
 import type { LinkEntry, LinkSink } from './links.js';
-import { SocketQueue } from './queue.js';
 import { AT_SSL_DEFAULT, type AtSslConfig, atSslConfig } from './ssl.js';
 
 /** What a socket needs from its driver. */
@@ -28,85 +28,53 @@ export interface AtSocketHost {
   kick(): void;
 }
 
-type State = 'new' | 'connecting' | 'connected' | 'listening' | 'closed';
-
-export class AtSocket implements DriverSocket, LinkSink {
-  state: State = 'new';
+export class AtSocket extends SocketCore implements LinkSink {
+  /** ESP-AT closes the whole link: after `<id>,CLOSED` nothing more can be sent. */
+  protected readonly eofEndsSends = true;
   /** The device link this socket owns, if any. */
   link: LinkEntry | null = null;
   /** Address given to bind() (local port for UDP and servers). */
   local: SockAddr = ['0.0.0.0', 0];
-  /** The peer (TCP) or default destination (connected UDP). */
-  remote: SockAddr | null = null;
   /** Created with IPPROTO_SEC: connects with AT+CIPSTART "SSL" (TLS on the module). */
   tls = false;
   /** The link's AT+CIPSSLC* settings for that connect (ssl.wrap_socket). */
   sslConfig: AtSslConfig = AT_SSL_DEFAULT;
   /** Bytes waiting to be written with AT+CIPSEND (stream sockets). */
-  readonly tx = new SocketQueue();
-  private readonly rx = new SocketQueue();
-  private readonly dgrams: [Uint8Array, SockAddr][] = [];
-  private dgramBytes = 0;
+  readonly tx = new ByteQueue();
   /** Datagrams dropped because the receive queue was full (UDP semantics). */
   dropped = 0;
-  private eof = false;
-  private error: OSError | null = null;
-  private errorSeen = false;
-  private sendError: OSError | null = null;
-  private connectError: OSError | null = null;
   private readonly accepted: AtSocket[] = [];
-  private readonly readiness = new Readiness();
 
   constructor(
-    readonly id: number,
-    readonly type: number,
+    id: number,
+    type: number,
     private readonly host: AtSocketHost,
-  ) {}
+  ) {
+    super(id, type);
+  }
 
   // ---- what the link table and the driver report ----
   onConnect(): void {
-    if (this.state === 'connecting') this.state = 'connected';
-    this.notify();
+    this.connectDone(null);
   }
   onClosed(): void {
-    this.eof = true;
     if (this.tx.bytes > 0) {
       this.sendError = new OSError(E.EPIPE, `the link closed with ${this.tx.bytes} bytes unsent`);
       this.tx.clear();
     }
-    this.notify();
+    this.markEof();
   }
   onDetached(): void {
     this.link = null;
-    this.eof = true;
-    this.notify();
+    this.markEof();
   }
   onData(data: Uint8Array, remote: at.Remote | null): void {
-    if (this.state === 'closed') return;
-    if (this.type === C.SOCK_DGRAM) {
-      if (this.dgramBytes + data.length > this.host.rxBuffer) {
-        this.dropped++;
-        return;
-      }
-      this.dgrams.push([data, remote ? [remote.ip, remote.port] : (this.remote ?? ['0.0.0.0', 0])]);
-      this.dgramBytes += data.length;
-    } else {
-      this.rx.push(data);
-    }
-    this.notify();
+    if (this.type !== C.SOCK_DGRAM) this.deliver(data);
+    else if (this.dgramBytes + data.length > this.host.rxBuffer) this.dropped++;
+    else this.deliverDatagram(data, remote ? [remote.ip, remote.port] : (this.remote ?? ['0.0.0.0', 0]));
   }
   room(): number {
-    const held = this.type === C.SOCK_DGRAM ? this.dgramBytes : this.rx.bytes;
-    return Math.max(0, this.host.rxBuffer - held);
-  }
-  /** CIPSTART finished: null = connected, else why not. */
-  onConnectResult(err: OSError | null): void {
-    if (this.state !== 'connecting') return;
-    if (err) {
-      this.state = 'new';
-      this.connectError = err;
-    } else this.state = 'connected';
-    this.notify();
+    return Math.max(0, this.host.rxBuffer - this.held());
   }
   /** AT+CIPSEND of `n` queued bytes finished. */
   onSent(n: number, err: OSError | null): void {
@@ -121,28 +89,9 @@ export class AtSocket implements DriverSocket, LinkSink {
     this.accepted.push(child);
     this.notify();
   }
-  /** The device restarted or the serial link died: everything fails loudly. */
-  fail(err: OSError): void {
-    if (this.state === 'closed') return;
+  protected override onFail(): void {
     this.link = null;
-    if (this.state === 'connecting') this.onConnectResult(err);
-    this.error = err;
-    this.errorSeen = false;
-    this.sendError ??= err;
     this.tx.clear();
-    this.notify();
-  }
-
-  private notify(): void {
-    this.readiness.notify();
-  }
-
-  wait(deadline: number, signal?: AbortSignal): Promise<void> {
-    return this.readiness.wait(deadline, signal);
-  }
-
-  private checkOpen(): void {
-    if (this.state === 'closed') throw osError('EBADF');
   }
 
   // ---- operations ----
@@ -159,10 +108,8 @@ export class AtSocket implements DriverSocket, LinkSink {
       if (!this.link) await this.host.openUdp(this, addr);
       return 'done';
     }
-    if (this.state === 'connecting') throw osError('EALREADY');
-    if (this.state === 'connected') throw osError('EISCONN');
+    this.beginConnect();
     if (this.state === 'listening') throw osError('EINVAL', 'socket is listening');
-    this.connectError = null;
     this.remote = addr;
     this.host.connectTcp(this, addr); // throws ENFILE when every link is taken
     this.state = 'connecting';
@@ -175,16 +122,6 @@ export class AtSocket implements DriverSocket, LinkSink {
     if (!this.tls) throw osError('EINVAL', 'TLS options need a socket created with IPPROTO_SEC');
     if (this.state !== 'new') throw osError('EISCONN', 'wrap_socket must come before connect');
     this.sslConfig = atSslConfig(o);
-  }
-
-  connectProgress(): 'done' | 'inprogress' {
-    this.checkOpen();
-    if (this.connectError) {
-      const err = this.connectError;
-      this.connectError = null;
-      throw err;
-    }
-    return this.state === 'connecting' ? 'inprogress' : 'done';
   }
 
   /**
@@ -217,37 +154,34 @@ export class AtSocket implements DriverSocket, LinkSink {
     return 0;
   }
 
+  protected acceptReady(): boolean {
+    return this.accepted.length > 0;
+  }
+
   async accept(): Promise<[DriverSocket, SockAddr]> {
-    this.checkOpen();
-    if (this.state !== 'listening') throw osError('EINVAL', 'socket is not listening');
-    if (this.error) throw this.error;
+    this.checkCanAccept();
     const child = this.accepted.shift();
     if (!child) throw WOULD_BLOCK;
     child.remote ??= await this.host.peerOf(child);
     return [child, child.remote];
   }
 
-  send(data: Uint8Array): number {
-    this.checkOpen();
-    if (this.sendError) throw this.sendError;
+  protected sendRoom(): number {
+    return this.type === C.SOCK_DGRAM ? Number.POSITIVE_INFINITY : this.host.txBuffer - this.tx.bytes;
+  }
+
+  /** Stream: queued for AT+CIPSEND; UDP: one datagram to the connected destination. */
+  protected transmit(data: Uint8Array): void {
     if (this.type === C.SOCK_DGRAM) {
       if (!this.remote) throw osError('ENOTCONN', 'UDP socket has no destination: use sendto()');
-      const addr = this.remote;
       // Fire and forget like a UDP send; a failure makes the next send raise.
-      this.host.sendDatagram(this, data.slice(), addr).catch((err: OSError) => {
+      this.host.sendDatagram(this, data.slice(), this.remote).catch((err: OSError) => {
         this.sendError ??= err;
       });
-      return data.length;
+      return;
     }
-    if (this.state === 'connecting') throw WOULD_BLOCK;
-    if (this.state !== 'connected') throw osError('ENOTCONN');
-    if (this.eof) throw osError('EPIPE', 'the link is closed');
-    const free = this.host.txBuffer - this.tx.bytes;
-    if (free <= 0) throw WOULD_BLOCK;
-    const n = Math.min(data.length, free);
-    this.tx.push(data.slice(0, n)); // copied: the caller may reuse its buffer at once
+    this.tx.push(data.slice()); // copied: the caller may reuse its buffer at once
     this.host.kick();
-    return n;
   }
 
   async sendto(data: Uint8Array, addr: SockAddr): Promise<number> {
@@ -257,40 +191,9 @@ export class AtSocket implements DriverSocket, LinkSink {
     return this.host.sendDatagram(this, data.slice(), addr);
   }
 
-  recv(n: number, peek = false): Uint8Array {
-    this.checkOpen();
-    if (this.type === C.SOCK_DGRAM) return this.recvfrom(n, peek)[0];
-    if (this.rx.bytes > 0) {
-      const out = peek ? this.rx.peek(n) : this.rx.take(n);
-      if (!peek && this.link?.devData) this.host.kick(); // room again: fetch what the device holds
-      return out;
-    }
-    if (this.error && !this.errorSeen) {
-      this.errorSeen = true;
-      throw this.error;
-    }
-    if (this.eof || this.errorSeen) return new Uint8Array(0);
-    if (this.state === 'new' || this.state === 'listening') throw osError('ENOTCONN');
-    throw WOULD_BLOCK;
-  }
-
-  recvfrom(n: number, peek = false): [Uint8Array, SockAddr] {
-    this.checkOpen();
-    if (this.type === C.SOCK_STREAM) return [this.recv(n, peek), this.remote ?? ['0.0.0.0', 0]];
-    const head = this.dgrams[0];
-    if (!head) {
-      if (this.error && !this.errorSeen) {
-        this.errorSeen = true;
-        throw this.error;
-      }
-      throw WOULD_BLOCK;
-    }
-    if (!peek) {
-      this.dgrams.shift();
-      this.dgramBytes -= head[0].length;
-      if (this.link?.devData) this.host.kick();
-    }
-    return [head[0].slice(0, n), head[1]];
+  /** Room again: fetch what the device holds. */
+  protected consumed(_n: number): void {
+    if (this.link?.devData) this.host.kick();
   }
 
   /** Accepted and ignored: ESP-AT has no per-socket options for these (TCP_NODELAY etc. are global). */
@@ -302,30 +205,8 @@ export class AtSocket implements DriverSocket, LinkSink {
     if (!known) throw osError('ENOPROTOOPT', `option ${level}/${option} is not supported over ESP-AT`);
   }
 
-  revents(): number {
-    if (this.state === 'closed') return P.POLLNVAL;
-    if (this.type === C.SOCK_DGRAM) {
-      const err = this.error ? P.POLLERR : 0;
-      return err | P.POLLOUT | (this.dgrams.length > 0 ? P.POLLIN : 0);
-    }
-    if (this.state === 'listening') return (this.accepted.length > 0 ? P.POLLIN : 0) | (this.error ? P.POLLERR : 0);
-    if (this.state === 'connecting') return 0;
-    if (this.state === 'new') return this.connectError ? P.POLLERR | P.POLLHUP : P.POLLOUT | P.POLLHUP;
-    let r = 0;
-    if (this.rx.bytes > 0 || this.eof || this.error) r |= P.POLLIN;
-    if (this.error) r |= this.errorSeen ? P.POLLHUP : P.POLLERR | P.POLLHUP;
-    else if (this.eof && this.rx.bytes === 0) r |= P.POLLHUP;
-    if (!this.error && !this.eof && this.tx.bytes < this.host.txBuffer) r |= P.POLLOUT;
-    return r;
-  }
-
-  /** Sends what is still queued (bounded by the driver), then AT+CIPCLOSE. Twice is a no-op. */
-  async close(): Promise<void> {
-    if (this.state === 'closed') return;
-    const wasListening = this.state === 'listening';
-    this.state = 'closed';
-    this.rx.clear();
-    this.notify();
+  /** Sends what is still queued (bounded by the driver), then AT+CIPCLOSE. */
+  protected async release(wasListening: boolean): Promise<void> {
     if (wasListening) for (const child of this.accepted.splice(0)) await child.close();
     await this.host.release(this, wasListening);
   }

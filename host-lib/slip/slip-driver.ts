@@ -18,7 +18,7 @@ import {
   type ResponseBody,
   toLinuxErrno,
 } from '../../firmware-protocol/index.js';
-import type { AddrInfo, Driver, SockAddr } from '../driver.js';
+import type { AddrInfo, Driver } from '../driver.js';
 import { OSError } from '../errors.js';
 import { LinkError, RpcClient, StatusError } from './rpc-client.js';
 import { SlipSocket } from './slip-socket.js';
@@ -53,7 +53,6 @@ export interface HelloInfo {
 export class SlipDriver extends EventEmitter implements Driver {
   private readonly rpc: RpcClient;
   private readonly sockets = new Map<number, SlipSocket>();
-  private readonly peers = new Map<number, SockAddr>();
   private info?: HelloInfo;
   private keepalive?: NodeJS.Timeout;
   private recovering = false;
@@ -214,14 +213,9 @@ export class SlipDriver extends EventEmitter implements Driver {
     return s;
   }
 
-  peerOf(id: number): SockAddr {
-    return this.peers.get(id) ?? ['0.0.0.0', 0];
-  }
-
   /** CLOSE on the device; the id is forgotten here first, so late events are ignored. */
   async release(id: number): Promise<void> {
     this.sockets.delete(id);
-    this.peers.delete(id);
     try {
       await this.call('CLOSE', { sock: id });
     } catch (err) {
@@ -244,19 +238,19 @@ export class SlipDriver extends EventEmitter implements Driver {
     const errnoOf = (status: number): number => toLinuxErrno(status, this.info?.errnoBase ?? 'linux');
     switch (ev.op) {
       case 'DATA':
-        s.onData(ev.body.data);
+        s.deliver(ev.body.data);
         break;
       case 'DGRAM':
-        s.onDgram(ev.body.data, ev.body.addr);
+        s.deliverDatagram(ev.body.data, ev.body.addr);
         break;
       case 'CONNECTED':
         s.onConnected(ev.body.status === 0 ? 0 : errnoOf(ev.body.status));
         break;
       case 'EOF':
-        s.onEof();
+        s.markEof();
         break;
       case 'SOCKERR':
-        s.onError(errnoOf(ev.body.status));
+        s.markError(new OSError(errnoOf(ev.body.status)));
         break;
       case 'ACCEPTABLE':
         s.onAcceptable(ev.body.pending);
@@ -279,7 +273,6 @@ export class SlipDriver extends EventEmitter implements Driver {
     if (this.closed) return;
     this.failSockets(errno, why);
     this.sockets.clear();
-    this.peers.clear();
     this.rpc.reliable.disable();
     this.rpc.failAll(new LinkError(errno === E.ECONNRESET ? 'ECONNRESET' : 'ETIMEDOUT', why));
     this.emit(event, { reason: why, bootNonce });
@@ -309,7 +302,7 @@ export class SlipDriver extends EventEmitter implements Driver {
   }
 
   private failSockets(errno: number, why: string): void {
-    for (const s of this.sockets.values()) s.fail(errno, why);
+    for (const s of this.sockets.values()) s.fail(new OSError(errno, why));
   }
 
   async close(): Promise<void> {

@@ -1,121 +1,65 @@
 /**
- * Host-side state of one device socket over the SLIP RPC: received bytes pushed by the
- * device (returned as credit once consumed), datagrams, connect progress, outstanding SEND
- * bytes within the device's txWindow. All operations are non-blocking (see driver.ts).
+ * The SLIP RPC port of a device socket (the state machine itself is socket-core.ts): connects
+ * with CONNECT, hands bytes to the wire as SEND requests within the device's txWindow, returns
+ * received bytes as CREDIT once consumed, and closes with CLOSE. Non-blocking (see driver.ts).
  */
-import { constants as C, errno as E, POLL_BITS as P } from '../../firmware-protocol/index.js';
+import { constants as C, errno as E } from '../../firmware-protocol/index.js';
 import type { DeviceTlsOptions, DriverSocket, SockAddr } from '../driver.js';
 import { OSError, osError, WOULD_BLOCK } from '../errors.js';
-import { Readiness } from '../readiness.js';
+import { SocketCore } from '../socket-core.js';
 import type { SlipDriver } from './slip-driver.js';
 
-type State = 'new' | 'connecting' | 'connected' | 'listening' | 'closed';
-
-export class SlipSocket implements DriverSocket {
-  state: State = 'new';
-  private rx: Uint8Array[] = [];
-  private rxBytes = 0;
-  private readonly dgrams: [Uint8Array, SockAddr][] = [];
-  private consumed = 0;
-  private eof = false;
-  /** Linux errno that ended the connection; `errorSeen` once recv raised it. */
-  private error = 0;
-  private errorText?: string;
-  private errorSeen = false;
-  /** The device lost this socket (restart, hang): its id may already name a new socket there. */
-  private orphaned = false;
-  private connectError = 0;
+export class SlipSocket extends SocketCore {
+  protected readonly eofEndsSends = false;
+  /** Received bytes consumed but not yet returned as credit. */
+  private unCredited = 0;
+  /** SEND bytes handed to the device and not yet answered. */
   private inflight = 0;
   private pendingAccepts = 0;
   /** A CONNECTED that overtook its CONNECT response (a device that breaks SPEC §4.4 order). */
   private earlyConnect?: number;
   private connectInFlight = false;
-  private readonly readiness = new Readiness();
 
   constructor(
-    readonly id: number,
-    readonly type: number,
+    id: number,
+    type: number,
     private readonly drv: SlipDriver,
-  ) {}
+  ) {
+    super(id, type);
+  }
 
   // ---- events from the device (called by SlipDriver) ----
-  onData(data: Uint8Array): void {
-    this.rx.push(data);
-    this.rxBytes += data.length;
-    this.notify();
-  }
-  onDgram(data: Uint8Array, addr: SockAddr): void {
-    this.dgrams.push([data, addr]);
-    this.notify();
-  }
-  onEof(): void {
-    this.eof = true;
-    this.notify();
-  }
-  onError(errno: number): void {
-    this.error = errno;
-    this.notify();
-  }
+  /** CONNECTED: 0, or the Linux errno the connect failed with. */
   onConnected(errno: number): void {
     if (this.state === 'new' && this.connectInFlight) {
       this.earlyConnect = errno;
       return;
     }
-    if (this.state !== 'connecting') return;
-    if (errno === 0) this.state = 'connected';
-    else {
-      this.state = 'new';
-      this.connectError = errno;
-    }
-    this.notify();
+    this.connectDone(errno === 0 ? null : new OSError(errno));
   }
   onAcceptable(pending: number): void {
     this.pendingAccepts = pending;
     this.notify();
   }
-  /** The device restarted or the link died: the socket fails loudly, and never talks to the device again. */
-  fail(errno: number, text?: string): void {
-    this.orphaned = true;
-    if (this.state === 'closed') return;
-    this.error = errno;
-    this.errorText = text;
-    this.errorSeen = false;
+  protected override onFail(): void {
     this.inflight = 0;
-    this.notify();
-  }
-
-  private raise(errno: number): never {
-    throw new OSError(errno, errno === this.error ? this.errorText : undefined);
-  }
-
-  private notify(): void {
-    this.readiness.notify();
-  }
-
-  wait(deadline: number, signal?: AbortSignal): Promise<void> {
-    return this.readiness.wait(deadline, signal);
-  }
-
-  private checkOpen(): void {
-    if (this.state === 'closed') throw osError('EBADF');
-    if (this.orphaned && this.errorSeen) this.raise(this.error);
   }
 
   // ---- operations ----
   async connect(addr: SockAddr): Promise<'done' | 'inprogress'> {
     this.checkOpen();
-    if (this.state === 'connecting') throw osError('EALREADY');
-    if (this.state === 'connected') throw osError('EISCONN');
-    this.connectError = 0;
+    this.beginConnect();
     this.earlyConnect = undefined;
     this.connectInFlight = true;
     try {
       await this.drv.call('CONNECT', { sock: this.id, addr });
       this.state = 'connected';
+      this.remote = addr;
       return 'done';
     } catch (err) {
       if (err instanceof OSError && err.errno === E.EINPROGRESS) {
         this.state = 'connecting';
+        this.remote = addr;
         if (this.earlyConnect !== undefined) this.onConnected(this.earlyConnect);
         return 'inprogress';
       }
@@ -123,17 +67,6 @@ export class SlipSocket implements DriverSocket {
     } finally {
       this.connectInFlight = false;
     }
-  }
-
-  /** After 'inprogress': 'done', still 'inprogress', or throws the connect's error (once). */
-  connectProgress(): 'done' | 'inprogress' {
-    this.checkOpen();
-    if (this.connectError) {
-      const code = this.connectError;
-      this.connectError = 0;
-      throw new OSError(code);
-    }
-    return this.state === 'connected' ? 'done' : this.state === 'connecting' ? 'inprogress' : 'done';
   }
 
   async bind(addr: SockAddr): Promise<SockAddr> {
@@ -148,40 +81,39 @@ export class SlipSocket implements DriverSocket {
     return r.forwardPort;
   }
 
+  protected acceptReady(): boolean {
+    return this.pendingAccepts > 0;
+  }
+
   async accept(): Promise<[DriverSocket, SockAddr]> {
-    this.checkOpen();
-    if (this.state !== 'listening') throw osError('EINVAL', 'socket is not listening');
+    this.checkCanAccept();
     if (this.pendingAccepts === 0) throw WOULD_BLOCK;
     const r = await this.drv.call('ACCEPT', { sock: this.id });
     this.pendingAccepts = Math.max(0, this.pendingAccepts - 1);
     const s = this.drv.adopt(r.sock, C.SOCK_STREAM);
     s.state = 'connected';
+    s.remote = r.addr;
     return [s, r.addr];
   }
 
-  send(data: Uint8Array): number {
-    this.checkOpen();
-    if (this.error) this.raise(this.error === E.ECONNRESET && this.errorSeen && !this.orphaned ? E.EPIPE : this.error);
-    if (this.type === C.SOCK_STREAM && this.state !== 'connected') {
-      if (this.state === 'connecting') throw WOULD_BLOCK;
-      throw osError('ENOTCONN');
-    }
-    const free = this.drv.txWindow - this.inflight;
-    if (free <= 0) throw WOULD_BLOCK;
-    const n = Math.min(data.length, free);
+  protected sendRoom(): number {
+    return this.drv.txWindow - this.inflight;
+  }
+
+  /** SEND requests of at most the driver's chunk size; a failed one ends the socket. */
+  protected transmit(data: Uint8Array): void {
     const step = this.drv.sendChunk;
-    for (let at = 0; at < n; at += step) {
-      const chunk = data.subarray(at, Math.min(n, at + step));
+    for (let at = 0; at < data.length; at += step) {
+      const chunk = data.subarray(at, Math.min(data.length, at + step));
       this.inflight += chunk.length;
       this.drv.call('SEND', { sock: this.id, data: chunk }).then(
         () => this.sent(chunk.length),
         (err: OSError) => {
+          if (this.state !== 'closed' && !this.error) this.error = err;
           this.sent(chunk.length);
-          if (this.state !== 'closed' && !this.error) this.error = err.errno;
         },
       );
     }
-    return n;
   }
 
   private sent(n: number): void {
@@ -197,57 +129,12 @@ export class SlipSocket implements DriverSocket {
     return (await this.drv.call('SENDTO', { sock: this.id, addr, data })).count;
   }
 
-  recv(n: number, peek = false): Uint8Array {
-    this.checkOpen();
-    if (this.type === C.SOCK_DGRAM) return this.recvfrom(n, peek)[0];
-    if (this.rxBytes > 0) return this.take(n, peek);
-    if (this.error && !this.errorSeen) {
-      this.errorSeen = true;
-      this.raise(this.error);
-    }
-    if (this.eof || this.errorSeen) return new Uint8Array(0);
-    if (this.state === 'new' || this.state === 'listening') throw osError('ENOTCONN');
-    throw WOULD_BLOCK;
-  }
-
-  private take(n: number, peek: boolean): Uint8Array {
-    if (peek) return concatUpTo(this.rx, n);
-    const out = new Uint8Array(Math.min(n, this.rxBytes));
-    let o = 0;
-    while (o < out.length) {
-      const head = this.rx[0] as Uint8Array;
-      const k = Math.min(head.length, out.length - o);
-      out.set(head.subarray(0, k), o);
-      o += k;
-      if (k === head.length) this.rx.shift();
-      else this.rx[0] = head.subarray(k);
-    }
-    this.rxBytes -= out.length;
-    this.consume(out.length);
-    return out;
-  }
-
-  recvfrom(n: number, peek = false): [Uint8Array, SockAddr] {
-    this.checkOpen();
-    if (this.type === C.SOCK_STREAM) {
-      const data = this.recv(n, peek);
-      return [data, this.drv.peerOf(this.id)];
-    }
-    const head = this.dgrams[0];
-    if (!head && this.error) this.raise(this.error);
-    if (!head) throw WOULD_BLOCK;
-    if (!peek) {
-      this.dgrams.shift();
-      this.consume(head[0].length);
-    }
-    return [head[0].slice(0, n), head[1]];
-  }
-
-  private consume(n: number): void {
-    this.consumed += n;
-    if (this.consumed >= this.drv.creditStep) {
-      this.drv.credit(this.id, this.consumed);
-      this.consumed = 0;
+  /** Credit goes back in steps (SPEC §4.3), so a fast reader costs few CREDIT frames. */
+  protected consumed(n: number): void {
+    this.unCredited += n;
+    if (this.unCredited >= this.drv.creditStep) {
+      this.drv.credit(this.id, this.unCredited);
+      this.unCredited = 0;
     }
   }
 
@@ -267,46 +154,14 @@ export class SlipSocket implements DriverSocket {
     await this.drv.call('SETSOCKOPT', { sock: this.id, level, option, value });
   }
 
-  revents(): number {
-    if (this.state === 'closed') return P.POLLNVAL;
-    if (this.type === C.SOCK_DGRAM) return P.POLLOUT | (this.dgrams.length > 0 ? P.POLLIN : 0);
-    if (this.state === 'listening') return this.pendingAccepts > 0 ? P.POLLIN : 0;
-    if (this.state === 'connecting') return 0;
-    if (this.state === 'new') return this.connectError ? P.POLLERR | P.POLLHUP : P.POLLOUT | P.POLLHUP;
-    let r = 0;
-    if (this.rxBytes > 0 || this.eof || this.error) r |= P.POLLIN;
-    if (this.error) r |= this.errorSeen ? P.POLLHUP : P.POLLERR | P.POLLHUP;
-    else if (this.inflight < this.drv.txWindow) r |= P.POLLOUT;
-    return r;
-  }
-
   /**
-   * Closes at once for the user (EBADF from now on), but lets SENDs already taken reach the device
-   * first (SPEC §4.4 "Closing"), as lwIP sends what is queued: bounded by `flushMs`.
+   * Lets SENDs already taken reach the device first (SPEC §4.4 "Closing"), as lwIP sends what
+   * is queued, bounded by `flushMs`; then CLOSE. An orphaned socket's id means nothing any more.
    */
-  async close(flushMs = 5000): Promise<void> {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.rx = [];
-    this.rxBytes = 0;
-    this.notify();
+  protected async release(_wasListening: boolean, flushMs = 5000): Promise<void> {
     if (this.orphaned) return;
     const deadline = Date.now() + flushMs;
     while (this.inflight > 0 && !this.error && Date.now() < deadline) await this.wait(deadline);
     await this.drv.release(this.id);
   }
-}
-
-function concatUpTo(chunks: Uint8Array[], n: number): Uint8Array {
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const out = new Uint8Array(Math.min(n, total));
-  let o = 0;
-  for (const c of chunks) {
-    if (o >= out.length) break;
-    const k = Math.min(c.length, out.length - o);
-    out.set(c.subarray(0, k), o);
-    o += k;
-  }
-  return out;
 }
