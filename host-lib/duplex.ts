@@ -8,12 +8,19 @@
  * ```
  */
 import { Duplex } from 'node:stream';
-import type { Socket } from './socket.js';
+
+/** What the stream needs of a connected socket (socket.ts's Socket has it). */
+export interface ConnectedSocket {
+  setblocking(flag: boolean): void;
+  recv(bufsize: number): Promise<Uint8Array>;
+  sendall(data: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
 
 class SocketDuplex extends Duplex {
   private reading = false;
 
-  constructor(private readonly sock: Socket) {
+  constructor(private readonly sock: ConnectedSocket) {
     super({ allowHalfOpen: true });
     sock.setblocking(true);
   }
@@ -77,6 +84,6 @@ class SocketDuplex extends Duplex {
 }
 
 /** Wraps a connected socket; destroying the stream closes the socket. */
-export function toDuplex(sock: Socket): Duplex {
+export function toDuplex(sock: ConnectedSocket): Duplex {
   return new SocketDuplex(sock);
 }

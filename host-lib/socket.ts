@@ -6,21 +6,16 @@
  */
 
 import type { Duplex } from 'node:stream';
-import { constants as C, errno as E } from '../firmware-protocol/index.js';
+import { constants as C } from '../firmware-protocol/index.js';
 import { isIpLiteral, toBytes, toInt, toSockAddr } from './args.js';
 import type { DeviceTlsOptions, DriverSocket, SockAddr } from './driver.js';
 import { toDuplex } from './duplex.js';
-import { badArg, OSError, osError } from './errors.js';
+import { badArg, osError } from './errors.js';
+import { isEagain, StreamMethods } from './stream.js';
 
 export type Resolve = (host: string, port: number) => Promise<SockAddr>;
 
-function isEagain(err: unknown): boolean {
-  return err instanceof OSError && err.errno === E.EAGAIN;
-}
-
-export class Socket {
-  /** null = blocking (MicroPython None); 0 = non-blocking; else ms. */
-  private timeoutMs: number | null = null;
+export class Socket extends StreamMethods {
   /** IPPROTO_SEC: the device-side TLS options ssl.wrap_socket gave (host-lib/ssl.ts). */
   tls?: DeviceTlsOptions;
 
@@ -31,43 +26,35 @@ export class Socket {
     readonly type: number,
     readonly proto: number,
     private readonly resolve: Resolve,
-  ) {}
-
-  /** `settimeout(None)` blocks, `settimeout(0)` never waits, `settimeout(2.5)` waits up to 2.5 s. */
-  settimeout(value: number | null): void {
-    if (value === null || value === undefined) this.timeoutMs = null;
-    else if (typeof value !== 'number' || Number.isNaN(value))
-      throw badArg('TypeError', 'value', 'must be a number or None');
-    else if (value < 0) throw badArg('ValueError', 'value', 'timeout must be non-negative');
-    else this.timeoutMs = value * 1000;
+  ) {
+    super();
   }
 
-  setblocking(flag: boolean): void {
-    this.timeoutMs = flag ? null : 0;
+  protected pull(n: number, peek: boolean): Uint8Array | undefined {
+    try {
+      return this.ds.recv(n, peek);
+    } catch (err) {
+      if (isEagain(err)) return undefined;
+      throw err;
+    }
   }
 
-  /** The timeout in seconds (None = blocking, 0 = non-blocking), as CPython's gettimeout. */
-  gettimeout(): number | null {
-    return this.timeoutMs === null ? null : this.timeoutMs / 1000;
-  }
-
-  private deadline(): number {
-    return this.timeoutMs === null ? Number.POSITIVE_INFINITY : Date.now() + this.timeoutMs;
+  protected waitChange(deadline: number): Promise<void> {
+    return this.ds.wait(deadline);
   }
 
   /** Runs a non-blocking op until it stops raising EAGAIN, honouring this socket's timeout. */
   private async blocking<T>(op: () => T | Promise<T>, nonBlocking = this.timeoutMs === 0): Promise<T> {
-    const deadline = nonBlocking ? 0 : this.deadline();
-    for (;;) {
+    const r = await this.untilReady(async () => {
       try {
         return await op();
       } catch (err) {
-        if (!isEagain(err)) throw err;
+        if (isEagain(err)) return undefined;
+        throw err;
       }
-      if (nonBlocking) throw osError('EAGAIN');
-      if (Date.now() >= deadline) throw osError('ETIMEDOUT');
-      await this.ds.wait(deadline);
-    }
+    }, nonBlocking);
+    if (r === null) throw osError('EAGAIN');
+    return r;
   }
 
   private async address(addr: unknown): Promise<SockAddr> {
@@ -124,7 +111,9 @@ export class Socket {
   async recv(bufsize: number, flags = 0): Promise<Uint8Array> {
     const n = toInt(bufsize, 'bufsize');
     const peek = (flags & C.MSG_PEEK) !== 0;
-    return this.blocking(() => this.ds.recv(n, peek), (flags & C.MSG_DONTWAIT) !== 0 || this.timeoutMs === 0);
+    const got = await this.recvSome(n, peek, (flags & C.MSG_DONTWAIT) !== 0 || this.timeoutMs === 0);
+    if (got === null) throw osError('EAGAIN');
+    return got;
   }
 
   async sendto(data: Uint8Array | string, addr: SockAddr): Promise<number> {
@@ -145,79 +134,6 @@ export class Socket {
       new DataView(v.buffer).setInt32(0, value);
     } else v = toBytes(value, 'value');
     await this.ds.setsockopt(toInt(level, 'level'), toInt(option, 'optname'), v);
-  }
-
-  /** MicroPython returns the socket itself. */
-  makefile(_mode = 'rb', _buffering = 0): this {
-    return this;
-  }
-
-  /**
-   * read(n): up to n bytes, looping until n or EOF while blocking; read() reads to EOF.
-   * Non-blocking with nothing ready → null (MicroPython None); partial data is returned.
-   */
-  async read(n = -1): Promise<Uint8Array | null> {
-    const parts: Uint8Array[] = [];
-    let got = 0;
-    const want = n < 0 ? Number.POSITIVE_INFINITY : n;
-    while (got < want) {
-      let chunk: Uint8Array;
-      try {
-        chunk = await this.recv(Math.min(want - got, 65536));
-      } catch (err) {
-        if (isEagain(err)) {
-          if (got === 0) return null;
-          break;
-        }
-        throw err;
-      }
-      if (chunk.length === 0) break;
-      parts.push(chunk);
-      got += chunk.length;
-    }
-    return Buffer.concat(parts, got);
-  }
-
-  /** Fills buf (or its first nbytes); returns the count, or null when non-blocking and nothing was ready. */
-  async readinto(buf: Uint8Array, nbytes = buf.length): Promise<number | null> {
-    const data = await this.read(Math.min(nbytes, buf.length));
-    if (data === null) return null;
-    buf.set(data);
-    return data.length;
-  }
-
-  /** Reads up to and including '\n' (or EOF). */
-  async readline(): Promise<Uint8Array | null> {
-    const parts: Uint8Array[] = [];
-    for (;;) {
-      let b: Uint8Array;
-      try {
-        b = await this.recv(1);
-      } catch (err) {
-        if (isEagain(err) && parts.length === 0) return null;
-        if (isEagain(err)) break;
-        throw err;
-      }
-      if (b.length === 0) break;
-      parts.push(b);
-      if (b[0] === 0x0a) break;
-    }
-    return Buffer.concat(parts);
-  }
-
-  /** Writes everything while blocking; non-blocking returns the partial count, or null if 0. */
-  async write(buf: Uint8Array | string): Promise<number | null> {
-    const bytes = toBytes(buf, 'buf');
-    let at = 0;
-    while (at < bytes.length) {
-      try {
-        at += await this.send(bytes.subarray(at));
-      } catch (err) {
-        if (isEagain(err)) return at === 0 ? null : at;
-        throw err;
-      }
-    }
-    return at;
   }
 
   /** Closing twice is a no-op; any later operation raises EBADF. */

@@ -17,8 +17,11 @@ import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { errno as E, type TlsErrnoName, tlsErrno, tlsFailureName } from '../firmware-protocol/index.js';
 import { toBytes, toInt } from './args.js';
-import { badArg, OSError, osError } from './errors.js';
+import { ByteQueue } from './byte-queue.js';
+import { OSError, osError } from './errors.js';
+import { Readiness } from './readiness.js';
 import type { Socket } from './socket.js';
+import { StreamMethods } from './stream.js';
 
 /** Above this many unread plaintext bytes the TLS stream is paused (the device's credit then stalls the peer). */
 const RX_HIGH = 256 * 1024;
@@ -39,15 +42,13 @@ export function toTlsOSError(err: unknown): OSError {
   return tlsError(tlsFailureName(e), e?.message);
 }
 
-export class SSLSocket {
-  private rx: Buffer[] = [];
-  private rxBytes = 0;
+export class SSLSocket extends StreamMethods {
+  private readonly rx = new ByteQueue();
   private eof = false;
   private error?: OSError;
   private closed = false;
-  private waiters: (() => void)[] = [];
-  /** null = blocking; 0 = non-blocking; else ms. */
-  private timeoutMs: number | null;
+  private readonly readiness = new Readiness();
+  protected override readonly readChunk = 1 << 20;
 
   constructor(
     /** @internal the node:tls stream */
@@ -60,80 +61,43 @@ export class SSLSocket {
     /** The socket's timeout when it was wrapped, seconds (null = blocking). */
     timeout: number | null,
   ) {
+    super();
     this.timeoutMs = timeout === null ? null : timeout * 1000;
     handshake.catch(() => {});
     tls.on('data', (d: Buffer) => {
       this.rx.push(d);
-      this.rxBytes += d.length;
-      if (this.rxBytes >= RX_HIGH) tls.pause();
-      this.wake();
+      if (this.rx.bytes >= RX_HIGH) tls.pause();
+      this.readiness.notify();
     });
     tls.on('end', () => this.ended());
     tls.on('close', () => this.ended());
     tls.on('error', (err: Error) => {
       this.error ??= toTlsOSError(err);
-      this.wake();
+      this.readiness.notify();
     });
   }
 
   private ended(): void {
     this.eof = true;
-    this.wake();
+    this.readiness.notify();
   }
 
-  private wake(): void {
-    const ws = this.waiters;
-    this.waiters = [];
-    for (const w of ws) w();
-  }
-
-  setblocking(flag: boolean): void {
-    this.timeoutMs = flag ? null : 0;
-  }
-
-  /** Not in MicroPython's SSLSocket, but every wait here deserves a deadline: seconds, or null = block. */
-  settimeout(value: number | null): void {
-    if (value === null || value === undefined) this.timeoutMs = null;
-    else if (typeof value !== 'number' || Number.isNaN(value) || value < 0)
-      throw badArg('ValueError', 'value', 'must be a non-negative number or None');
-    else this.timeoutMs = value * 1000;
-  }
-
-  /** Runs `op` until it has an answer (undefined = not yet), honouring the timeout; null if non-blocking. */
-  private async waitFor<T>(op: () => T | undefined): Promise<T | null> {
-    await this.ready();
-    const deadline = this.timeoutMs === null ? Number.POSITIVE_INFINITY : Date.now() + this.timeoutMs;
-    for (;;) {
-      const r = op();
-      if (r !== undefined) return r;
-      if (this.timeoutMs === 0) return null;
-      if (Date.now() >= deadline) throw osError('ETIMEDOUT');
-      await new Promise<void>((resolve) => {
-        const t =
-          deadline === Number.POSITIVE_INFINITY ? undefined : setTimeout(resolve, Math.max(0, deadline - Date.now()));
-        this.waiters.push(() => {
-          if (t) clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-
-  private async ready(): Promise<void> {
+  protected override async ready(): Promise<void> {
     if (this.closed) throw osError('EBADF');
     await this.handshake;
   }
 
+  protected waitChange(deadline: number): Promise<void> {
+    return this.readiness.wait(deadline);
+  }
+
   /** Up to n bytes now; empty at EOF; undefined when nothing is ready yet. */
-  private take(n: number): Uint8Array | undefined {
+  protected pull(n: number, peek: boolean): Uint8Array | undefined {
     if (this.closed) throw osError('EBADF');
-    if (this.rxBytes > 0) {
-      const all = this.rx.length === 1 ? (this.rx[0] as Buffer) : Buffer.concat(this.rx, this.rxBytes);
-      const out = all.subarray(0, Math.min(n, all.length));
-      const rest = all.subarray(out.length);
-      this.rx = rest.length > 0 ? [rest] : [];
-      this.rxBytes = rest.length;
-      if (this.tls.isPaused() && this.rxBytes < RX_HIGH / 2) this.tls.resume();
+    if (this.rx.bytes > 0) {
+      if (peek) return this.rx.peek(n);
+      const out = this.rx.take(n);
+      if (this.tls.isPaused() && this.rx.bytes < RX_HIGH / 2) this.tls.resume();
       return out;
     }
     if (this.error) throw this.error;
@@ -143,55 +107,12 @@ export class SSLSocket {
 
   /** One read: up to bufsize bytes (empty = the peer closed); null when non-blocking and nothing is ready. */
   async recv(bufsize: number): Promise<Uint8Array | null> {
-    const n = toInt(bufsize, 'bufsize');
-    return this.waitFor(() => this.take(n));
-  }
-
-  /** read(n) loops until n bytes or EOF while blocking; read() reads to EOF. */
-  async read(n = -1): Promise<Uint8Array | null> {
-    const parts: Uint8Array[] = [];
-    let got = 0;
-    const want = n < 0 ? Number.POSITIVE_INFINITY : n;
-    while (got < want) {
-      const chunk = await this.recv(Math.min(want - got, 1 << 20));
-      if (chunk === null) {
-        if (got === 0) return null;
-        break;
-      }
-      if (chunk.length === 0) break;
-      parts.push(chunk);
-      got += chunk.length;
-    }
-    return Buffer.concat(parts, got);
-  }
-
-  async readinto(buf: Uint8Array, nbytes = buf.length): Promise<number | null> {
-    const data = await this.read(Math.min(nbytes, buf.length));
-    if (data === null) return null;
-    buf.set(data);
-    return data.length;
-  }
-
-  /** Up to and including '\n', or to EOF. */
-  async readline(): Promise<Uint8Array | null> {
-    const parts: Uint8Array[] = [];
-    for (;;) {
-      const line = await this.waitFor(() => {
-        const head = this.rx[0];
-        const nl = head ? head.indexOf(0x0a) : -1;
-        return this.take(nl >= 0 ? nl + 1 : this.rxBytes || 1);
-      });
-      if (line === null) return parts.length ? Buffer.concat(parts) : null;
-      if (line.length === 0) break;
-      parts.push(line);
-      if (line[line.length - 1] === 0x0a) break;
-    }
-    return Buffer.concat(parts);
+    return this.recvSome(toInt(bufsize, 'bufsize'));
   }
 
   /** Writes everything (TLS records go out as the coprocessor takes them); returns the count. */
-  async write(buf: Uint8Array | string): Promise<number> {
-    const bytes = toBytes(buf, 'buf');
+  async send(data: Uint8Array | string): Promise<number> {
+    const bytes = toBytes(data, 'buf');
     await this.ready();
     if (this.error) throw this.error;
     if (this.tls.writableEnded) throw osError('EPIPE');
@@ -199,10 +120,6 @@ export class SSLSocket {
       this.tls.write(bytes, (err) => (err ? reject(this.error ?? toTlsOSError(err)) : resolve()));
     });
     return bytes.length;
-  }
-
-  send(data: Uint8Array | string): Promise<number> {
-    return this.write(data);
   }
 
   async sendall(data: Uint8Array | string): Promise<void> {
@@ -229,7 +146,7 @@ export class SSLSocket {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.wake();
+    this.readiness.notify();
     if (!this.tls.destroyed && !this.error) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 1000);

@@ -147,6 +147,31 @@ describe('host-side TLS over a plain device socket', () => {
   });
 });
 
+describe('one set of stream methods for plain and TLS sockets', () => {
+  it('settimeout of a non-number raises TypeError on both; a negative one ValueError', async () => {
+    const d = await open();
+    const plain = await plainTo(d, 'echo.test', 7);
+    const t = await wrapped(d, 'tls.test', {});
+    for (const s of [plain, t]) {
+      expect(() => s.settimeout('1' as never)).toThrow(TypeError);
+      expect(() => s.settimeout(-1)).toThrow(expect.objectContaining({ name: 'ValueError' }));
+    }
+  });
+
+  it('readline splits lines across TLS records and reads the last line to EOF', async () => {
+    const d = await open();
+    const t = await wrapped(d, 'tls.test', {});
+    await t.write('GET /bytes/3 HTTP/1.0\r\nHost: tls.test\r\n\r\n');
+    const status = Buffer.from((await t.readline())!).toString();
+    expect(status).toMatch(/^HTTP\/1\.[01] 200 .*\r\n$/);
+    let line = '';
+    do line = Buffer.from((await t.readline())!).toString();
+    while (line !== '\r\n' && line !== '');
+    expect([...(await t.readline())!]).toEqual([0, 1, 2]);
+    expect((await t.readline())!.length).toBe(0);
+  });
+});
+
 describe('esp32 profile (no TLS on the board)', () => {
   it('IPPROTO_SEC is refused with a clear error; host-side TLS works', async () => {
     const d = await open('esp32');
