@@ -15,6 +15,12 @@ import { isEagain, StreamMethods } from './stream.js';
 
 export type Resolve = (host: string, port: number) => Promise<SockAddr>;
 
+/** EAGAIN means "not yet" (undefined); any other error stands. */
+function notReady(err: unknown): undefined {
+  if (isEagain(err)) return undefined;
+  throw err;
+}
+
 export class Socket extends StreamMethods {
   /** IPPROTO_SEC: the device-side TLS options ssl.wrap_socket gave (host-lib/ssl.ts). */
   tls?: DeviceTlsOptions;
@@ -34,8 +40,7 @@ export class Socket extends StreamMethods {
     try {
       return this.ds.recv(n, peek);
     } catch (err) {
-      if (isEagain(err)) return undefined;
-      throw err;
+      return notReady(err);
     }
   }
 
@@ -45,13 +50,14 @@ export class Socket extends StreamMethods {
 
   /** Runs a non-blocking op until it stops raising EAGAIN, honouring this socket's timeout. */
   private async blocking<T>(op: () => T | Promise<T>, nonBlocking = this.timeoutMs === 0): Promise<T> {
-    const r = await this.untilReady(async () => {
+    const r = await this.untilReady(() => {
+      let got: T | Promise<T>;
       try {
-        return await op();
+        got = op();
       } catch (err) {
-        if (isEagain(err)) return undefined;
-        throw err;
+        return notReady(err);
       }
+      return got instanceof Promise ? got.catch(notReady) : got;
     }, nonBlocking);
     if (r === null) throw osError('EAGAIN');
     return r;

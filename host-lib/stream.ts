@@ -71,7 +71,9 @@ export abstract class StreamMethods {
   ): Promise<T | null> {
     const deadline = nonBlocking ? 0 : this.deadline();
     for (;;) {
-      const r = await op();
+      // No await between a synchronous check and the wait: a notify in that gap would be lost.
+      const got = op();
+      const r = got instanceof Promise ? await got : got;
       if (r !== undefined) return r;
       if (nonBlocking) return null;
       if (Date.now() >= deadline) throw osError('ETIMEDOUT');
