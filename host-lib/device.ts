@@ -10,20 +10,18 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { SerialPort } from 'serialport';
 import { errno as E, ERRNO_TABLE, TLS_ERRNO_TABLE, type TlsErrnoName } from '../firmware-protocol/index.js';
 import { AtDriver, type AtDriverOptions } from './at/at-driver.js';
 import { tapLink } from './at/tap.js';
 import type { Driver, DriverEvent, NetworkModule } from './driver.js';
 import { OSError } from './errors.js';
-import { Files } from './files.js';
+import type { Files } from './files.js';
 import { type SelectModule, selectModule } from './select.js';
 import { SlipDriver, type SlipDriverOptions } from './slip/slip-driver.js';
 import { createSocketModule, type SocketModule } from './socket-module.js';
 import { createSslModule, type SslModule } from './ssl.js';
 import { namingLocator } from './transports/open-error.js';
-import { Rfc2217Link } from './transports/rfc2217.js';
-import { openTransport, type SerialOptions, setModemLines } from './transports.js';
+import { closeTransport, followBaudRate, openTransport, pulseReset, type SerialOptions } from './transports.js';
 
 export interface OpenOptions extends SerialOptions, SlipDriverOptions, AtDriverOptions {
   /** Wire protocol (default 'slip'); 'auto' tries a SLIP hello first, then `AT` → `OK`. */
@@ -61,7 +59,6 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
   readonly select: SelectModule = selectModule;
   readonly errno: ErrnoModule = errnoModule;
   readonly OSError = OSError;
-  private filesModule?: Files;
 
   constructor(
     readonly driver: D,
@@ -70,7 +67,8 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
     super();
     this.socket = createSocketModule(driver);
     // Host-side TLS may read `/flash/…` certificates from the coprocessor's store, where it has one.
-    this.ssl = createSslModule(driver instanceof SlipDriver ? (path) => this.files.read(path) : undefined);
+    const files = driver.files;
+    this.ssl = createSslModule(files ? (path) => files.read(path) : undefined);
     // An 'error' nobody listens for is dropped rather than thrown: sockets already fail loudly.
     for (const ev of FORWARDED_EVENTS) {
       driver.on?.(ev, (arg) => (ev !== 'error' || this.listenerCount('error') > 0 ? this.emit(ev, arg) : false));
@@ -91,11 +89,9 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
 
   /** The coprocessor's file store (`/flash`, certificates); OSError(EOPNOTSUPP) where the driver has none (AT). */
   get files(): Files {
-    if (!(this.driver instanceof SlipDriver)) {
-      throw new OSError(E.EOPNOTSUPP, `the ${this.profile} driver has no file store`);
-    }
-    this.filesModule ??= new Files(this.driver);
-    return this.filesModule;
+    const files = this.driver.files;
+    if (!files) throw new OSError(E.EOPNOTSUPP, `the ${this.profile} driver has no file store`);
+    return files;
   }
 
   /**
@@ -111,13 +107,9 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
   async setBaudRate(baudRate: number): Promise<void> {
     if (!Number.isInteger(baudRate) || baudRate < 300)
       throw new RangeError(`baudRate: ${baudRate} is not a valid speed`);
-    if (this.driver instanceof SlipDriver) {
-      await this.driver.call('UART_CONFIG', { baudRate, dataBits: 8, parity: 0, stopBits: 1 });
-    } else if (this.driver instanceof AtDriver) {
-      // ESP-AT: <baudrate>,<databits>,<stopbits>,<parity>,<flow control>; the reply comes at the old speed.
-      await this.driver.channel.run({ name: 'UART_CUR', form: 'set', params: [baudRate, 8, 1, 0, 0] });
-    } else throw new OSError(E.EOPNOTSUPP, 'this driver cannot change the line speed');
-    await switchLocalBaud(this.link, baudRate);
+    if (!this.driver.setLineSpeed) throw new OSError(E.EOPNOTSUPP, 'this driver cannot change the line speed');
+    await this.driver.setLineSpeed(baudRate);
+    await followBaudRate(this.link, baudRate);
   }
 
   /**
@@ -127,10 +119,7 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
    * The coprocessor restarts: open sockets fail with ECONNRESET and the device emits 'reset'.
    */
   async resetBoard(pulseMs = 100): Promise<void> {
-    if (this.link instanceof Rfc2217Link) return this.link.pulseReset(pulseMs);
-    await setModemLines(this.link, { dtr: false, rts: true });
-    await new Promise((r) => setTimeout(r, pulseMs));
-    await setModemLines(this.link, { dtr: false, rts: false });
+    await pulseReset(this.link, pulseMs);
   }
 
   /** Closes every socket, then the link. */
@@ -139,26 +128,9 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
       await this.driver.close();
     } finally {
       // The port is released even when the driver's goodbye failed (a board that stopped answering).
-      await releaseLink(this.link);
+      await closeTransport(this.link);
     }
   }
-}
-
-/** Closes the link; for a serial port, waits until its fd and lock are gone so it can be reopened at once. */
-async function releaseLink(link: Duplex): Promise<void> {
-  if (link instanceof SerialPort && link.isOpen) {
-    await new Promise<void>((resolve) => link.close(() => resolve()));
-    return;
-  }
-  link.end();
-  link.destroy();
-}
-
-/** Makes the local end of the line follow a speed change the device already made. */
-async function switchLocalBaud(link: Duplex, baudRate: number): Promise<void> {
-  if (link instanceof SerialPort) {
-    await new Promise<void>((resolve, reject) => link.update({ baudRate }, (err) => (err ? reject(err) : resolve())));
-  } else if (link instanceof Rfc2217Link) await link.setBaud(baudRate);
 }
 
 /**

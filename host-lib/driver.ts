@@ -3,7 +3,11 @@
  * MicroPython's NIC vtable in extmod/modnetwork.h). Every operation is NON-blocking: it
  * completes now, or throws OSError(EAGAIN) / reports 'inprogress'; blocking and timeouts are
  * built once, above, from these plus `wait` on readiness. The SLIP and AT drivers implement it.
+ * What only some protocols can do is an optional capability (`files`, `setLineSpeed`, `network`,
+ * a socket's `secure`): the layers above ask for it, never for a driver's type.
  */
+import type { Files } from './files.js';
+
 export type SockAddr = [string, number];
 
 export interface AddrInfo {
@@ -80,6 +84,13 @@ export interface Driver {
   readonly network?: NetworkModule;
   /** Malformed frames / unusable lines seen so far. */
   readonly badFrames?: number;
+  /** The coprocessor's file store (`/flash`, certificates), for drivers whose protocol has one. */
+  readonly files?: Files;
+  /**
+   * Tells the coprocessor to switch its UART to `baudRate` (it answers at the old speed); the
+   * caller then moves the local end of the line. For drivers whose protocol can say so.
+   */
+  setLineSpeed?(baudRate: number): Promise<void>;
 }
 
 export type DriverEvent = 'reset' | 'error' | 'bad-frame' | 'stray';

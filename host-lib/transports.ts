@@ -69,6 +69,34 @@ export function setModemLines(link: Duplex, lines: { dtr?: boolean; rts?: boolea
   return Promise.reject(new Error('this link has no modem lines (socket:// is a plain byte stream; use rfc2217://)'));
 }
 
+/** Closes a transport; for a serial port, waits until its fd and lock are gone so it can be reopened at once. */
+export async function closeTransport(link: Duplex): Promise<void> {
+  if (link instanceof SerialPort && link.isOpen) {
+    await new Promise<void>((resolve) => link.close(() => resolve()));
+    return;
+  }
+  link.end();
+  link.destroy();
+}
+
+/** Makes the local end of the line follow a speed change the device already made (none over socket://). */
+export async function followBaudRate(link: Duplex, baudRate: number): Promise<void> {
+  if (link instanceof SerialPort) {
+    await new Promise<void>((resolve, reject) => link.update({ baudRate }, (err) => (err ? reject(err) : resolve())));
+  } else if (link instanceof Rfc2217Link) await link.setBaud(baudRate);
+}
+
+/**
+ * esptool's classic hard reset through the modem lines (the ESP auto-reset circuit: RTS holds EN
+ * low while DTR is released, then RTS lets go); RFC 2217 does it in one server-side pulse.
+ */
+export async function pulseReset(link: Duplex, pulseMs: number): Promise<void> {
+  if (link instanceof Rfc2217Link) return link.pulseReset(pulseMs);
+  await setModemLines(link, { dtr: false, rts: true });
+  await new Promise((r) => setTimeout(r, pulseMs));
+  await setModemLines(link, { dtr: false, rts: false });
+}
+
 function openTcp(locator: string, timeoutMs: number): Promise<Duplex> {
   const url = new URL(locator);
   const port = Number(url.port);

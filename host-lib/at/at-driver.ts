@@ -234,6 +234,11 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   }
 
   /** AT+CIPDOMAIN (or the DNS cache); an IP literal is answered locally. Unknown name → OSError(-2). */
+  /** AT+UART_CUR=<baudrate>,<databits>,<stopbits>,<parity>,<flow control>; the reply comes at the old speed. */
+  async setLineSpeed(baudRate: number): Promise<void> {
+    await this.channel.run({ name: 'UART_CUR', form: 'set', params: [baudRate, 8, 1, 0, 0] });
+  }
+
   async getaddrinfo(host: string, port: number, _family = 0, type = 0, proto = 0): Promise<AddrInfo[]> {
     const ip = isIpLiteral(host) ? host : (this.dns.get(host) ?? (await this.lookup(host)));
     const family = ip.includes(':') ? C.AF_INET6 : C.AF_INET;

@@ -20,6 +20,7 @@ import {
 } from '../../firmware-protocol/index.js';
 import type { AddrInfo, Driver } from '../driver.js';
 import { OSError } from '../errors.js';
+import { Files } from '../files.js';
 import { LinkError, RpcClient, StatusError } from './rpc-client.js';
 import { SlipSocket } from './slip-socket.js';
 
@@ -57,6 +58,7 @@ export class SlipDriver extends EventEmitter implements Driver {
   private keepalive?: NodeJS.Timeout;
   private recovering = false;
   private closed = false;
+  private fileStore?: Files;
   readonly rxWindow: number;
   readonly maxFrame: number;
 
@@ -166,6 +168,17 @@ export class SlipDriver extends EventEmitter implements Driver {
   }
   get badFrames(): number {
     return this.rpc.badFrames;
+  }
+
+  /** The device's file store (SPEC §4.5); EOPNOTSUPP per call where the device announced none. */
+  get files(): Files {
+    this.fileStore ??= new Files(this);
+    return this.fileStore;
+  }
+
+  /** UART_CONFIG: the device answers at the old speed, then switches. */
+  async setLineSpeed(baudRate: number): Promise<void> {
+    await this.call('UART_CONFIG', { baudRate, dataBits: 8, parity: 0, stopBits: 1 });
   }
 
   /** One request, with the device's status turned into OSError (Linux numbering). */
