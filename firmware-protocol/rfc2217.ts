@@ -8,6 +8,7 @@
  * - client sets 921600 baud: `ff fa 2c 01 00 0e 10 00 ff f0`; server acks with code + 100: `ff fa 2c 65 00 0e 10 00 ff f0`
  * - a data byte 0xFF travels as `ff ff` in both directions (also inside sub-negotiation values)
  */
+import { concatBytes } from './bytes.js';
 
 export const IAC = 0xff;
 export const SB = 0xfa;
@@ -220,20 +221,8 @@ export class TelnetDecoder {
     const runs = this.#runs;
     if (runs.length === 0) return;
     this.#runs = [];
-    this.#out.push({ type: 'data', data: runs.length === 1 ? (runs[0] as Uint8Array) : concat(runs) });
+    this.#out.push({ type: 'data', data: runs.length === 1 ? (runs[0] as Uint8Array) : concatBytes(runs) });
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Doubles every 0xFF (`41 ff` → `41 ff ff`); returns `data` itself when it holds none. */

@@ -5,6 +5,7 @@
  * Both directions are pure: `encodeSlip` maps one frame to wire bytes, `SlipDecoder.push`
  * maps any chunking of wire bytes back to frames. No I/O, no timers.
  */
+import { concatBytes } from './bytes.js';
 
 export const SLIP_END = 0xc0;
 export const SLIP_ESC = 0xdb;
@@ -121,20 +122,10 @@ export class SlipDecoder {
     this.oversize = false;
     if (oversize) return { type: 'error', code: 'oversize', dropped: size };
     if (size === 0) return undefined;
-    const raw = parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts, size);
+    const raw = parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts, size);
     const frame = unescapeInPlace(raw);
     return frame ? { type: 'frame', frame } : { type: 'error', code: 'bad-escape', dropped: size };
   }
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Undoes the escapes in place (the result is never longer); undefined on a bad escape. */

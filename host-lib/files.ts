@@ -7,6 +7,7 @@
  */
 import {
   CAP,
+  concatBytes,
   errno as E,
   FRAME_OVERHEAD,
   type RequestBody,
@@ -89,7 +90,7 @@ export class Files {
       if (data.length < length) break;
       if (offset > MAX_OFFSET) throw new OSError(E.EIO, `${p}: the coprocessor sent more than 4 GiB`);
     }
-    return concat(parts, offset);
+    return concatBytes(parts, offset);
   }
 
   /** The entries of a directory (default `/flash`), sorted as the coprocessor sends them. */
@@ -110,15 +111,4 @@ export class Files {
     this.check();
     await this.rpc.call('FILE_DELETE', { path: p });
   }
-}
-
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

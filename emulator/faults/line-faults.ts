@@ -13,6 +13,7 @@
  * f.push(bytes);  // [{ type: 'data', bytes: <bytes with ~1 in 1000 flipped>, delayMs: 0 }]
  * ```
  */
+import { concatBytes } from '../../firmware-protocol/index.js';
 import type { Random } from '../random.js';
 import type { LineConfig, LineDir } from './scenario.js';
 import { type FaultEvent, forkRandom, geometricGap } from './trace.js';
@@ -99,7 +100,7 @@ export class LineFaults {
     const parts: Uint8Array[] = [];
     const flush = (): void => {
       if (parts.length === 0) return;
-      out.push({ type: 'data', bytes: join(parts), delayMs: this.delay() });
+      out.push({ type: 'data', bytes: concatBytes(parts), delayMs: this.delay() });
       parts.length = 0;
     };
     let i = 0;
@@ -205,17 +206,4 @@ export class LineFaults {
     const { latencyMs = 0, jitterMs = 0 } = this.config;
     return jitterMs > 0 ? latencyMs + this.jitter.next() * jitterMs : latencyMs;
   }
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -11,6 +11,7 @@
  * `+++` detection is timing-based and left to the emulator.
  */
 
+import { concatBytes } from '../bytes.js';
 import { parseCommandLine } from './command-line.js';
 import type { CommandName } from './commands.js';
 import { type BadReason, describeBadReason, errCodeForReason } from './errors.js';
@@ -104,7 +105,7 @@ export class AtCommandParser {
 
   /** Consumes host bytes and returns the events they complete. Never throws on any input. */
   feed(chunk: Uint8Array): AtCommandEvent[] {
-    this.pending = this.pending.length === 0 ? chunk : concat(this.pending, chunk);
+    this.pending = this.pending.length === 0 ? chunk : concatBytes([this.pending, chunk]);
     return this.drain();
   }
 
@@ -239,11 +240,4 @@ function firstTerminator(buf: Uint8Array, pos: number): number {
   if (cr < 0) return lf;
   if (lf < 0) return cr;
   return Math.min(cr, lf);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

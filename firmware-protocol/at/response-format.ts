@@ -4,6 +4,7 @@
  * the response-parser tests round-trip through it, so the two sides cannot drift apart.
  */
 
+import { concatBytes } from '../bytes.js';
 import type { AtMessage, AtMessageOf, AtMessageType, InfoField, Remote } from './messages.js';
 import { FIXED_LINES, info, LEADING_INFO } from './response-lines.js';
 
@@ -71,11 +72,7 @@ const FORMAT: { readonly [T in AtMessageType]: Formatter<T> } = {
 };
 
 function withData(head: string, data: Uint8Array): Uint8Array {
-  const h = encoder.encode(head);
-  const out = new Uint8Array(h.length + data.length);
-  out.set(h);
-  out.set(data, h.length);
-  return out;
+  return concatBytes([encoder.encode(head), data]);
 }
 
 /**

@@ -11,6 +11,7 @@
  * URCs may start at any line boundary, including between `>` and `Recv N bytes`.
  */
 
+import { concatBytes } from '../bytes.js';
 import type { AtMessage, Remote } from './messages.js';
 import { classifyLine, parseIpdFields } from './response-lines.js';
 
@@ -114,11 +115,7 @@ export class AtResponseParser {
   }
 
   private join(chunk: Uint8Array): Uint8Array {
-    if (this.pending.length === 0) return chunk;
-    const buf = new Uint8Array(this.pending.length + chunk.length);
-    buf.set(this.pending);
-    buf.set(chunk, this.pending.length);
-    return buf;
+    return this.pending.length === 0 ? chunk : concatBytes([this.pending, chunk]);
   }
 
   private step(buf: Uint8Array, pos: number, out: AtMessage[]): number {
@@ -229,7 +226,7 @@ export class AtResponseParser {
 
   private finishData(out: AtMessage[]): void {
     const h = this.head!;
-    const data = concat(this.parts, h.length);
+    const data = concatBytes(this.parts, h.length);
     if (h.type === 'ipd') out.push({ type: 'ipd', link: h.link, length: h.length, remote: h.remote, data });
     else out.push({ type: 'recv-data', length: h.length, remote: h.remote, data });
     this.head = null;
@@ -271,15 +268,4 @@ function readRemote(buf: Uint8Array, pos: number): { remote: Remote; end: number
   if (j >= buf.length) return 'wait';
   if (j === portStart || j - portStart > 5 || buf[j] !== COMMA) return null;
   return { remote: { ip, port: Number(latin1.decode(buf.subarray(portStart, j))) }, end: j + 1 };
-}
-
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
