@@ -6,12 +6,24 @@
  * Response bodies below are the success layout; every response starts with an i16 status
  * (0 = ok) added by the frame codec, and a failed response carries a UTF-8 message instead.
  */
-import { blob16, fixed, i16, list8, rest, sockaddr, str8, struct, u8, u16, u32 } from './wire.js';
+import { blob16, fixed, i16, list8, rest, sockaddr, str8, struct, u8, u16, u32, type Wire } from './wire.js';
 
 const sock = { sock: u8 };
 const empty = struct({});
 
-export const addrinfo = struct({ family: u8, type: u8, proto: u8, canonname: str8, addr: sockaddr });
+/** A socket address, MicroPython's sockaddr tuple `[ip, port]`: the one definition both sides use. */
+export type SockAddr = [string, number];
+
+/** One getaddrinfo entry as the wire carries it (host-lib builds MicroPython's 5-tuple from it). */
+export interface AddrInfo {
+  family: number;
+  type: number;
+  proto: number;
+  canonname: string;
+  addr: SockAddr;
+}
+
+export const addrinfo: Wire<AddrInfo> = struct({ family: u8, type: u8, proto: u8, canonname: str8, addr: sockaddr });
 export const pollEntry = struct({ sock: u8, events: u8 });
 
 export const OPS = {

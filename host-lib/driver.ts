@@ -6,17 +6,11 @@
  * What only some protocols can do is an optional capability (`files`, `setLineSpeed`, `network`,
  * a socket's `secure`): the layers above ask for it, never for a driver's type.
  */
+
+import type { AddrInfo, SockAddr } from '../firmware-protocol/index.js';
 import type { Files } from './files.js';
 
-export type SockAddr = [string, number];
-
-export interface AddrInfo {
-  family: number;
-  type: number;
-  proto: number;
-  canonname: string;
-  addr: SockAddr;
-}
+export type { AddrInfo, SockAddr } from '../firmware-protocol/index.js';
 
 /**
  * Device-side TLS of an IPPROTO_SEC socket, as ssl.wrap_socket gives it (checked there). File

@@ -3,6 +3,7 @@
  * AT personalities call. Errors are thrown as DeviceError with an errno name; numbers and wire
  * forms are the personality's business.
  */
+import type { AddrInfo } from '../../firmware-protocol/index.js';
 import { constants as C, type ErrnoName, POLL_BITS } from '../../firmware-protocol/index.js';
 import type { NetInterface } from '../network/index.js';
 import type { Profile } from '../profiles.js';
@@ -14,13 +15,7 @@ import { UdpSocket } from './udp-socket.js';
 
 export type DeviceSocket = TcpSocket | UdpSocket;
 
-export interface AddrInfo {
-  family: number;
-  type: number;
-  proto: number;
-  canonname: string;
-  addr: SockAddr;
-}
+export type { AddrInfo } from '../../firmware-protocol/index.js';
 
 export class SocketTable {
   private readonly slots: (DeviceSocket | undefined)[];

@@ -10,7 +10,7 @@ export interface SocketNotify {
   onAcceptable(id: number, pending: number): void;
 }
 
-export type SockAddr = [string, number];
+export type { SockAddr } from '../../firmware-protocol/index.js';
 
 /** What a stream read yields: bytes, or the end of the stream (FIN), or the error that ended it. */
 export type StreamRead = { data: Uint8Array } | { eof: true } | { error: DeviceErrno } | undefined;

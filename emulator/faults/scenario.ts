@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ConfigError, describeIssue } from '../config-error.js';
 
 /** The two directions of the serial line. */
 export const LINE_DIRS = ['hostToDevice', 'deviceToHost'] as const;
@@ -130,28 +131,11 @@ export type FaultScenario = z.input<typeof scenarioSchema>;
 export type ResolvedScenario = z.output<typeof scenarioSchema>;
 
 /** A scenario that failed validation; `issues` holds one `path: problem` line per fault. */
-export class ScenarioError extends Error {
-  readonly issues: readonly string[];
+export class ScenarioError extends ConfigError {
   constructor(source: string, issues: readonly string[]) {
-    super(`invalid fault scenario ${source}:\n  ${issues.join('\n  ')}`);
+    super('fault scenario', source, issues);
     this.name = 'ScenarioError';
-    this.issues = issues;
   }
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, key) => {
-    if (typeof key === 'number') return `${acc}[${key}]`;
-    const k = String(key);
-    return /^[A-Za-z_$][\w$]*$/.test(k) ? (acc ? `${acc}.${k}` : k) : `${acc}[${JSON.stringify(k)}]`;
-  }, '');
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const where = formatPath(issue.path) || '(root)';
-  if (issue.code === 'unrecognized_keys')
-    return `${where}: unknown field ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
-  return `${where}: ${issue.message}`;
 }
 
 /**

@@ -77,7 +77,7 @@ describe('hosts table', () => {
       (t) => (t.hosts['echo.test'].tcp = { '7': 'ftp' }),
       'hosts["echo.test"].tcp["7"]: Invalid option',
     ],
-    ['a misspelt key', (t) => (t.hosts['echo.test'].tpc = {}), 'hosts["echo.test"]: Unrecognized key: "tpc"'],
+    ['a misspelt key', (t) => (t.hosts['echo.test'].tpc = {}), 'hosts["echo.test"]: unknown field \'tpc\''],
     [
       'an upper-case host name',
       (t) => (t.hosts['Echo.test'] = { ip: '10.77.0.8' }),

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { ConfigError, describeIssue } from '../config-error.js';
 import { isHostInSubnet, parseCidr } from './ipv4.js';
 
 /** Services a virtual host can run on a TCP port. 'https' is served by the TLS part when registered. */
@@ -111,21 +112,11 @@ export type VirtualHost = HostsTable['hosts'][string];
 export type AccessPoint = HostsTable['wifi']['accessPoints'][number];
 
 /** A hosts table that failed validation; `issues` lists one `path: problem` line per fault. */
-export class HostsTableError extends Error {
-  readonly issues: readonly string[];
+export class HostsTableError extends ConfigError {
   constructor(source: string, issues: readonly string[]) {
-    super(`invalid hosts table ${source}:\n  ${issues.join('\n  ')}`);
+    super('hosts table', source, issues);
     this.name = 'HostsTableError';
-    this.issues = issues;
   }
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, key) => {
-    if (typeof key === 'number') return `${acc}[${key}]`;
-    const k = String(key);
-    return /^[A-Za-z_$][\w$]*$/.test(k) ? (acc ? `${acc}.${k}` : k) : `${acc}[${JSON.stringify(k)}]`;
-  }, '');
 }
 
 /**
@@ -141,10 +132,6 @@ export function parseHostsTable(value: unknown, source = '(value)'): HostsTable 
 }
 
 // A bad record key (port, host name) reports "Invalid key in record"; the reason is one level down.
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const nested = issue.code === 'invalid_key' ? issue.issues.map((i) => i.message).join('; ') : '';
-  return `${formatPath(issue.path) || '(root)'}: ${nested ? `bad key: ${nested}` : issue.message}`;
-}
 
 /**
  * Reads and validates a JSON hosts file.
