@@ -7,7 +7,7 @@
  * Raw and RFC 2217 must be separate ports: a raw client's 0xFF bytes would be taken as IAC here.
  * One host at a time, as on the raw TCP port; device output while none is attached is dropped.
  */
-import { createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { type Duplex, Transform } from 'node:stream';
 import { escapeIac } from '../../firmware-protocol/rfc2217.js';
 import { type AttachEvents, DeviceOutput } from './device-output.js';
@@ -18,7 +18,7 @@ import {
   Rfc2217Session,
   type SessionEvent,
 } from './rfc2217-session.js';
-import { BUSY_NOTE, listen } from './tcp.js';
+import { type OneHostLine, serveLine } from './tcp-listener.js';
 
 /** Options for {@link listenRfc2217}. */
 export interface Rfc2217Options extends AttachEvents {
@@ -56,12 +56,11 @@ interface Client {
   held: Uint8Array[] | null;
 }
 
-class Rfc2217Line {
+class Rfc2217Line implements OneHostLine {
   readonly settings: PortSettings = { ...DEFAULT_SETTINGS };
   readonly #uart: Duplex;
   readonly #opts: Rfc2217Options;
   readonly #out: DeviceOutput;
-  readonly #sockets = new Set<Socket>();
   #client: Client | null = null;
 
   constructor(uart: Duplex, opts: Rfc2217Options) {
@@ -74,21 +73,12 @@ class Rfc2217Line {
     return this.#client !== null;
   }
 
-  readonly onConnection = (socket: Socket): void => {
-    this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
-    socket.on('error', () => undefined); // resets end a session; 'close' follows
-    if (this.#client) socket.end(BUSY_NOTE, () => socket.destroy());
-    else this.#attach(socket);
-  };
-
   close(): void {
     if (this.#client) this.#detach(this.#client);
     this.#out.close();
-    for (const socket of this.#sockets) socket.destroy();
   }
 
-  #attach(socket: Socket): void {
+  attach(socket: Socket): void {
     const session = new Rfc2217Session(this.settings);
     const decode = new Transform({
       transform: (chunk: Buffer, _enc, done) => {
@@ -172,32 +162,17 @@ class Rfc2217Line {
  * ```
  */
 export async function listenRfc2217(uart: Duplex, opts: Rfc2217Options = {}): Promise<Rfc2217Transport> {
-  const host = opts.host ?? '127.0.0.1';
   const line = new Rfc2217Line(uart, opts);
-  const server = createServer(line.onConnection);
-  let port: number;
-  try {
-    port = await listen(server, host, opts.port ?? 0);
-  } catch (error) {
-    line.close();
-    throw error;
-  }
-  let closing: Promise<void> | undefined;
+  const served = await serveLine(line, 'rfc2217', opts);
   return {
-    port,
-    url: `rfc2217://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port: served.port,
+    url: served.url,
     get attached() {
       return line.attached;
     },
     get settings() {
       return line.settings;
     },
-    close() {
-      closing ??= new Promise((resolve) => {
-        line.close();
-        server.close(() => resolve());
-      });
-      return closing;
-    },
+    close: () => served.close(),
   };
 }

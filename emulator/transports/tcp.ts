@@ -7,12 +7,12 @@
  * fails fast with a reason instead of hanging. The UART outlives clients; device output while no
  * client is attached is dropped, like a real UART nobody listens to.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type AttachEvents, DeviceOutput } from './device-output.js';
+import { type OneHostLine, serveLine } from './tcp-listener.js';
 
-/** Sent to a refused second client before closing it. */
-export const BUSY_NOTE = 'netcoproc: busy, another host is attached\r\n';
+export { BUSY_NOTE } from './tcp-listener.js';
 
 /** Options for {@link listenTcp}. */
 export interface TcpOptions extends AttachEvents {
@@ -33,12 +33,11 @@ export interface TcpTransport {
   close(): Promise<void>;
 }
 
-/** Holds the listening server and the one attached client. */
-class TcpLine {
+/** The UART's end of the line and the one attached client. */
+class TcpLine implements OneHostLine {
   readonly #uart: Duplex;
   readonly #events: AttachEvents;
   readonly #out: DeviceOutput;
-  readonly #sockets = new Set<Socket>();
   #client: Socket | null = null;
   #peer = '';
 
@@ -52,26 +51,12 @@ class TcpLine {
     return this.#client !== null;
   }
 
-  readonly onConnection = (socket: Socket): void => {
-    this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
-    // Resets and write-after-close are ends of a session, not faults; 'close' follows.
-    socket.on('error', () => undefined);
-    if (this.#client) this.#refuse(socket);
-    else this.#attach(socket);
-  };
-
   close(): void {
     if (this.#client) this.#detach(this.#client);
     this.#out.close();
-    for (const socket of this.#sockets) socket.destroy();
   }
 
-  #refuse(socket: Socket): void {
-    socket.end(BUSY_NOTE, () => socket.destroy());
-  }
-
-  #attach(socket: Socket): void {
+  attach(socket: Socket): void {
     this.#client = socket;
     this.#peer = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true); // a UART has no Nagle: small replies must not wait
@@ -91,18 +76,6 @@ class TcpLine {
   }
 }
 
-/** Listens and resolves with the bound port (the picked one when `port` is 0). */
-export function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : port);
-    });
-  });
-}
-
 /**
  * Serves the emulated UART `uart` on a raw TCP port (host writes go into `uart`, what it emits goes
  * to the host). Resolves once listening.
@@ -115,30 +88,14 @@ export function listen(server: Server, host: string, port: number): Promise<numb
  * ```
  */
 export async function listenTcp(uart: Duplex, opts: TcpOptions = {}): Promise<TcpTransport> {
-  const host = opts.host ?? '127.0.0.1';
   const line = new TcpLine(uart, opts);
-  const server = createServer(line.onConnection);
-  let port: number;
-  try {
-    port = await listen(server, host, opts.port ?? 0);
-  } catch (error) {
-    line.close();
-    throw error;
-  }
-  const url = `socket://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  let closing: Promise<void> | undefined;
+  const served = await serveLine(line, 'socket', opts);
   return {
-    port,
-    url,
+    port: served.port,
+    url: served.url,
     get attached() {
       return line.attached;
     },
-    close() {
-      closing ??= new Promise((resolve) => {
-        line.close();
-        server.close(() => resolve());
-      });
-      return closing;
-    },
+    close: () => served.close(),
   };
 }
