@@ -13,9 +13,8 @@ import type { Duplex } from 'node:stream';
 import { errno as E, ERRNO_TABLE, TLS_ERRNO_TABLE, type TlsErrnoName } from '../firmware-protocol/index.js';
 import { AtDriver, type AtDriverOptions } from './at/at-driver.js';
 import { tapLink } from './at/tap.js';
-import type { Driver, DriverEvent, NetworkModule } from './driver.js';
+import type { Driver, DriverEvent, FileStore, NetworkModule } from './driver.js';
 import { OSError } from './errors.js';
-import type { Files } from './files.js';
 import { type SelectModule, selectModule } from './select.js';
 import { SlipDriver, type SlipDriverOptions } from './slip/slip-driver.js';
 import { createSocketModule, type SocketModule } from './socket-module.js';
@@ -88,7 +87,7 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
   }
 
   /** The coprocessor's file store (`/flash`, certificates); OSError(EOPNOTSUPP) where the driver has none (AT). */
-  get files(): Files {
+  get files(): FileStore {
     const files = this.driver.files;
     if (!files) throw new OSError(E.EOPNOTSUPP, `the ${this.profile} driver has no file store`);
     return files;

@@ -8,7 +8,6 @@
  */
 
 import type { AddrInfo, SockAddr } from '../firmware-protocol/index.js';
-import type { Files } from './files.js';
 
 export type { AddrInfo, SockAddr } from '../firmware-protocol/index.js';
 
@@ -79,12 +78,28 @@ export interface Driver {
   /** Malformed frames / unusable lines seen so far. */
   readonly badFrames?: number;
   /** The coprocessor's file store (`/flash`, certificates), for drivers whose protocol has one. */
-  readonly files?: Files;
+  readonly files?: FileStore;
   /**
    * Tells the coprocessor to switch its UART to `baudRate` (it answers at the old speed); the
    * caller then moves the local end of the line. For drivers whose protocol can say so.
    */
   setLineSpeed?(baudRate: number): Promise<void>;
+}
+
+/** One entry of a file-store listing: a file with its size, or a directory. */
+export interface FileInfo {
+  readonly name: string;
+  readonly size: number;
+  readonly dir: boolean;
+}
+
+/** `dev.files`: the coprocessor's file store (`/flash`), as host-lib/files.ts implements it over SLIP. */
+export interface FileStore {
+  /** Replaces the file with `data` (bytes or str, UTF-8); resolves with the byte count. */
+  write(path: string, data: Uint8Array | string): Promise<number>;
+  read(path: string): Promise<Uint8Array>;
+  list(dir?: string): Promise<FileInfo[]>;
+  remove(path: string): Promise<void>;
 }
 
 export type DriverEvent = 'reset' | 'error' | 'bad-frame' | 'stray';

@@ -15,7 +15,10 @@ import {
   type ResponseBody,
 } from '../firmware-protocol/index.js';
 import { toBytes } from './args.js';
+import type { FileInfo, FileStore } from './driver.js';
 import { badArg, OSError } from './errors.js';
+
+export type { FileInfo } from './driver.js';
 
 /** What the file module needs from a driver (the SLIP driver has it). */
 export interface FileRpc {
@@ -23,13 +26,6 @@ export interface FileRpc {
   /** Largest frame the host accepts. */
   readonly maxFrame: number;
   readonly session: { readonly capabilities: number; readonly maxFrame: number };
-}
-
-/** One entry of `list()`: a file with its size, or a directory. */
-export interface FileInfo {
-  readonly name: string;
-  readonly size: number;
-  readonly dir: boolean;
 }
 
 const utf8 = new TextEncoder();
@@ -48,7 +44,7 @@ function pathArg(value: unknown, arg = 'path'): string {
  * await dev.files.list('/flash/cert');                          // [{ name: 'ca.pem', size: 629, dir: false }]
  * await dev.files.remove('/flash/cert/ca.pem');
  */
-export class Files {
+export class Files implements FileStore {
   constructor(private readonly rpc: FileRpc) {}
 
   private check(): void {

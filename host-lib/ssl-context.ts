@@ -12,8 +12,29 @@
 import { constants as C } from '../firmware-protocol/index.js';
 import { badArg } from './errors.js';
 import type { Socket } from './socket.js';
-import type { WrapOptions } from './ssl.js';
 import type { SSLSocket } from './ssl-socket.js';
+
+/** Keyword arguments of wrap_socket: WiPy's, MicroPython's modern ones, and `alpn_protocols`. */
+export interface WrapOptions {
+  // WiPy (paths in the coprocessor's file store for IPPROTO_SEC; for host-side TLS, `/flash/…` or this machine's files)
+  keyfile?: string | null;
+  certfile?: string | null;
+  ca_certs?: string | null;
+  ssl_version?: number;
+  // both
+  server_side?: boolean;
+  cert_reqs?: number;
+  server_hostname?: string | null;
+  // modern MicroPython (bytes: PEM or DER) — host-side TLS only
+  key?: Uint8Array | string | null;
+  cert?: Uint8Array | string | null;
+  cadata?: Uint8Array | string | null;
+  do_handshake?: boolean;
+  /** Offered protocols (CPython's set_alpn_protocols): host-side TLS and ESP-AT (AT+CIPSSLCALPN). */
+  alpn_protocols?: string[] | null;
+  /** @internal SSLContext: verify the name only when check_hostname is set. */
+  check_hostname?: boolean;
+}
 
 type Wrap = (sock: Socket, opts?: WrapOptions) => Promise<Socket | SSLSocket>;
 type Material = Uint8Array | string;

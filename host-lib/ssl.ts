@@ -22,34 +22,12 @@ import { constants as C, errno as E } from '../firmware-protocol/index.js';
 import type { DeviceTlsOptions } from './driver.js';
 import { badArg, OSError } from './errors.js';
 import { Socket } from './socket.js';
-import { SSLContext } from './ssl-context.js';
+import { SSLContext, type WrapOptions } from './ssl-context.js';
 import { type FlashReader, type HostTls, hostHandshake, readMaterial, toPem } from './ssl-host.js';
 import type { SSLSocket } from './ssl-socket.js';
 
-export { SSLContext } from './ssl-context.js';
+export { SSLContext, type WrapOptions } from './ssl-context.js';
 export { SSLSocket } from './ssl-socket.js';
-
-/** Keyword arguments of wrap_socket: WiPy's, MicroPython's modern ones, and `alpn_protocols`. */
-export interface WrapOptions {
-  // WiPy (paths in the coprocessor's file store for IPPROTO_SEC; for host-side TLS, `/flash/…` or this machine's files)
-  keyfile?: string | null;
-  certfile?: string | null;
-  ca_certs?: string | null;
-  ssl_version?: number;
-  // both
-  server_side?: boolean;
-  cert_reqs?: number;
-  server_hostname?: string | null;
-  // modern MicroPython (bytes: PEM or DER) — host-side TLS only
-  key?: Uint8Array | string | null;
-  cert?: Uint8Array | string | null;
-  cadata?: Uint8Array | string | null;
-  do_handshake?: boolean;
-  /** Offered protocols (CPython's set_alpn_protocols): host-side TLS and ESP-AT (AT+CIPSSLCALPN). */
-  alpn_protocols?: string[] | null;
-  /** @internal SSLContext: verify the name only when check_hostname is set. */
-  check_hostname?: boolean;
-}
 
 const KNOWN = new Set<string>([
   ...['keyfile', 'certfile', 'ca_certs', 'ssl_version', 'server_side', 'cert_reqs', 'server_hostname'],

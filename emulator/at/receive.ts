@@ -13,7 +13,7 @@ import type { TcpSocket } from '../core/tcp-socket.js';
 import type { UdpSocket } from '../core/udp-socket.js';
 import { type AtDevice, type FormHandlers, fail, fields } from './context.js';
 import type { Link } from './link-table.js';
-import { replyAfterClosed, reportedLength } from './quirks.js';
+import { replyAfterClosed, reportedLength } from './quirk-replies.js';
 import { LINK_COUNT } from './settings.js';
 
 /** Most payload bytes in one active-mode `+IPD` (larger arrivals are split). */

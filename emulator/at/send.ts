@@ -19,7 +19,7 @@ import {
   Superseded,
 } from './context.js';
 import type { Link } from './link-table.js';
-import { sendOk } from './quirks.js';
+import { sendOk } from './quirk-replies.js';
 
 /** A per-datagram destination (`AT+CIPSEND=4,"10.77.0.7",7`); null = the link's remote. */
 type Destination = [string, number] | null;

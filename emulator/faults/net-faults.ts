@@ -28,10 +28,9 @@ import type { Random } from '../random.js';
 import { FaultyConnection } from './faulty-connection.js';
 import type { HostFaults } from './scenario.js';
 import { type FaultEvent, forkRandom } from './trace.js';
-import { FaultyUdp } from './udp-faults.js';
+import { FaultyUdp, type UdpFaultSource, type UdpVerdict } from './udp-faults.js';
 
-/** What happens to one datagram. */
-export type UdpVerdict = 'pass' | 'loss' | 'duplicate' | 'reorder' | 'blackhole';
+export type { UdpVerdict } from './udp-faults.js';
 
 interface Tracked {
   host: string;
@@ -39,7 +38,7 @@ interface Tracked {
   conn: FaultyConnection;
 }
 
-export class NetFaults implements NetworkCore {
+export class NetFaults implements NetworkCore, UdpFaultSource {
   private hosts: Record<string, HostFaults>;
   /** Address → the scenario's name for it. */
   private readonly names = new Map<string, string>();

@@ -5,7 +5,18 @@
  * the trace names them by that number.
  */
 import type { UdpMessageHandler, VirtualUdp } from '../network/index.js';
-import type { NetFaults } from './net-faults.js';
+import type { HostFaults } from './scenario.js';
+import type { FaultEvent } from './trace.js';
+
+/** What happens to one datagram. */
+export type UdpVerdict = 'pass' | 'loss' | 'duplicate' | 'reorder' | 'blackhole';
+
+/** What the endpoint needs of the network's fault source (net-faults.ts's NetFaults). */
+export interface UdpFaultSource {
+  faultsFor(ip: string): { host: string; faults: HostFaults };
+  udpVerdict(faults: HostFaults): UdpVerdict;
+  recordUdp(e: Omit<FaultEvent, 'dir' | 'source'>): void;
+}
 
 /** Longest a reordered datagram waits for a successor to overtake it. */
 const REORDER_HOLD_MS = 20;
@@ -53,7 +64,7 @@ export class FaultyUdp implements VirtualUdp {
 
   constructor(
     private readonly ep: VirtualUdp,
-    private readonly net: NetFaults,
+    private readonly net: UdpFaultSource,
   ) {}
 
   get localPort(): number {

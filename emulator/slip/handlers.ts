@@ -4,17 +4,31 @@
  */
 import type { RequestBody, RequestMsg, RequestOp, ResponseBody } from '../../firmware-protocol/index.js';
 import { DeviceError } from '../core/device-error.js';
+import type { SocketTable } from '../core/socket-table.js';
 import { tlsConfig } from '../core/tls.js';
 import type { FileEntry, FileStore } from '../files/index.js';
-import type { SlipPersonality } from './personality.js';
+
+/** What the request handlers need of the board (personality.ts's SlipBoard has it). */
+export interface SlipBoard {
+  readonly table: SocketTable;
+  readonly files: FileStore | undefined;
+  /** Largest data a response may carry. */
+  readonly maxResponseData: number;
+  startSession(hostMaxFrame: number, rxWindow: number): ResponseBody<'HELLO'>;
+  listen(id: number, backlog: number): Promise<number>;
+  openCredit(id: number): void;
+  forget(id: number): void;
+  onReadable(id: number): void;
+  emit(event: 'uart-config', config: RequestBody<'UART_CONFIG'>): boolean;
+}
 
 type Handler<N extends RequestOp> = (
-  dev: SlipPersonality,
+  dev: SlipBoard,
   body: RequestBody<N>,
 ) => Promise<ResponseBody<N>> | ResponseBody<N>;
 
 /** The board's file store, or EOPNOTSUPP on a board without one (SPEC §4.1). */
-function storeOf(dev: SlipPersonality): FileStore {
+function storeOf(dev: SlipBoard): FileStore {
   if (!dev.files) throw new DeviceError('EOPNOTSUPP', 'this board has no file store');
   return dev.files;
 }
@@ -109,7 +123,7 @@ const HANDLERS: { [N in RequestOp]: Handler<N> } = {
  * The handler starts synchronously, so pipelined requests take effect in arrival order
  * (a SOCKET right behind a HELLO sees the new session).
  */
-export function runRequest(dev: SlipPersonality, req: RequestMsg): Promise<unknown> {
+export function runRequest(dev: SlipBoard, req: RequestMsg): Promise<unknown> {
   const handler = HANDLERS[req.op] as Handler<RequestOp>;
   try {
     return Promise.resolve(handler(dev, req.body as never));

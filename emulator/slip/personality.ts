@@ -27,7 +27,7 @@ import type { FileStore } from '../files/index.js';
 import type { NetInterface } from '../network/index.js';
 import type { Profile } from '../profiles.js';
 import type { Random } from '../random.js';
-import { runRequest } from './handlers.js';
+import { runRequest, type SlipBoard } from './handlers.js';
 
 export interface SlipPersonalityOptions {
   profile: Profile;
@@ -55,7 +55,7 @@ interface Session {
   rxWindow: number;
 }
 
-export class SlipPersonality extends Duplex implements SocketNotify {
+export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
   readonly table: SocketTable;
   bootNonce: Uint8Array;
   private readonly decoder: MessageDecoder;

@@ -6,7 +6,7 @@
  * `ERR CODE:0x01090000\r\n\r\nERROR\r\n` answers an unknown command.
  */
 
-import type { AtForm } from './params.js';
+import type { AtForm } from './form.js';
 
 /** Subcategory byte of an `ERR CODE:` value, one entry per documented meaning. */
 export const AT_ERROR_SUBCATEGORY = {

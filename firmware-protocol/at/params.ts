@@ -9,8 +9,7 @@
 
 import type { BadReason } from './errors.js';
 
-/** The four command forms: `AT+X=?` test, `AT+X?` query, `AT+X=<…>` set, `AT+X` execute. */
-export type AtForm = 'test' | 'query' | 'set' | 'execute';
+export type { AtForm } from './form.js';
 
 /** One declared parameter of a set command. */
 export interface ParamSpec {

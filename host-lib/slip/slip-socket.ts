@@ -3,11 +3,34 @@
  * with CONNECT, hands bytes to the wire as SEND requests within the device's txWindow, returns
  * received bytes as CREDIT once consumed, and closes with CLOSE. Non-blocking (see driver.ts).
  */
-import { constants as C, errno as E } from '../../firmware-protocol/index.js';
+import {
+  constants as C,
+  errno as E,
+  type RequestBody,
+  type RequestOp,
+  type ResponseBody,
+} from '../../firmware-protocol/index.js';
 import type { DeviceTlsOptions, DriverSocket, SockAddr } from '../driver.js';
 import { OSError, osError, WOULD_BLOCK } from '../errors.js';
 import { SocketCore } from '../socket-core.js';
-import type { SlipDriver } from './slip-driver.js';
+
+/** What a socket needs from the SLIP driver (slip-driver.ts). */
+export interface SlipSocketHost {
+  call<N extends RequestOp>(op: N, body: RequestBody<N>): Promise<ResponseBody<N>>;
+  /** Registers a socket id the device created (ACCEPT). */
+  adopt(id: number, type: number): SlipSocket;
+  /** The device's receive window per socket, bytes. */
+  readonly txWindow: number;
+  /** SEND payload per frame now. */
+  readonly sendChunk: number;
+  /** Largest SEND payload that fits the device's frames. */
+  readonly maxSendPayload: number;
+  /** Consumed bytes are returned in steps of this size. */
+  readonly creditStep: number;
+  credit(sock: number, bytes: number): void;
+  /** CLOSE on the device. */
+  release(id: number): Promise<void>;
+}
 
 export class SlipSocket extends SocketCore {
   protected readonly eofEndsSends = false;
@@ -23,7 +46,7 @@ export class SlipSocket extends SocketCore {
   constructor(
     id: number,
     type: number,
-    private readonly drv: SlipDriver,
+    private readonly drv: SlipSocketHost,
   ) {
     super(id, type);
   }
