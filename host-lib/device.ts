@@ -61,7 +61,7 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
 
   constructor(
     readonly driver: D,
-    private readonly link: Duplex,
+    private readonly transport: Duplex,
   ) {
     super();
     this.socket = createSocketModule(driver);
@@ -108,7 +108,7 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
       throw new RangeError(`baudRate: ${baudRate} is not a valid speed`);
     if (!this.driver.setLineSpeed) throw new OSError(E.EOPNOTSUPP, 'this driver cannot change the line speed');
     await this.driver.setLineSpeed(baudRate);
-    await followBaudRate(this.link, baudRate);
+    await followBaudRate(this.transport, baudRate);
   }
 
   /**
@@ -118,16 +118,16 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
    * The coprocessor restarts: open sockets fail with ECONNRESET and the device emits 'reset'.
    */
   async resetBoard(pulseMs = 100): Promise<void> {
-    await pulseReset(this.link, pulseMs);
+    await pulseReset(this.transport, pulseMs);
   }
 
-  /** Closes every socket, then the link. */
+  /** Closes every socket, then the transport. */
   async close(): Promise<void> {
     try {
       await this.driver.close();
     } finally {
       // The port is released even when the driver's goodbye failed (a board that stopped answering).
-      await closeTransport(this.link);
+      await closeTransport(this.transport);
     }
   }
 }
@@ -153,27 +153,27 @@ export async function openDevice<O extends OpenOptions = Record<never, never>>(
   if (!['slip', 'at', 'auto'].includes(protocol)) {
     throw new TypeError(`protocol: expected 'slip', 'at' or 'auto', got '${protocol}'`);
   }
-  const link = await openTransport(locator, opts);
+  const transport = await openTransport(locator, opts);
   try {
-    const driver = (await openDriver(link, protocol, opts)) as DriverFor<O>;
-    return new Device(driver, link);
+    const driver = (await openDriver(transport, protocol, opts)) as DriverFor<O>;
+    return new Device(driver, transport);
   } catch (err) {
-    link.destroy();
+    transport.destroy();
     throw typeof locator === 'string' ? namingLocator(locator, err) : err;
   }
 }
 
-async function openDriver(link: Duplex, protocol: OpenOptions['protocol'], opts: OpenOptions): Promise<Driver> {
-  if (protocol === 'slip') return SlipDriver.open(link, opts);
-  if (protocol === 'at') return AtDriver.open(link, opts);
-  // auto: a SLIP hello with a short deadline on a detachable tap, then ESP-AT on the bare link.
-  const { tap, detach } = tapLink(link);
+async function openDriver(transport: Duplex, protocol: OpenOptions['protocol'], opts: OpenOptions): Promise<Driver> {
+  if (protocol === 'slip') return SlipDriver.open(transport, opts);
+  if (protocol === 'at') return AtDriver.open(transport, opts);
+  // auto: a SLIP hello with a short deadline on a detachable tap, then ESP-AT on the bare transport.
+  const { tap, detach } = tapLink(transport);
   try {
     return await SlipDriver.open(tap, { ...opts, helloTimeoutMs: opts.autoSlipTimeoutMs ?? 700 });
   } catch {
     detach();
     try {
-      return await AtDriver.open(link, opts);
+      return await AtDriver.open(transport, opts);
     } catch (err) {
       throw new OSError(
         E.ETIMEDOUT,

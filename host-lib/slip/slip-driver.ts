@@ -63,13 +63,13 @@ export class SlipDriver extends EventEmitter implements Driver {
   readonly maxFrame: number;
 
   private constructor(
-    link: Duplex,
+    transport: Duplex,
     private readonly opts: SlipDriverOptions,
   ) {
     super();
     this.maxFrame = opts.maxFrame ?? 16384 + FRAME_OVERHEAD + 1;
     this.rxWindow = opts.rxWindow ?? 65536;
-    this.rpc = new RpcClient(link, {
+    this.rpc = new RpcClient(transport, {
       maxFrame: this.maxFrame,
       requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
       // With the reliable link a request is never lost, only slow on a noisy line; the link's own
@@ -91,9 +91,9 @@ export class SlipDriver extends EventEmitter implements Driver {
       if (this.recovering || this.closed || Date.now() - this.rpc.lastRx < every) return;
       // While the reliable link retransmits, it decides liveness itself (a dead link after its
       // retries); a PING would only queue behind the backed-off frames and time out falsely.
-      const link = this.rpc.reliable.link;
-      if (link && link.backlog > 0) return;
-      const deadline = (this.opts.keepaliveTimeoutMs ?? 3000) + 2 * (link?.currentRtoMs ?? 0);
+      const reliable = this.rpc.reliable.link;
+      if (reliable && reliable.backlog > 0) return;
+      const deadline = (this.opts.keepaliveTimeoutMs ?? 3000) + 2 * (reliable?.currentRtoMs ?? 0);
       this.call('PING', { payload: new Uint8Array(0) }, deadline).catch((err) => {
         if (err instanceof OSError && err.errno === E.ETIMEDOUT && !this.closed) {
           this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding', 'hang');
@@ -103,9 +103,9 @@ export class SlipDriver extends EventEmitter implements Driver {
     this.keepalive.unref();
   }
 
-  /** Opens a session on `link`: hello, retried until `helloTimeoutMs` (a booting device may miss the first). */
-  static async open(link: Duplex, opts: SlipDriverOptions = {}): Promise<SlipDriver> {
-    const drv = new SlipDriver(link, opts);
+  /** Opens a session on `transport`: hello, retried until `helloTimeoutMs` (a booting device may miss the first). */
+  static async open(transport: Duplex, opts: SlipDriverOptions = {}): Promise<SlipDriver> {
+    const drv = new SlipDriver(transport, opts);
     const deadline = Date.now() + (opts.helloTimeoutMs ?? 3000);
     for (;;) {
       try {
