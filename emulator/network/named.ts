@@ -85,64 +85,57 @@ const send = (sock: Socket, msg: Json): void => {
   if (!sock.destroyed) sock.write(`${JSON.stringify(msg)}\n`);
 };
 
-/** Serves `network` to other processes on `path`. */
-export async function serveNetwork(network: VirtualNetwork, path: string): Promise<Server> {
-  const boards = new Map<Socket, { nic: NetInterface; pending: Map<number, Duplex> }>();
-  let nextCid = 1;
-  const server = createServer((sock) => {
+/** One attached board: its interface, its UDP endpoints, and accepted connections not yet fetched. */
+interface AttachedBoard {
+  readonly sock: Socket;
+  readonly nic: NetInterface;
+  readonly pending: Map<number, Duplex>;
+  readonly udps: Map<number, VirtualUdp>;
+}
+
+/** The network's side of the control protocol: boards attach, connect and accept over `path`. */
+class NetworkServer {
+  private readonly boards = new Map<Socket, AttachedBoard>();
+  private nextCid = 1;
+
+  constructor(private readonly network: VirtualNetwork) {}
+
+  readonly onConnection = (sock: Socket): void => {
     sock.on('error', () => {});
     firstLine(sock).then(
       (hello) => {
-        if (hello.op === 'attach') return serveBoard(sock);
-        if (hello.op === 'connect') return serveConnect(sock, hello);
-        if (hello.op === 'accept') return serveAccept(sock, hello);
+        if (hello.op === 'attach') return this.serveBoard(sock);
+        if (hello.op === 'connect') return this.serveConnect(sock, hello);
+        if (hello.op === 'accept') return this.serveAccept(sock, hello);
         sock.destroy();
       },
       () => sock.destroy(),
     );
-  });
-  const serveBoard = (sock: Socket): void => {
-    const nic = network.attach();
-    const pending = new Map<number, Duplex>();
-    const udps = new Map<number, VirtualUdp>();
-    boards.set(sock, { nic, pending });
-    send(sock, { ip: nic.ip });
-    onLines(sock, (m) => void boardOp(sock, nic, pending, udps, m));
-    sock.on('close', () => {
-      boards.delete(sock);
-      for (const u of udps.values()) u.close();
-      for (const c of pending.values()) c.destroy();
-      void nic.close();
-    });
   };
-  const boardOp = async (
-    sock: Socket,
-    nic: NetInterface,
-    pending: Map<number, Duplex>,
-    udps: Map<number, VirtualUdp>,
-    m: Json,
-  ): Promise<void> => {
+
+  private serveBoard(sock: Socket): void {
+    const board: AttachedBoard = { sock, nic: this.network.attach(), pending: new Map(), udps: new Map() };
+    this.boards.set(sock, board);
+    send(sock, { ip: board.nic.ip });
+    onLines(sock, (m) => void this.boardOp(board, m));
+    sock.on('close', () => {
+      this.boards.delete(sock);
+      for (const u of board.udps.values()) u.close();
+      for (const c of board.pending.values()) c.destroy();
+      void board.nic.close();
+    });
+  }
+
+  /** One request of an attached board; a failure answers its `id` with the error code. */
+  private async boardOp(board: AttachedBoard, m: Json): Promise<void> {
+    const { sock, nic, udps } = board;
     const id = m.id;
     try {
       if (m.op === 'resolve') send(sock, { id, ips: await nic.resolve(String(m.name)) });
-      else if (m.op === 'listen') {
-        const acceptor: TcpAcceptor = (conn, peer) => {
-          const cid = nextCid++;
-          pending.set(cid, conn);
-          send(sock, { op: 'incoming', cid, lport: listener.port, peer });
-          return true;
-        };
-        const listener = await nic.listenTcp(Number(m.port), acceptor, false);
-        send(sock, { id, port: listener.port });
-      } else if (m.op === 'unlisten') network.unregisterListener(nic.ip, Number(m.port));
-      else if (m.op === 'udp-open') {
-        const udp = await nic.openUdp(Number(m.port));
-        udps.set(udp.localPort, udp);
-        udp.onMessage((data, ip, port) =>
-          send(sock, { op: 'udp-recv', lport: udp.localPort, ip, port, data: Buffer.from(data).toString('base64') }),
-        );
-        send(sock, { id, port: udp.localPort });
-      } else if (m.op === 'udp-send')
+      else if (m.op === 'listen') send(sock, { id, port: await this.listen(board, Number(m.port)) });
+      else if (m.op === 'unlisten') this.network.unregisterListener(nic.ip, Number(m.port));
+      else if (m.op === 'udp-open') send(sock, { id, port: await this.openUdp(board, Number(m.port)) });
+      else if (m.op === 'udp-send')
         udps.get(Number(m.lport))?.send(Buffer.from(String(m.data), 'base64'), String(m.ip), Number(m.port));
       else if (m.op === 'udp-close') {
         udps.get(Number(m.lport))?.close();
@@ -152,19 +145,45 @@ export async function serveNetwork(network: VirtualNetwork, path: string): Promi
       if (id !== undefined)
         send(sock, { id, error: (err as NetError).code ?? 'EINVAL', message: (err as Error).message });
     }
-  };
-  const serveConnect = async (sock: Socket, h: Json): Promise<void> => {
+  }
+
+  /** A board's listener: each incoming connection waits in `pending` until the board accepts it. */
+  private async listen(board: AttachedBoard, port: number): Promise<number> {
+    const acceptor: TcpAcceptor = (conn, peer) => {
+      const cid = this.nextCid++;
+      board.pending.set(cid, conn);
+      send(board.sock, { op: 'incoming', cid, lport: listener.port, peer });
+      return true;
+    };
+    const listener = await board.nic.listenTcp(port, acceptor, false);
+    return listener.port;
+  }
+
+  private async openUdp(board: AttachedBoard, port: number): Promise<number> {
+    const udp = await board.nic.openUdp(port);
+    board.udps.set(udp.localPort, udp);
+    udp.onMessage((data, ip, from) =>
+      send(board.sock, {
+        ...{ op: 'udp-recv', lport: udp.localPort, ip, port: from },
+        data: Buffer.from(data).toString('base64'),
+      }),
+    );
+    return udp.localPort;
+  }
+
+  private async serveConnect(sock: Socket, h: Json): Promise<void> {
     try {
-      const conn = await network.connectFrom(String(h.src), String(h.ip), Number(h.port));
+      const conn = await this.network.connectFrom(String(h.src), String(h.ip), Number(h.port));
       send(sock, { ok: true });
       pipeBoth(sock, conn);
     } catch (err) {
       send(sock, { error: (err as NetError).code ?? 'ECONNREFUSED' });
       sock.end();
     }
-  };
-  const serveAccept = (sock: Socket, h: Json): void => {
-    for (const b of boards.values()) {
+  }
+
+  private serveAccept(sock: Socket, h: Json): void {
+    for (const b of this.boards.values()) {
       const conn = b.pending.get(Number(h.cid));
       if (!conn) continue;
       b.pending.delete(Number(h.cid));
@@ -172,7 +191,12 @@ export async function serveNetwork(network: VirtualNetwork, path: string): Promi
       return;
     }
     sock.destroy();
-  };
+  }
+}
+
+/** Serves `network` to other processes on `path`. */
+export async function serveNetwork(network: VirtualNetwork, path: string): Promise<Server> {
+  const server = createServer(new NetworkServer(network).onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => resolve());
