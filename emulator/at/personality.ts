@@ -21,11 +21,10 @@ import type { ErrnoName } from '../../firmware-protocol/index.js';
 import { SocketTable } from '../core/socket-table.js';
 import type { TlsFileSource } from '../core/tls.js';
 import type { SocketNotify } from '../core/types.js';
-import type { AtQuirks } from '../faults/scenario.js';
 import type { HostsTable, NetInterface } from '../network/index.js';
-import type { Profile } from '../profiles.js';
 import type { Random } from '../random.js';
 import { BootScope } from './boot-scope.js';
+import { ConnectWaits } from './connect-waits.js';
 import {
   type AtDevice,
   AtFail,
@@ -39,42 +38,21 @@ import {
 import { handlerFor } from './handlers.js';
 import { type Link, LinkTable } from './link-table.js';
 import { type PassthroughHost, PassthroughSession } from './passthrough.js';
+import { type AtPersonalityOptions, DEFAULT_TIMING } from './personality-options.js';
 import { AtQuirkPlayer } from './quirks.js';
 import { deliver } from './receive.js';
 import { acceptPending, closeIdle } from './server.js';
 import { Settings, type UartConfig } from './settings.js';
-import { type AtVersion, DEFAULT_AT_VERSION, type VersionTraits, versionTraits } from './versions.js';
+import { DEFAULT_AT_VERSION, type VersionTraits, versionTraits } from './versions.js';
+
+export type { AtPersonalityOptions } from './personality-options.js';
+
 import { autoJoin } from './wifi.js';
 
-/** Options of {@link AtPersonality}. */
-export interface AtPersonalityOptions {
-  profile: Profile;
-  /** This board's attachment to the (possibly shared) virtual network. */
-  network: NetInterface;
-  /** That network's hosts table (access points, gateway, subnet). */
-  hosts: HostsTable;
-  random: Random;
-  /** Firmware release to play (default '4.1'). */
-  version?: AtVersion;
-  timing?: Partial<AtTiming>;
-  /** AT+UART_CUR/DEF changed the line settings (after the OK went out at the old ones). */
-  onUartConfig?: (uart: UartConfig) => void;
-  /** AT+CIPSERVER's listener became reachable from the machine at 127.0.0.1:forwardPort. */
-  onForward?: (f: { ip: string; port: number; forwardPort: number }) => void;
-  /** Every ERROR the board answers, with the reason, for logs. */
-  onCommandError?: (message: string) => void;
-  /** The board's file store: SSL links take their certificates from it (ESP-AT's partitions). */
-  files?: TlsFileSource;
-  /** Real-firmware misbehaviours to play (quirks.ts); default none. */
-  quirks?: AtQuirks;
-}
-
-const DEFAULT_TIMING: AtTiming = { joinMs: 50, connectTimeoutMs: 10_000, pingTimeoutMs: 1_000, sntpSyncMs: 50 };
 const EPHEMERAL_FIRST = 49152;
 const BUSY_CODE = errCode('busy');
 
 /** What `connect` reported before anyone waited for it. */
-type ConnectResult = ErrnoName | 'ok';
 
 export class AtPersonality extends Duplex implements AtDevice, SocketNotify, PassthroughHost {
   readonly traits: VersionTraits;
@@ -102,8 +80,7 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
   private readonly scope = new BootScope();
   private bootedAt = Date.now();
   private nextPort: number;
-  private readonly connectWaits = new Map<number, (result: ConnectResult) => void>();
-  private readonly connectResults = new Map<number, ConnectResult>();
+  private readonly connects = new ConnectWaits(this.scope);
   private readonly idleTimer: NodeJS.Timeout;
   /** Inside our own push(): an in-process host may answer before the command that wrote has finished. */
   private pushing = 0;
@@ -169,8 +146,7 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
   /** Cancels everything in flight: a later completion of the old boot does nothing. */
   private shutdown(): void {
     this.scope.end();
-    this.connectWaits.clear();
-    this.connectResults.clear();
+    this.connects.clear();
     this.passthrough?.abandon();
     this.passthrough = null;
     this.table.closeAll();
@@ -369,7 +345,7 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
   closeLink(link: Link, announce: boolean): void {
     if (this.links.get(link.id) !== link) return;
     this.links.remove(link);
-    this.connectResults.delete(link.sock);
+    this.connects.forget(link.sock);
     if (this.table.find(link.sock)) this.table.close(link.sock);
     const quiet = this.passthrough?.link === link;
     if (quiet) this.passthrough?.linkGone();
@@ -380,20 +356,7 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
   }
 
   waitConnected(sock: number, timeoutMs: number): Promise<void> {
-    const early = this.connectResults.get(sock);
-    this.connectResults.delete(sock);
-    const outcome =
-      early !== undefined
-        ? Promise.resolve(early)
-        : this.scope.cancellable<ConnectResult>((resolve) => {
-            this.connectWaits.set(sock, resolve);
-            const t = setTimeout(() => resolve('ETIMEDOUT'), timeoutMs);
-            return () => clearTimeout(t);
-          });
-    return this.guard(outcome).then((r) => {
-      this.connectWaits.delete(sock);
-      if (r !== 'ok') throw new Error(r);
-    });
+    return this.connects.wait(sock, timeoutMs);
   }
 
   sleep(ms: number): Promise<void> {
@@ -427,10 +390,7 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
   }
 
   onConnected(sock: number, error?: ErrnoName): void {
-    const wait = this.connectWaits.get(sock);
-    this.connectWaits.delete(sock);
-    if (wait) wait(error ?? 'ok');
-    else this.connectResults.set(sock, error ?? 'ok');
+    this.connects.report(sock, error);
   }
 
   onAcceptable(sock: number): void {
