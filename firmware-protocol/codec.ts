@@ -4,6 +4,7 @@
  * the next END and the owner can count and log bad frames.
  */
 import {
+  type BadRequest,
   decodeMessage,
   encodeMessage,
   FRAME_OVERHEAD,
@@ -15,7 +16,14 @@ import { encodeSlip, SlipDecoder } from './slip.js';
 
 export type DecodedItem =
   | { type: 'message'; msg: Message }
-  | { type: 'bad-frame'; code: FrameErrorCode | 'oversize' | 'bad-escape'; reason: string; seq?: number };
+  | {
+      type: 'bad-frame';
+      code: FrameErrorCode | 'oversize' | 'bad-escape';
+      reason: string;
+      seq?: number;
+      /** Set for a request with a good CRC whose opcode or body is bad: it deserves an EINVAL answer. */
+      request?: BadRequest;
+    };
 
 /**
  * ```ts
@@ -42,7 +50,7 @@ export class MessageDecoder {
         out.push({ type: 'message', msg: decodeMessage(item.frame) });
       } catch (err) {
         const e = err as FrameError;
-        out.push({ type: 'bad-frame', code: e.code ?? 'body', reason: e.message, seq: e.seq });
+        out.push({ type: 'bad-frame', code: e.code ?? 'body', reason: e.message, seq: e.seq, request: e.request });
       }
     }
     return out;

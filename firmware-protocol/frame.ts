@@ -58,16 +58,35 @@ export interface FrameExtras {
   link?: LinkHeader;
   /** FLAG_RELIABLE on HELLO; other bits are derived from `link`. */
   flags?: number;
+  /**
+   * Sending: the opcode byte to put on the wire instead of `op`'s, for the EINVAL answer to a
+   * request whose opcode this side does not know (SPEC §2). Receiving: set on the stand-in for
+   * such a request (see {@link BadRequest}), which only holds its place in the link's order.
+   */
+  opcode?: number;
+  /** On the stand-in for a request that could not be decoded: why (the answer's message). */
+  invalid?: string;
 }
 export type Message = (RequestMsg | ResponseMsg | EventMsg) & FrameExtras;
 
 /** Why a frame was rejected; stable codes for counters and logs. */
 export type FrameErrorCode = 'short' | 'crc' | 'version' | 'kind' | 'opcode' | 'body';
+/**
+ * A request frame with a good CRC, version and kind whose opcode or body is bad: enough of its
+ * header to answer it with EINVAL (SPEC §2) and, on a reliable link, to keep the numbering in step.
+ */
+export interface BadRequest {
+  seq: number;
+  opcode: number;
+  link?: LinkHeader;
+}
+
 export class FrameError extends Error {
   constructor(
     readonly code: FrameErrorCode,
     message: string,
     readonly seq?: number,
+    readonly request?: BadRequest,
   ) {
     super(message);
   }
@@ -102,7 +121,7 @@ export function encodeMessage(msg: Message, validate = true): Uint8Array {
   bytes[0] = PROTOCOL_VERSION;
   bytes[1] = KIND[msg.kind];
   view.setUint16(2, msg.seq);
-  bytes[4] = op.code;
+  bytes[4] = msg.opcode ?? op.code;
   bytes[5] = (msg.flags ?? 0) | (msg.link ? FLAG_LINK | (msg.link.unnumbered ? FLAG_UNNUMBERED : 0) : 0);
   let at = HEADER_SIZE;
   if (msg.link) {
@@ -135,11 +154,13 @@ export function decodeMessage(frame: Uint8Array): Message {
     throw new FrameError(code, `unsupported ${code} ${code === 'version' ? frame[0] : frame[1]}`, seq);
   }
   const kind = kindName[frame[1] as number] as Kind;
-  const name = opName(frame[4] as number);
-  if (!name) throw new FrameError('opcode', `unknown opcode 0x${(frame[4] as number).toString(16)}`, seq);
-  const layout = layoutFor(kind, OPS[name]);
-  if (!layout) throw new FrameError('kind', `${name} has no ${kind} form`, seq);
   const flags = frame[5] as number;
+  const bad = (code: FrameErrorCode, text: string) =>
+    new FrameError(code, text, seq, kind === 'request' ? badRequest(frame, seq, flags) : undefined);
+  const name = opName(frame[4] as number);
+  if (!name) throw bad('opcode', `unknown opcode 0x${(frame[4] as number).toString(16)}`);
+  const layout = layoutFor(kind, OPS[name]);
+  if (!layout) throw bad('kind', `${name} has no ${kind} form`);
   try {
     const r = new WireReader(frame.subarray(0, end), HEADER_SIZE);
     const extras = readExtras(r, flags);
@@ -153,8 +174,22 @@ export function decodeMessage(frame: Uint8Array): Message {
   } catch (err) {
     if (err instanceof FrameError) throw err;
     const text = err instanceof WireError ? err.message : z.prettifyError(err as z.ZodError);
-    throw new FrameError('body', `${name} ${kind}: ${text}`, seq);
+    throw bad('body', `${name} ${kind}: ${text}`);
   }
+}
+
+/** The answerable part of a bad request's header; its link header if it carries a whole one. */
+function badRequest(frame: Uint8Array, seq: number, flags: number): BadRequest {
+  const req: BadRequest = { seq, opcode: frame[4] as number };
+  if (flags & FLAG_LINK && frame.length >= FRAME_OVERHEAD + LINK_HEADER_SIZE) {
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    req.link = {
+      seq: view.getUint16(HEADER_SIZE),
+      ack: view.getUint16(HEADER_SIZE + 2),
+      unnumbered: (flags & FLAG_UNNUMBERED) !== 0,
+    };
+  }
+  return req;
 }
 
 function readExtras(r: WireReader, flags: number): FrameExtras {

@@ -6,6 +6,7 @@
  */
 import { Duplex } from 'node:stream';
 import {
+  type BadRequest,
   CAP,
   type DecodedItem,
   errno as E,
@@ -42,6 +43,12 @@ export interface SlipPersonalityOptions {
   onForward?: (f: Forward) => void;
   /** Called for every frame the device had to drop (for logs and fault statistics). */
   onBadFrame?: (reason: string) => void;
+}
+
+/** A stand-in for a request that could not be decoded: it takes its place in the link's order. */
+function invalidRequest(req: BadRequest, reason: string): Message {
+  const stand = { kind: 'request', seq: req.seq, op: 'PING', body: { payload: new Uint8Array(0) } } as Message;
+  return { ...stand, opcode: req.opcode, invalid: reason, ...(req.link ? { link: req.link } : {}) };
 }
 
 export interface Forward {
@@ -140,6 +147,7 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
     if (item.type === 'bad-frame') {
       this.badFrames++;
       this.opts.onBadFrame?.(item.reason);
+      if (item.request) this.receive(invalidRequest(item.request, item.reason));
       return;
     }
     if (item.msg.op === 'HELLO' && item.msg.kind === 'request') {
@@ -147,10 +155,32 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
       this.link.disable();
       this.helloFlags = (item.msg.flags ?? 0) & FLAG_RELIABLE;
     }
-    for (const msg of this.link.receive(item.msg)) {
-      if (msg.kind === 'request') void this.onRequest(msg as RequestMsg);
+    this.receive(item.msg);
+  }
+
+  private receive(incoming: Message): void {
+    for (const msg of this.link.receive(incoming)) {
+      if (msg.invalid !== undefined) this.answerInvalid(msg);
+      else if (msg.kind === 'request') void this.onRequest(msg as RequestMsg);
       else if (msg.kind === 'event' && msg.op === 'CREDIT') this.addCredit(msg.body.sock, msg.body.bytes);
     }
+  }
+
+  /**
+   * SPEC §2: a request with a good CRC but an unknown opcode or a malformed body is not run, but
+   * answered EINVAL (its seq, its own opcode byte), so the host fails at once instead of waiting.
+   */
+  private answerInvalid(stand: Message): void {
+    const status = fromLinuxErrno(E.EINVAL, this.opts.profile.errnoBase);
+    const message = (stand.invalid ?? '').slice(0, 200);
+    this.pushMessage({
+      kind: 'response',
+      seq: stand.seq,
+      op: 'PING',
+      opcode: stand.opcode,
+      status,
+      message,
+    } as Message);
   }
 
   private async onRequest(req: RequestMsg): Promise<void> {

@@ -56,7 +56,7 @@ export class WireHost {
       const v = new DataView(f.buffer, f.byteOffset, f.byteLength);
       const intact = f.length >= 12 && v.getUint32(f.length - 4) === crc32(f.subarray(0, f.length - 4)) >>> 0;
       if (intact && f[1] === 1)
-        this.unknown.push({ seq: v.getUint16(2), opcode: v.getUint8(4), status: v.getInt16(6) });
+        this.unknown.push({ seq: v.getUint16(2), opcode: v.getUint8(4), status: v.getInt16(f[5]! & 1 ? 10 : 6) });
     }
   }
 
@@ -90,12 +90,15 @@ export class WireHost {
   }
 
   /** A request frame built by hand (good CRC, any opcode and body): for malformed requests. Returns its seq. */
-  rawSend(opcode: number, body: Uint8Array): number {
+  rawSend(opcode: number, body: Uint8Array, link?: { seq: number; ack: number }): number {
     const seq = this.nextSeq();
-    const frame = new Uint8Array(6 + body.length + 4);
-    frame.set([1, 0, seq >> 8, seq & 255, opcode, 0]);
-    frame.set(body, 6);
-    new DataView(frame.buffer).setUint32(6 + body.length, crc32(frame.subarray(0, 6 + body.length)) >>> 0);
+    const head = link ? Uint8Array.of(link.seq >> 8, link.seq & 255, link.ack >> 8, link.ack & 255) : new Uint8Array(0);
+    const end = 6 + head.length + body.length;
+    const frame = new Uint8Array(end + 4);
+    frame.set([1, 0, seq >> 8, seq & 255, opcode, link ? 1 : 0]);
+    frame.set(head, 6);
+    frame.set(body, 6 + head.length);
+    new DataView(frame.buffer).setUint32(end, crc32(frame.subarray(0, end)) >>> 0);
     this.link.write(encodeSlip(frame));
     return seq;
   }
