@@ -26,6 +26,7 @@ export const ERRNO_TABLE = [
   ['ENOTTY', 25, 25, 'not a serial port (inappropriate ioctl for device)'],
   ['ENOSPC', 28, 28, 'no space left on device'],
   ['EPIPE', 32, 32, 'broken pipe'],
+  ['ENAMETOOLONG', 36, 91, 'file name too long'],
   ['EMSGSIZE', 90, 122, 'message too long'],
   ['ENOPROTOOPT', 92, 109, 'protocol option not available'],
   ['EPROTONOSUPPORT', 93, 123, 'protocol not supported'],

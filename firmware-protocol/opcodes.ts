@@ -125,6 +125,8 @@ export const CAP = {
   tlsOnDevice: 1 << 4,
   files: 1 << 5,
   wlan: 1 << 6,
+  /** Revision 1.1 (SPEC §4.4): a PING with an empty payload is answered with the boot nonce. */
+  pingNonce: 1 << 7,
 } as const;
 
 const byCode = new Map<number, OpName>(Object.entries(OPS).map(([name, op]) => [op.code, name as OpName]));

@@ -227,11 +227,18 @@ describe('request dispatch under MicroPython', () => {
     expect(r).toMatchObject({
       op: 'HELLO',
       status: 0,
-      body: { version: 1, profile: 'webassembly', capabilities: 7, maxSockets: 2, errnoBase: 0 },
+      // tcp, udp, server, pingNonce (SPEC rev 1.1)
+      body: { version: 1, profile: 'webassembly', capabilities: 7 | 128, maxSockets: 2, errnoBase: 0 },
     });
     const body = (r as Extract<Message, { op: 'HELLO'; status: 0 }>).body;
     expect(body.maxFrame).toBeGreaterThanOrEqual(1034);
     expect(Buffer.from(body.bootNonce).equals(Buffer.from(nonce))).toBe(true);
+  });
+
+  it('an empty PING answers the boot nonce (SPEC rev 1.1)', () => {
+    const [r] = messages(exchange({ op: 'PING', body: { payload: new Uint8Array(0) } }));
+    const body = (r as Extract<Message, { op: 'PING'; status: 0 }>).body;
+    expect(Buffer.from(body.payload).equals(Buffer.from(nonce))).toBe(true);
   });
 
   it('PING echoes every byte value', () => {

@@ -49,7 +49,8 @@ const HANDLERS: { [N in RequestOp]: Handler<N> } = {
     if (b.maxFrame < 64) throw new DeviceError('EINVAL', 'host maxFrame too small');
     return dev.startSession(b.maxFrame, b.rxWindow);
   },
-  PING: (_dev, b) => ({ payload: b.payload }),
+  // SPEC §4.4 (rev 1.1): an empty PING is the host's keep-alive; the nonce tells it which boot answers.
+  PING: (dev, b) => ({ payload: b.payload.length === 0 ? dev.bootNonce : b.payload }),
   UART_CONFIG: (dev, b) => {
     if (b.baudRate < 300 || b.baudRate > 5_000_000)
       throw new DeviceError('EINVAL', `baud rate ${b.baudRate} out of range`);

@@ -16,7 +16,7 @@ from ncp_wire import (
     WireError, decode_frame, encode_frame, errno_numbers, pack, slip_encode, unpack,
 )
 from ncp_link import FLAG_RELIABLE, ReliableLink, ticks_diff, ticks_ms
-from ncp_ops import BY_CODE, CAP_SERVER, CAP_TCP, CAP_UDP, OPS
+from ncp_ops import BY_CODE, CAP_PING_NONCE, CAP_SERVER, CAP_TCP, CAP_UDP, OPS
 from ncp_table import Poller, SocketTable
 
 
@@ -344,12 +344,14 @@ class Agent:
         self.host_max_frame = max_frame
         self.rx_window = rx_window
         c = self.cfg
-        caps = CAP_TCP | CAP_UDP | CAP_SERVER
+        caps = CAP_TCP | CAP_UDP | CAP_SERVER | CAP_PING_NONCE
         return (VERSION, c['profile'], caps, c['max_frame'], c['tx_window'], c['max_sockets'],
                 c['errno_base'], self.nonce)
 
     def h_ping(self, seq, payload):
-        return (payload,)
+        # An empty PING is a host's keep-alive: the boot nonce says which boot of the board answers,
+        # so a restart whose BOOT was lost is noticed (SPEC section 4.4, revision 1.1).
+        return (payload if len(payload) else self.nonce,)
 
     def h_socket(self, seq, family, type_, proto):
         return (self.table.open(family, type_, proto),)

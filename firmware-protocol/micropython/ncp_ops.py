@@ -56,3 +56,4 @@ for _name in OPS:
 CAP_TCP = 1
 CAP_UDP = 2
 CAP_SERVER = 4
+CAP_PING_NONCE = 128  # revision 1.1: an empty PING answers the boot nonce (SPEC section 4.4)

@@ -35,7 +35,11 @@ export interface SlipDriverOptions {
   helloTimeoutMs?: number;
   /** Ask for the reliable link of SPEC §7 (default true): retransmission, ordering, no duplicates. */
   reliable?: boolean;
-  /** PING the device after this long without hearing from it, ms (default 2000; 0 = never). */
+  /**
+   * PING the device after this long without hearing from it, ms (default 1000; 0 = never). The
+   * answer carries the boot nonce (SPEC §4.4 rev 1.1), so a board replaced behind an open link is
+   * noticed within about `keepaliveMs` + a quarter of it, even when its BOOT was lost.
+   */
   keepaliveMs?: number;
   /** A PING unanswered for this long means the device hangs, ms (default 3000). */
   keepaliveTimeoutMs?: number;
@@ -83,24 +87,46 @@ export class SlipDriver extends EventEmitter implements Driver {
     });
   }
 
-  /** Every `keepaliveMs` of silence from the device, one PING with a deadline. */
+  /**
+   * After `keepaliveMs` of silence from the device, one empty PING with a deadline (checked four
+   * times per period, so the silence is never much longer). Its answer is the boot nonce
+   * (SPEC §4.4 rev 1.1): another nonce means another boot, whose BOOT frame we missed.
+   */
   private startKeepalive(): void {
-    const every = this.opts.keepaliveMs ?? 2000;
+    const every = this.opts.keepaliveMs ?? 1000;
     if (every <= 0) return;
-    this.keepalive = setInterval(() => {
-      if (this.recovering || this.closed || Date.now() - this.rpc.lastRx < every) return;
-      // While the reliable link retransmits, it decides liveness itself (a dead link after its
-      // retries); a PING would only queue behind the backed-off frames and time out falsely.
-      const reliable = this.rpc.reliable.link;
-      if (reliable && reliable.backlog > 0) return;
-      const deadline = (this.opts.keepaliveTimeoutMs ?? 3000) + 2 * (reliable?.currentRtoMs ?? 0);
-      this.call('PING', { payload: new Uint8Array(0) }, deadline).catch((err) => {
-        if (err instanceof OSError && err.errno === E.ETIMEDOUT && !this.closed) {
-          this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding', 'hang');
-        }
-      });
-    }, every);
+    let inFlight = false;
+    this.keepalive = setInterval(
+      () => {
+        if (inFlight || this.recovering || this.closed || Date.now() - this.rpc.lastRx < every) return;
+        // While the reliable link retransmits, it decides liveness itself (a dead link after its
+        // retries); a PING would only queue behind the backed-off frames and time out falsely.
+        const reliable = this.rpc.reliable.link;
+        if (reliable && reliable.backlog > 0) return;
+        const deadline = (this.opts.keepaliveTimeoutMs ?? 3000) + 2 * (reliable?.currentRtoMs ?? 0);
+        inFlight = true;
+        this.call('PING', { payload: new Uint8Array(0) }, deadline)
+          .then(({ payload }) => this.checkNonce(payload))
+          .catch((err) => {
+            if (err instanceof OSError && err.errno === E.ETIMEDOUT && !this.closed) {
+              this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding', 'hang');
+            }
+          })
+          .finally(() => {
+            inFlight = false;
+          });
+      },
+      Math.max(10, every >> 2),
+    );
     this.keepalive.unref();
+  }
+
+  /** A keep-alive answer: 8 bytes = the answering board's boot nonce (empty from a rev 1.0 device). */
+  private checkNonce(payload: Uint8Array): void {
+    if (payload.length !== 8 || !this.info || this.recovering) return;
+    const nonce = Buffer.from(payload).toString('hex');
+    if (nonce !== this.info.bootNonce)
+      this.sessionLost(E.ECONNRESET, 'coprocessor restarted (a new boot answered the keep-alive)', 'reset', nonce);
   }
 
   /** Opens a session on `transport`: hello, retried until `helloTimeoutMs` (a booting device may miss the first). */

@@ -35,6 +35,17 @@ describe.each(selectedTargets().filter((t) => t.raw))('$name', (target) => {
     expect((await host.request('SOCKET', TCP)).status).toBe(E.EPERM); // 1 in both numberings
   });
 
+  it('§4.4 rev 1.1: an empty PING answers the boot nonce (before and after HELLO), capability pingNonce', async () => {
+    const before = await host.request('PING', { payload: new Uint8Array(0) });
+    const first = await host.hello();
+    expect(first.body.capabilities & CAP.pingNonce).toBe(CAP.pingNonce);
+    const after = await host.request('PING', { payload: new Uint8Array(0) });
+    for (const r of [before, after])
+      expect(Buffer.from((r as Extract<Message, { op: 'PING'; status: 0 }>).body.payload)).toEqual(
+        Buffer.from(first.body.bootNonce),
+      );
+  });
+
   it('§4.4 HELLO: bad version EPROTONOSUPPORT, tiny maxFrame EINVAL; a new HELLO closes every socket', async () => {
     const first = await host.hello();
     expect(first.body.version).toBe(1);
