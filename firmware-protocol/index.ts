@@ -1,6 +1,7 @@
 /** netcoproc/protocol: the wire formats shared by the host library and the emulator. */
 
 export * as at from './at/index.js';
+export * from './busy.js';
 export * from './bytes.js';
 export * from './codec.js';
 export * as constants from './constants.js';

@@ -10,7 +10,14 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { errno as E, ERRNO_TABLE, TLS_ERRNO_TABLE, type TlsErrnoName } from '../firmware-protocol/index.js';
+import {
+  BUSY_NOTE,
+  BUSY_TEXT,
+  errno as E,
+  ERRNO_TABLE,
+  TLS_ERRNO_TABLE,
+  type TlsErrnoName,
+} from '../firmware-protocol/index.js';
 import { AtDriver, type AtDriverOptions } from './at/at-driver.js';
 import { tapLink } from './at/tap.js';
 import type { Driver, DriverEvent, FileStore, NetworkModule } from './driver.js';
@@ -154,13 +161,39 @@ export async function openDevice<O extends OpenOptions = Record<never, never>>(
     throw new TypeError(`protocol: expected 'slip', 'at' or 'auto', got '${protocol}'`);
   }
   const transport = await openTransport(locator, opts);
+  // The driver takes the transport's 'data' synchronously; the watcher only peeks at the first bytes.
+  const opening = openDriver(transport, protocol, opts);
+  const busy = watchBusyNote(transport);
   try {
-    const driver = (await openDriver(transport, protocol, opts)) as DriverFor<O>;
+    const driver = (await opening) as DriverFor<O>;
     return new Device(driver, transport);
   } catch (err) {
     transport.destroy();
+    if (busy()) throw new OSError(E.EBUSY, `${describeLocator(locator)}: ${BUSY_TEXT}`);
     throw typeof locator === 'string' ? namingLocator(locator, err) : err;
+  } finally {
+    busy.stop();
   }
+}
+
+function describeLocator(locator: string | Duplex): string {
+  return typeof locator === 'string' ? locator : 'the coprocessor';
+}
+
+/**
+ * Notices a serial-over-TCP port that refused us because another host is attached (it sends
+ * {@link BUSY_NOTE} and closes): the driver then fails with a bare "transport closed", which the
+ * caller turns into OSError(EBUSY) with the port's own words.
+ */
+function watchBusyNote(transport: Duplex): (() => boolean) & { stop(): void } {
+  let head = '';
+  const onData = (chunk: Uint8Array) => {
+    head += Buffer.from(chunk).toString('latin1');
+    if (head.length >= BUSY_NOTE.length) transport.off('data', onData);
+  };
+  transport.on('data', onData);
+  const seen = () => head.length >= 16 && head.startsWith(BUSY_NOTE.slice(0, Math.max(head.length, 16)));
+  return Object.assign(seen, { stop: () => transport.off('data', onData) });
 }
 
 async function openDriver(transport: Duplex, protocol: OpenOptions['protocol'], opts: OpenOptions): Promise<Driver> {

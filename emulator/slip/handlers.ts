@@ -12,6 +12,8 @@ import type { FileEntry, FileStore } from '../files/index.js';
 export interface SlipBoard {
   readonly table: SocketTable;
   readonly files: FileStore | undefined;
+  /** This boot's nonce: the answer to an empty PING (SPEC rev 1.1). */
+  readonly bootNonce: Uint8Array;
   /** Largest data a response may carry. */
   readonly maxResponseData: number;
   startSession(hostMaxFrame: number, rxWindow: number): ResponseBody<'HELLO'>;

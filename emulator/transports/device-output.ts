@@ -9,6 +9,8 @@ export interface AttachEvents {
   onAttach?: (peer: string) => void;
   /** That host went away (TCP client closed, last pty slave fd closed). */
   onDetach?: (peer: string) => void;
+  /** A second host was refused (told busy) while one is attached (TCP-based transports). */
+  onBusy?: (peer: string) => void;
 }
 
 /** Takes one chunk for the host; returns false when the host's buffer is full (resume later). */

@@ -102,8 +102,11 @@ class Rfc2217Line implements OneHostLine {
     socket.pipe(decode).pipe(this.#uart, { end: false }); // pipes carry the UART's backpressure to the host
     this.#out.attach((chunk) => this.#toHost(client, chunk));
     socket.on('drain', () => this.#out.resume());
-    socket.once('close', () => this.#detach(client));
     this.#opts.onAttach?.(client.peer);
+  }
+
+  detach(socket: Socket): void {
+    if (this.#client?.socket === socket) this.#detach(this.#client);
   }
 
   #toHost(client: Client, chunk: Uint8Array): boolean {

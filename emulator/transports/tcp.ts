@@ -52,7 +52,7 @@ class TcpLine implements OneHostLine {
   }
 
   close(): void {
-    if (this.#client) this.#detach(this.#client);
+    if (this.#client) this.detach(this.#client);
     this.#out.close();
   }
 
@@ -63,11 +63,10 @@ class TcpLine implements OneHostLine {
     socket.pipe(this.#uart, { end: false }); // host → device, pipe handles the UART's backpressure
     this.#out.attach((chunk) => socket.write(chunk)); // device → host
     socket.on('drain', () => this.#out.resume());
-    socket.once('close', () => this.#detach(socket));
     this.#events.onAttach?.(this.#peer);
   }
 
-  #detach(socket: Socket): void {
+  detach(socket: Socket): void {
     if (this.#client !== socket) return;
     this.#client = null;
     socket.unpipe(this.#uart);

@@ -9,6 +9,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import { BUSY_NOTE, BUSY_TEXT, errno as E } from '../../firmware-protocol/index.js';
 import {
   CONTROL,
   type ComPortCommand,
@@ -22,6 +23,7 @@ import {
   type StopBits,
   toCode,
 } from '../../firmware-protocol/rfc2217.js';
+import { OSError } from '../errors.js';
 import { type ClientEvent, Rfc2217ClientSession } from './rfc2217-session.js';
 
 /** Line settings negotiated on open (defaults: 115200 8N1, no flow control). */
@@ -110,7 +112,10 @@ export class Rfc2217Link extends Duplex {
       await link.#negotiate();
       await link.#configure(opts);
     } catch (err) {
+      // A port that already has a host says so in plain text, then closes (no telnet at all).
+      const head = link.read() as Buffer | null;
       link.destroy();
+      if (head?.toString('latin1').startsWith(BUSY_NOTE)) throw new OSError(E.EBUSY, `${locator}: ${BUSY_TEXT}`);
       throw err;
     }
     return link;
