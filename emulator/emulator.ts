@@ -61,6 +61,8 @@ export interface EmulatorOptions {
   flash?: FileStoreOptions;
   /** Device-side TLS handshakes give up after this long with ESECHANDSHAKETIMEDOUT (default: the profile's, 10 s). */
   tlsHandshakeTimeoutMs?: number;
+  /** TCP connects to a peer that never answers fail with ETIMEDOUT after this long (default: the profile's). */
+  connectTimeoutMs?: number;
   onBadFrame?: (reason: string) => void;
   /** Use this attachment instead of attaching to `network` (see joinNamedNetwork). */
   nic?: NetInterface;
@@ -91,7 +93,11 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
   // A bad scenario fails here, before anything is started.
   const scenario = opts.faults === undefined ? undefined : resolveScenario(opts.faults);
   const base = getProfile(opts.profile ?? (opts.protocol === 'at' ? 'esp-at' : 'wipy'));
-  const profile = { ...base, tlsHandshakeTimeoutMs: opts.tlsHandshakeTimeoutMs ?? base.tlsHandshakeTimeoutMs };
+  const profile = {
+    ...base,
+    tlsHandshakeTimeoutMs: opts.tlsHandshakeTimeoutMs ?? base.tlsHandshakeTimeoutMs,
+    connectTimeoutMs: opts.connectTimeoutMs ?? base.connectTimeoutMs,
+  };
   const ownNetwork = !(opts.network instanceof VirtualNetwork);
   const network =
     opts.network instanceof VirtualNetwork

@@ -26,6 +26,11 @@ export interface Profile {
   readonly maxTlsSessions: number;
   /** A TLS handshake that takes longer fails with ESECHANDSHAKETIMEDOUT (462), ms. */
   readonly tlsHandshakeTimeoutMs: number;
+  /**
+   * A TCP connect whose peer never answers fails with ETIMEDOUT after this long, ms (the stack
+   * giving up its SYN retries; docs/profiles.md). On ESP-AT, a `<timeout>` in AT+CIPSTART wins.
+   */
+  readonly connectTimeoutMs: number;
 }
 
 export const PROFILES: Record<Profile['name'], Profile> = {
@@ -40,6 +45,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     tlsOnDevice: true,
     maxTlsSessions: 2,
     tlsHandshakeTimeoutMs: 10_000,
+    connectTimeoutMs: 10_000, // SimpleLink: a blocking sl_Connect gives up after about 10 s
   },
   esp32: {
     name: 'esp32',
@@ -52,6 +58,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     tlsOnDevice: false,
     maxTlsSessions: 0,
     tlsHandshakeTimeoutMs: 10_000,
+    connectTimeoutMs: 20_000, // lwIP's SYN retries with ESP-IDF defaults: of the order of 20 s
   },
   'esp-at': {
     name: 'esp-at',
@@ -64,6 +71,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     tlsOnDevice: true, // AT+CIPSTART="SSL" runs mbedTLS on the module
     maxTlsSessions: 2,
     tlsHandshakeTimeoutMs: 10_000, // ESP-AT: 10 s per handshake packet
+    connectTimeoutMs: 20_000, // CIPSTART without <timeout>: lwIP-governed, as esp32
   },
 };
 

@@ -91,7 +91,8 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
     this.network = opts.network;
     this.hosts = opts.hosts;
     this.random = opts.random;
-    this.timing = { ...DEFAULT_TIMING, ...opts.timing };
+    // Without a <timeout> in AT+CIPSTART, lwIP decides: the profile's connect timeout.
+    this.timing = { ...DEFAULT_TIMING, connectTimeoutMs: opts.profile.connectTimeoutMs, ...opts.timing };
     this.settings = new Settings(opts.hosts);
     this.quirks = new AtQuirkPlayer(opts.quirks, opts.random, {
       write: (b) => this.emitBytes(b),

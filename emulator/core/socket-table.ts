@@ -41,7 +41,7 @@ export class SocketTable {
     const id = this.slots.indexOf(undefined);
     if (id < 0) throw new DeviceError('ENFILE', `socket table full (${this.profile.maxSockets} sockets)`);
     if (type === C.SOCK_STREAM) {
-      const s = new TcpSocket(id, this.net, this.notify, this.profile.rxBuffer);
+      const s = new TcpSocket(id, this.net, this.notify, this.profile.rxBuffer, this.profile.connectTimeoutMs);
       if (proto === C.IPPROTO_SEC) s.tls = new TlsEndpoint(this.tlsSessions, this.profile.tlsHandshakeTimeoutMs);
       this.slots[id] = s;
     } else if (type === C.SOCK_DGRAM) this.slots[id] = new UdpSocket(id, this.net, this.notify, this.profile.udpQueue);
@@ -119,7 +119,7 @@ export class SocketTable {
       this.checkExhausted();
       throw new DeviceError('ENFILE', `socket table full (${this.profile.maxSockets} sockets)`);
     }
-    const conn = new TcpSocket(slot, this.net, this.notify, this.profile.rxBuffer);
+    const conn = new TcpSocket(slot, this.net, this.notify, this.profile.rxBuffer, this.profile.connectTimeoutMs);
     this.slots[slot] = conn;
     conn.adopt(pending.stream, pending.peer);
     return { id: slot, addr: pending.peer };

@@ -34,6 +34,8 @@ export class TcpSocket {
     private readonly net: NetInterface,
     private readonly notify: SocketNotify,
     private readonly rxBuffer: number,
+    /** A TCP connect with no answer gives up after this long with ETIMEDOUT (the profile's). */
+    private readonly connectTimeoutMs = 20_000,
   ) {
     this.accepts = new AcceptQueue((pending) => this.notify.onAcceptable(this.id, pending));
   }
@@ -98,12 +100,26 @@ export class TcpSocket {
     this.abort = new AbortController();
     const signal = this.abort.signal;
     const failed = (err: unknown): void => this.connectFailed(err);
-    this.net.connectTcp(ip, port, signal).then((stream) => {
-      // IPPROTO_SEC: the handshake is part of the connect; CONNECTED reports both.
-      if (this.tls && this.state === 'connecting')
-        this.tls.secure(stream, signal).then((s) => this.onConnected(s), failed);
-      else this.onConnected(stream);
-    }, failed);
+    // Like lwIP giving up its SYN retries: a peer that never answers ends the connect here.
+    const timer = setTimeout(() => {
+      const why = `no answer from ${ip}:${port} within ${this.connectTimeoutMs} ms (the connect timeout)`;
+      this.connectFailed(new DeviceError('ETIMEDOUT', why));
+      this.abort?.abort();
+    }, this.connectTimeoutMs);
+    signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    this.net.connectTcp(ip, port, signal).then(
+      (stream) => {
+        clearTimeout(timer);
+        // IPPROTO_SEC: the handshake is part of the connect; CONNECTED reports both.
+        if (this.tls && this.state === 'connecting')
+          this.tls.secure(stream, signal).then((s) => this.onConnected(s), failed);
+        else this.onConnected(stream);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        failed(err);
+      },
+    );
     return 'inprogress';
   }
 

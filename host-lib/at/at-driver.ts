@@ -18,7 +18,7 @@ import { OSError, osError } from '../errors.js';
 import { AtSocket, type AtSocketHost } from './at-socket.js';
 import { AtChannel, type AtCommand, infoLines } from './channel.js';
 import { DnsCache } from './dns-cache.js';
-import { EAI_NONAME } from './errno-map.js';
+import { connectTimedOut, EAI_NONAME } from './errno-map.js';
 import { IoPicker } from './io.js';
 import { applyUrc, type LinkEntry, LinkTable } from './links.js';
 import { configureSslLink, ensureRealTime } from './ssl.js';
@@ -291,13 +291,17 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     const params: at.ParamInput[] = [e.id, ip.includes(':') ? `${kind}v6` : kind, ip, port];
     if (this.capabilities?.startTimeout) params.push(null, null, deviceMs);
     let err: OSError | null = null;
+    let started = 0;
     try {
       const cancelled = () => sock.state === 'closed';
       if (sock.tls) await this.prepareSsl(sock, e.id);
       const context = sock.tls ? 'CIPSTART:SSL' : undefined;
+      started = performance.now();
       await this.run({ name: 'CIPSTART', form: 'set', params, timeoutMs: deviceMs + 1000, cancelled, context });
     } catch (e2) {
       err = e2 instanceof OSError ? e2 : new OSError(E.EIO, String(e2));
+      const asked = this.capabilities?.startTimeout ? deviceMs : undefined;
+      if (started > 0) err = connectTimedOut(err, performance.now() - started, asked) ?? err;
     }
     if (boot !== this.boot) return; // the socket already failed with ECONNRESET
     // After a timeout the module may still connect later: close the id rather than reuse it.

@@ -15,6 +15,7 @@
  * | ERR CODE subcategory 0x04–0x08 (params)   | EINVAL                | the firmware rejected a parameter    |
  * | ERR CODE subcategory 0x09 / 0x0C          | EOPNOTSUPP            | command or form not in this firmware |
  * | CIPSTART (TCP/SSL) ERROR / CONNECT FAIL   | ECONNREFUSED          | lwIP detail is not reported          |
+ * | CIPSTART (TCP) ERROR once its `<timeout>` ran out | ETIMEDOUT     | the peer never answered ({@link connectTimedOut}) |
  * | CIPSTART ALREADY CONNECTED                | EISCONN               | link id taken                        |
  * | CIPSTART (UDP) ERROR                      | EADDRINUSE            | local port taken is the usual cause  |
  * | CIPSTART (SSL) ERROR                      | 450 (ESECGENERAL)     | TCP or TLS: ESP-AT does not say      |
@@ -137,4 +138,22 @@ function replyError(context: string, what: string, failure: Extract<AtFailure, {
   const refined = rule?.refine?.(failure.replies);
   if (refined) return new OSError(refined.errno, refined.text);
   return new OSError(rule?.error ?? E.EIO, rule?.text ?? `${what} failed`);
+}
+
+/** Firmware without CIPSTART's `<timeout>` (before v4.1): lwIP gives up its SYN retries after this long, or more. */
+const LWIP_GIVE_UP_MS = 5000;
+
+/**
+ * ESP-AT answers a connect to a peer that never answers with the same bare ERROR as a refused
+ * one; only the time tells them apart. A refusal (an RST) comes within a round trip; an ERROR
+ * that comes once the `<timeout>` we gave has (nearly) run out, or on firmware without one after
+ * lwIP's SYN retries, is a timeout.
+ *
+ * @example connectTimedOut(new OSError(111), 20_010, 20_000)?.errno  // 110 (ETIMEDOUT)
+ */
+export function connectTimedOut(err: OSError, elapsedMs: number, timeoutMs: number | undefined): OSError | undefined {
+  if (err.errno !== E.ECONNREFUSED) return undefined;
+  const limit = timeoutMs === undefined ? LWIP_GIVE_UP_MS : timeoutMs * 0.9;
+  if (elapsedMs < limit) return undefined;
+  return new OSError(E.ETIMEDOUT, `connect timed out: no answer within ${Math.round(elapsedMs)} ms (AT+CIPSTART)`);
 }
