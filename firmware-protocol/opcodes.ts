@@ -97,6 +97,8 @@ export const OPS = {
     response: struct({ entries: list8(struct({ name: str8, size: u32 })) }),
   },
   FILE_DELETE: { code: 0x43, request: struct({ path: str8 }), response: empty },
+  /** rev 1.1: replaces `to` with `from` at once (a multi-frame write is staged, then renamed). */
+  FILE_RENAME: { code: 0x44, request: struct({ from: str8, to: str8 }), response: empty },
   // device → host events
   BOOT: { code: 0x80, event: struct({ version: u8, bootNonce: fixed(8) }) },
   DATA: { code: 0x81, event: struct({ ...sock, data: rest }) },

@@ -5,6 +5,8 @@
  * Linux numbering: ENOENT, EACCES (outside /flash, `..`), EINVAL (bad name), EISDIR, ENOTDIR,
  * ENOSPC (quota), EOPNOTSUPP (a coprocessor without a file store).
  */
+
+import { randomBytes } from 'node:crypto';
 import {
   CAP,
   concatBytes,
@@ -31,10 +33,16 @@ export interface FileRpc {
 const utf8 = new TextEncoder();
 const MAX_OFFSET = 2 ** 32 - 1;
 
+/** A path as the wire carries it (str8): longer than 255 bytes is ENAMETOOLONG, as the device says for > 128. */
 function pathArg(value: unknown, arg = 'path'): string {
   if (typeof value !== 'string') throw badArg('TypeError', arg, 'expected a str');
-  if (utf8.encode(value).length > 255) throw badArg('ValueError', arg, 'longer than 255 bytes');
+  if (utf8.encode(value).length > 255) throw new OSError(E.ENAMETOOLONG, `${arg}: longer than 255 bytes`);
   return value;
+}
+
+/** Where a multi-frame write is staged before FILE_RENAME puts it in place (a valid name no user picks). */
+function stagingPath(): string {
+  return `/flash/.netcoproc-${randomBytes(4).toString('hex')}.part`;
 }
 
 /**
@@ -53,22 +61,47 @@ export class Files implements FileStore {
     }
   }
 
-  /** Replaces the file with `data` (bytes or str, UTF-8); resolves with the byte count. */
+  /**
+   * Replaces the file with `data` (bytes or str, UTF-8); resolves with the byte count. All or
+   * nothing: data that needs several frames is written under a staging name and renamed into
+   * place (FILE_RENAME, SPEC rev 1.1), so a write that fails (ENOSPC half-way, a lost link)
+   * leaves the old file, and its partial copy is deleted.
+   */
   async write(path: string, data: Uint8Array | string): Promise<number> {
     const p = pathArg(path);
     const bytes = toBytes(data, 'data');
     this.check();
     if (bytes.length > MAX_OFFSET) throw badArg('ValueError', 'data', 'larger than 4 GiB');
-    // Request body: path str8, offset u32, truncate u8, then the data (SPEC §4.1).
-    const room = this.rpc.session.maxFrame - FRAME_OVERHEAD - (1 + utf8.encode(p).length) - 5;
+    if (bytes.length <= this.room(p)) {
+      await this.rpc.call('FILE_WRITE', { path: p, offset: 0, truncate: 1, data: bytes });
+      return bytes.length;
+    }
+    const staged = stagingPath();
+    try {
+      await this.writeFrames(staged, bytes);
+      await this.rpc.call('FILE_RENAME', { from: staged, to: p });
+    } catch (err) {
+      await this.rpc.call('FILE_DELETE', { path: staged }).catch(() => undefined);
+      throw err;
+    }
+    return bytes.length;
+  }
+
+  /** FILE_WRITE payload per frame for `path`. Request body: path str8, offset u32, truncate u8, data. */
+  private room(path: string): number {
+    const room = this.rpc.session.maxFrame - FRAME_OVERHEAD - (1 + utf8.encode(path).length) - 5;
     if (room <= 0) throw badArg('ValueError', 'path', "too long for the coprocessor's frames");
+    return room;
+  }
+
+  private async writeFrames(path: string, bytes: Uint8Array): Promise<void> {
+    const room = this.room(path);
     let offset = 0;
     do {
       const chunk = bytes.subarray(offset, offset + room);
-      await this.rpc.call('FILE_WRITE', { path: p, offset, truncate: offset === 0 ? 1 : 0, data: chunk });
+      await this.rpc.call('FILE_WRITE', { path, offset, truncate: offset === 0 ? 1 : 0, data: chunk });
       offset += chunk.length;
     } while (offset < bytes.length);
-    return bytes.length;
   }
 
   /** The whole file, read frame by frame until a short answer. */

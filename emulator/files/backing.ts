@@ -4,6 +4,7 @@
  * only keys already checked by `parseFlashPath` ('cert/ca.pem'); the store does every other
  * check (quota, file vs directory) before calling them.
  */
+import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { DeviceError } from '../core/device-error.js';
@@ -13,9 +14,14 @@ export interface FileBacking {
   scan(): Promise<Map<string, number>>;
   /** Up to `length` bytes from `offset` (fewer at the end). */
   read(key: string, offset: number, length: number): Promise<Uint8Array>;
-  /** Writes `data` at `offset` (a gap before it reads as zeros); `truncate` starts the file anew. */
+  /**
+   * Writes `data` at `offset` (a gap before it reads as zeros); `truncate` starts the file anew.
+   * All or nothing: a write that fails leaves the file as it was.
+   */
   write(key: string, data: Uint8Array, offset: number, truncate: boolean): Promise<void>;
   remove(key: string): Promise<void>;
+  /** Puts file `from` in the place of `to` (replacing it) in one step. */
+  rename(from: string, to: string): Promise<void>;
 }
 
 /** Files as byte arrays in a Map. */
@@ -42,13 +48,23 @@ export class MemoryBacking implements FileBacking {
   async remove(key: string): Promise<void> {
     this.files.delete(key);
   }
+
+  async rename(from: string, to: string): Promise<void> {
+    const data = this.files.get(from);
+    if (!data) return;
+    this.files.delete(from);
+    this.files.set(to, data);
+  }
 }
 
 /**
- * Files in a directory: `/flash/cert/ca.pem` is `DIR/cert/ca.pem`. Only plain files and
- * directories count; symbolic links and special files in DIR are ignored and never followed,
- * so nothing outside DIR is ever read or written. The directory is read once at start: change
- * it while the emulator is stopped.
+ * Files in a directory: `/flash/cert/ca.pem` is `DIR/cert/ca.pem`. Only plain files with one
+ * name and directories count; symbolic links, hard links (a file with more than one name may be
+ * one outside DIR) and special files in DIR are ignored and never followed or written through,
+ * so nothing outside DIR is ever read or written. Writes are atomic: the new content goes to a
+ * temporary file beside the target (its name holds a ':', which no store name may, so a leftover
+ * is never taken for a file), then replaces it with a rename; a write that fails (the disk full)
+ * leaves the old file. The directory is read once at start: change it while the emulator is stopped.
  */
 export class DirectoryBacking implements FileBacking {
   private readonly root: string;
@@ -63,14 +79,15 @@ export class DirectoryBacking implements FileBacking {
 
   /**
    * Refuses a key that leads through a link or special file on disk (O_NOFOLLOW alone guards
-   * only the last name): every directory must be a plain directory, the file a plain file.
+   * only the last name): every directory must be a plain directory, the file a plain file with
+   * one name (a hard link could be a file outside DIR).
    */
   private async checkPath(key: string): Promise<void> {
     const parts = key.split('/');
     for (let i = 1; i <= parts.length; i++) {
       const st = await fs.lstat(join(this.root, ...parts.slice(0, i))).catch(() => undefined);
       if (st === undefined) return;
-      const plain = i < parts.length ? st.isDirectory() : st.isFile();
+      const plain = i < parts.length ? st.isDirectory() : st.isFile() && st.nlink === 1;
       if (!plain) {
         throw new DeviceError('EACCES', `/flash/${parts.slice(0, i).join('/')} is a link or special file on disk`);
       }
@@ -84,7 +101,10 @@ export class DirectoryBacking implements FileBacking {
       for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
         const full = join(dir, entry.name);
         if (entry.isDirectory()) await walk(full);
-        else if (entry.isFile()) found.set(relative(this.root, full).split(sep).join('/'), (await fs.stat(full)).size);
+        else if (entry.isFile()) {
+          const st = await fs.lstat(full);
+          if (st.nlink === 1) found.set(relative(this.root, full).split(sep).join('/'), st.size);
+        }
       }
     };
     await walk(this.root);
@@ -107,19 +127,49 @@ export class DirectoryBacking implements FileBacking {
     const path = this.file(key);
     await this.checkPath(key);
     await fs.mkdir(dirname(path), { recursive: true });
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (truncate ? constants.O_TRUNC : 0);
-    const fh = await fs.open(path, flags, 0o644);
+    const old = truncate ? new Uint8Array(0) : await this.readWhole(key);
+    const next = new Uint8Array(Math.max(old.length, offset + data.length));
+    next.set(old);
+    next.set(data, offset);
+    const temp = `${path}:${randomBytes(4).toString('hex')}.tmp`;
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
     try {
-      await fh.write(data, 0, data.length, offset);
-    } finally {
-      await fh.close();
+      const fh = await fs.open(temp, flags, 0o644);
+      try {
+        await fh.write(next, 0, next.length, 0);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.rename(temp, path);
+    } catch (err) {
+      await fs.unlink(temp).catch(() => {});
+      throw err;
     }
+  }
+
+  /** The whole file, or nothing if there is none yet. */
+  private async readWhole(key: string): Promise<Uint8Array> {
+    const st = await fs.lstat(this.file(key)).catch(() => undefined);
+    return st ? this.read(key, 0, st.size) : new Uint8Array(0);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await this.checkPath(from);
+    await this.checkPath(to);
+    await fs.mkdir(dirname(this.file(to)), { recursive: true });
+    await fs.rename(this.file(from), this.file(to));
+    await this.pruneDirs(from);
   }
 
   async remove(key: string): Promise<void> {
     await this.checkPath(key);
     await fs.unlink(this.file(key));
-    // Directories exist only while they hold files, as in the memory backing.
+    await this.pruneDirs(key);
+  }
+
+  /** Directories exist only while they hold files, as in the memory backing. */
+  private async pruneDirs(key: string): Promise<void> {
     for (let dir = dirname(this.file(key)); dir !== this.root && dir.startsWith(this.root); dir = dirname(dir)) {
       const rest = await fs.readdir(dir).catch(() => ['(unreadable)']);
       if (rest.length > 0) break;

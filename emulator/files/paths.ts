@@ -35,7 +35,7 @@ function badChar(path: string): string | undefined {
   return undefined;
 }
 
-function bad(code: 'EACCES' | 'EINVAL', path: string, why: string): DeviceError {
+function bad(code: 'EACCES' | 'EINVAL' | 'ENAMETOOLONG', path: string, why: string): DeviceError {
   return new DeviceError(code, `${JSON.stringify(path)}: ${why}`);
 }
 
@@ -43,7 +43,7 @@ function checkSegment(segment: string, path: string): void {
   if (segment === '..' || segment === '.') throw bad('EACCES', path, `'${segment}' segments are not allowed`);
   if (segment === '') throw bad('EINVAL', path, 'empty path segment (//)');
   if (utf8.encode(segment).length > PATH_LIMITS.maxName) {
-    throw bad('EINVAL', path, `a name is longer than ${PATH_LIMITS.maxName} bytes`);
+    throw bad('ENAMETOOLONG', path, `a name is longer than ${PATH_LIMITS.maxName} bytes`);
   }
   if (segment.endsWith(' ') || segment.endsWith('.')) throw bad('EINVAL', path, 'a name ends in a space or a dot');
 }
@@ -52,7 +52,7 @@ function checkSegment(segment: string, path: string): void {
  * Checks and splits a store path. `/flash` and a trailing `/` are accepted only for
  * directories (`dir`). Throws DeviceError EACCES for anything outside /flash (relative paths,
  * other roots, `.` and `..`), EINVAL for malformed names (NUL and control characters, `\\`,
- * empty segments, too long).
+ * empty segments), ENAMETOOLONG for a path or name over {@link PATH_LIMITS}.
  *
  * @example parseFlashPath('/flash/cert/ca.pem').key      // 'cert/ca.pem'
  * @example parseFlashPath('/flash/../etc/passwd')        // throws DeviceError EACCES
@@ -60,7 +60,7 @@ function checkSegment(segment: string, path: string): void {
 export function parseFlashPath(path: string, dir = false): FlashPath {
   if (typeof path !== 'string' || path.length === 0) throw bad('EINVAL', String(path), 'empty path');
   const bytes = utf8.encode(path).length;
-  if (bytes > PATH_LIMITS.maxPath) throw bad('EINVAL', path, `longer than ${PATH_LIMITS.maxPath} bytes`);
+  if (bytes > PATH_LIMITS.maxPath) throw bad('ENAMETOOLONG', path, `longer than ${PATH_LIMITS.maxPath} bytes`);
   const ch = badChar(path);
   if (ch !== undefined) throw bad('EINVAL', path, `character ${JSON.stringify(ch)} is not allowed in a path`);
   if (!path.startsWith('/')) throw bad('EACCES', path, `paths are absolute, under ${FLASH_ROOT}`);

@@ -48,8 +48,8 @@ describe('parseFlashPath', () => {
     ['/flash/x/', 'EINVAL'],
     ['/flash/x.', 'EINVAL'],
     ['', 'EINVAL'],
-    [`/flash/${'a'.repeat(65)}`, 'EINVAL'],
-    [`/flash/${'abcdefgh/'.repeat(14)}x`, 'EINVAL'],
+    [`/flash/${'a'.repeat(65)}`, 'ENAMETOOLONG'],
+    [`/flash/${'abcdefgh/'.repeat(14)}x`, 'ENAMETOOLONG'],
     ['/flash', 'EISDIR'],
   ])('rejects %j with %s and a message naming the path', (path, code) => {
     try {

@@ -145,6 +145,24 @@ export class FileStore {
     });
   }
 
+  /**
+   * Puts file `from` in the place of `to` in one step, replacing a file there (rev 1.1
+   * FILE_RENAME: a host stages a multi-frame write under another name, then renames it, so a
+   * write that fails half-way leaves the old file). ENOENT, EISDIR, ENOTDIR.
+   */
+  async rename(from: string, to: string): Promise<void> {
+    const a = parseFlashPath(from);
+    const b = parseFlashPath(to);
+    return this.run(async (index) => {
+      const size = fileSize(index, a);
+      if (a.key === b.key) return;
+      checkFileSlot(index, b);
+      await this.backing.rename(a.key, b.key);
+      index.delete(a.key);
+      index.set(b.key, size);
+    });
+  }
+
   /** Deletes a file. ENOENT, EISDIR (a directory goes away with its last file). */
   async remove(path: string): Promise<void> {
     const p = parseFlashPath(path);

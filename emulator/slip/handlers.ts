@@ -118,6 +118,10 @@ const HANDLERS: { [N in RequestOp]: Handler<N> } = {
     await storeOf(dev).remove(b.path);
     return {};
   },
+  FILE_RENAME: async (dev, b) => {
+    await storeOf(dev).rename(b.from, b.to);
+    return {};
+  },
   POLL: (dev, b) => ({ entries: b.entries.map((e) => ({ sock: e.sock, events: dev.table.poll(e.sock, e.events) })) }),
 };
 

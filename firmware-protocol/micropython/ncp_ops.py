@@ -37,6 +37,7 @@ OPS = {
     'FILE_READ': (0x41, (('path', STR8), ('offset', U32), ('length', U16)), (('data', REST),), None),
     'FILE_LIST': (0x42, (('dir', STR8),), (('entries', ('list8', (('name', STR8), ('size', U32)))),), None),
     'FILE_DELETE': (0x43, (('path', STR8),), EMPTY, None),
+    'FILE_RENAME': (0x44, (('from', STR8), ('to', STR8)), EMPTY, None),
     'BOOT': (0x80, None, None, (('version', U8), ('bootNonce', BYTES8))),
     'DATA': (0x81, None, None, (SOCK, ('data', REST))),
     'DGRAM': (0x82, None, None, (SOCK, ('addr', ADDR), ('data', REST))),
