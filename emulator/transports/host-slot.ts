@@ -31,8 +31,6 @@ export class HostSlot {
   constructor(
     private readonly attach: (socket: Socket) => void,
     private readonly detach: (socket: Socket) => void,
-    /** A newcomer was told busy (for logs). */
-    private readonly onBusy?: (peer: string) => void,
   ) {}
 
   get occupied(): boolean {
@@ -46,13 +44,13 @@ export class HostSlot {
       return;
     }
     if (this.#waiting.length >= MAX_WAITING) {
-      this.#refuse(socket);
+      refuse(socket);
       return;
     }
     const w: Waiting = {
       socket,
       timer: setTimeout(() => {
-        if (this.#drop(w)) this.#refuse(socket);
+        if (this.#drop(w)) refuse(socket);
       }, HANDOVER_MS),
     };
     this.#waiting.push(w);
@@ -98,9 +96,8 @@ export class HostSlot {
     socket.once('close', gone);
     this.attach(socket);
   }
+}
 
-  #refuse(socket: Socket): void {
-    this.onBusy?.(`${socket.remoteAddress}:${socket.remotePort}`);
-    socket.end(BUSY_NOTE, () => socket.destroy());
-  }
+function refuse(socket: Socket): void {
+  socket.end(BUSY_NOTE, () => socket.destroy());
 }
