@@ -1,5 +1,5 @@
 /**
- * A board that restarts behind a link that stays open, and whose BOOT frame never reaches the
+ * Liveness with no user timeout (ARCHITECTURE §9). A board that restarts behind a link that stays open, and whose BOOT frame never reaches the
  * host (corrupted, or sent while nobody read): the keep-alive exchange carries the boot nonce
  * (SPEC §4.4, revision 1.1), so the host notices the new board by itself — with no user timeout,
  * within ARCHITECTURE §9's 3 s — and a pending blocking recv fails with ECONNRESET.
@@ -67,6 +67,25 @@ describe('a restart whose BOOT was lost (SLIP)', () => {
       await c.close();
       await s.close();
     } finally {
+      await dev.close();
+      await emu.close();
+    }
+  });
+
+  it('a board that goes silent: a blocking recv fails with ETIMEDOUT "not responding" within 3 s', async () => {
+    const emu = createEmulator({ seed: 12, faults: {} });
+    const dev = await openDevice(emu.uart);
+    try {
+      const s = await dev.socket.socket();
+      await s.connect(['echo.test', 7]);
+      const pending = s.recv(10); // blocking: no user timeout anywhere
+      emu.faults.hang();
+      const got = await outcome(pending, 3000);
+      expect(got).toBeInstanceOf(OSError);
+      expect((got as OSError).errno).toBe(dev.errno.ETIMEDOUT);
+      expect((got as OSError).message).toMatch(/not responding/);
+    } finally {
+      emu.faults.resume();
       await dev.close();
       await emu.close();
     }

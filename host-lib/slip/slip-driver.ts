@@ -36,12 +36,15 @@ export interface SlipDriverOptions {
   /** Ask for the reliable link of SPEC §7 (default true): retransmission, ordering, no duplicates. */
   reliable?: boolean;
   /**
-   * PING the device after this long without hearing from it, ms (default 1000; 0 = never). The
+   * PING the device after this long without hearing from it, ms (default 750; 0 = never). The
    * answer carries the boot nonce (SPEC §4.4 rev 1.1), so a board replaced behind an open link is
    * noticed within about `keepaliveMs` + a quarter of it, even when its BOOT was lost.
    */
   keepaliveMs?: number;
-  /** A PING unanswered for this long means the device hangs, ms (default 3000). */
+  /**
+   * A PING unanswered for this long, with nothing else heard from the device meanwhile, means
+   * the device hangs, ms (default 1500: with `keepaliveMs`, a silent board is noticed within 3 s).
+   */
   keepaliveTimeoutMs?: number;
 }
 
@@ -93,7 +96,7 @@ export class SlipDriver extends EventEmitter implements Driver {
    * (SPEC §4.4 rev 1.1): another nonce means another boot, whose BOOT frame we missed.
    */
   private startKeepalive(): void {
-    const every = this.opts.keepaliveMs ?? 1000;
+    const every = this.opts.keepaliveMs ?? 750;
     if (every <= 0) return;
     let inFlight = false;
     this.keepalive = setInterval(
@@ -103,12 +106,16 @@ export class SlipDriver extends EventEmitter implements Driver {
         // retries); a PING would only queue behind the backed-off frames and time out falsely.
         const reliable = this.rpc.reliable.link;
         if (reliable && reliable.backlog > 0) return;
-        const deadline = (this.opts.keepaliveTimeoutMs ?? 3000) + 2 * (reliable?.currentRtoMs ?? 0);
+        const deadline = (this.opts.keepaliveTimeoutMs ?? 1500) + 2 * (reliable?.currentRtoMs ?? 0);
+        const sentAt = Date.now();
         inFlight = true;
         this.call('PING', { payload: new Uint8Array(0) }, deadline)
           .then(({ payload }) => this.checkNonce(payload))
           .catch((err) => {
-            if (err instanceof OSError && err.errno === E.ETIMEDOUT && !this.closed) {
+            // Frames that arrived meanwhile prove the device alive: the answer is only queued
+            // behind them (a slow line); the next round asks again.
+            const heard = this.rpc.lastRx > sentAt;
+            if (err instanceof OSError && err.errno === E.ETIMEDOUT && !this.closed && !heard) {
               this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding', 'hang');
             }
           })
