@@ -1,9 +1,10 @@
 /**
  * `dev.files`: the coprocessor's small file store (SPEC §4.5), where TLS certificates live
  * (`/flash/cert/ca.pem`, `/flash/cert/cert.pem`, `/flash/cert/private.key`), as the WiPy's FTP
- * server would put them. Large files are split into frames by offset. Errors are OSError in
- * Linux numbering: ENOENT, EACCES (outside /flash, `..`), EINVAL (bad name), EISDIR, ENOTDIR,
- * ENOSPC (quota), EOPNOTSUPP (a coprocessor without a file store).
+ * server would put them. Large files are split into frames by offset, staged under another name
+ * and renamed into place (all or nothing). Errors are OSError in Linux numbering: ENOENT, EACCES
+ * (outside /flash, `..`), EINVAL (bad name), ENAMETOOLONG, EISDIR, ENOTDIR, ENOSPC (quota),
+ * EOPNOTSUPP (a coprocessor without a file store).
  */
 
 import { randomBytes } from 'node:crypto';

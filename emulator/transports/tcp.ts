@@ -2,9 +2,10 @@
  * Raw TCP transport, like QEMU `-serial tcp::PORT,server,nowait`: the host (the host library,
  * pyserial `socket://`, nc, idf_monitor) connects and bytes flow untouched both ways.
  *
- * One host at a time. A second client while one is attached gets a one-line note and is closed at
- * once, rather than left waiting in the accept queue as QEMU does: a tool pointed at a busy port
- * fails fast with a reason instead of hanging. The UART outlives clients; device output while no
+ * One host at a time (host-slot.ts). A client that arrives while one is attached waits up to
+ * 0.5 s for it to hang up (a host that closes and reopens at once); a real second client then gets
+ * a one-line note and is closed, rather than left waiting in the accept queue as QEMU does: a tool
+ * pointed at a busy port fails fast with a reason instead of hanging. The UART outlives clients; device output while no
  * client is attached is dropped, like a real UART nobody listens to.
  */
 import type { Socket } from 'node:net';
