@@ -83,7 +83,12 @@ export class Files implements FileStore {
       await this.rpc.call('FILE_RENAME', { from: staged, to: p });
     } catch (err) {
       await this.rpc.call('FILE_DELETE', { path: staged }).catch(() => undefined);
-      throw err;
+      if (!isOldDevice(err)) throw err;
+      // A rev 1.0 device has no FILE_RENAME: write in place; a failure removes the partial file.
+      await this.writeFrames(p, bytes).catch(async (e: unknown) => {
+        await this.rpc.call('FILE_DELETE', { path: p }).catch(() => undefined);
+        throw e;
+      });
     }
     return bytes.length;
   }
@@ -141,4 +146,9 @@ export class Files implements FileStore {
     this.check();
     await this.rpc.call('FILE_DELETE', { path: p });
   }
+}
+
+/** FILE_RENAME refused as unknown (EINVAL, rev 1.0 answer to an unknown opcode) or unsupported. */
+function isOldDevice(err: unknown): boolean {
+  return err instanceof OSError && (err.errno === E.EINVAL || err.errno === E.EOPNOTSUPP);
 }
