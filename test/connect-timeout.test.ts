@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEmulator, PROFILES } from '../emulator/index.js';
 import { OSError, openDevice } from '../index.js';
+import { loopbackBlackhole, startAgent } from './conformance/targets.js';
 
 const outcome = (p: Promise<unknown>, deadlineMs: number): Promise<unknown> =>
   Promise.race([
@@ -61,6 +62,26 @@ describe('blocking connect to blackhole.test', () => {
     } finally {
       await dev.close();
       await emu.close();
+    }
+  });
+
+  it('the MicroPython agent (CPython): ETIMEDOUT after its connect timeout, to a loopback blackhole', async () => {
+    const agent = await startAgent('socket', { NETCOPROC_AGENT_CONNECT_TIMEOUT_MS: '800' });
+    const hole = await loopbackBlackhole();
+    const dev = await openDevice(agent.url);
+    try {
+      const s = await dev.socket.socket();
+      const got = await outcome(s.connect(hole.addr), 5000);
+      expect(got).toBeInstanceOf(OSError);
+      expect((got as OSError).errno).toBe(dev.errno.ETIMEDOUT);
+      // The same socket may try again (a fresh native socket stands behind it).
+      const again = await outcome(s.connect(hole.addr), 5000);
+      expect((again as OSError).errno).toBe(dev.errno.ETIMEDOUT);
+      await s.close();
+    } finally {
+      await dev.close();
+      await hole.close();
+      await agent.stop();
     }
   });
 });

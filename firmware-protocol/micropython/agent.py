@@ -27,19 +27,21 @@ def default_config():
     CPython maps its host's numbers to Linux ones, MicroPython's other ports use them natively.
     link_window: frames kept for retransmission on a reliable link (SPEC section 7), at most
     link_window * max_frame bytes; 0 = the reliable link is not offered (the WiPy's small heap).
+    connect_timeout_ms: a TCP connect nobody answers ends with ETIMEDOUT after this long
+    (docs/profiles.md), whatever the stack below would do (Linux retries SYNs for about 2 minutes).
     """
     plat = sys.platform
     if sys.implementation.name == 'cpython':
         return {'profile': 'cpython', 'max_frame': 4096 + OVERHEAD + 1, 'tx_window': 65536,
-                'max_sockets': 8, 'errno_base': 0, 'link_window': 32}
+                'max_sockets': 8, 'errno_base': 0, 'link_window': 32, 'connect_timeout_ms': 20000}
     if plat == 'esp32':
         return {'profile': 'esp32', 'max_frame': 4096 + OVERHEAD + 1, 'tx_window': 4096,
-                'max_sockets': 8, 'errno_base': 1, 'link_window': 4}
+                'max_sockets': 8, 'errno_base': 1, 'link_window': 4, 'connect_timeout_ms': 20000}
     if plat == 'WiPy':
         return {'profile': 'wipy', 'max_frame': 1536, 'tx_window': 1536, 'max_sockets': 6,
-                'errno_base': 0, 'link_window': 0}
+                'errno_base': 0, 'link_window': 0, 'connect_timeout_ms': 10000}
     return {'profile': plat, 'max_frame': 2048 + OVERHEAD + 1, 'tx_window': 4096,
-            'max_sockets': 8, 'errno_base': 0, 'link_window': 4}
+            'max_sockets': 8, 'errno_base': 0, 'link_window': 4, 'connect_timeout_ms': 20000}
 
 
 def boot_nonce():
@@ -298,6 +300,9 @@ class Agent:
             self.flush()
             wait = 2 if self.outq and not self.link.signals_writable else -1
             wait = self.link_timers(wait)
+            due = self.table.expire_connects(self.cfg['connect_timeout_ms'])
+            if due >= 0 and (wait < 0 or due < wait):
+                wait = due
             try:
                 self.poller.wait(wait)
             except Exception as e:  # a bug in one handler must not take the device down

@@ -311,7 +311,10 @@ def main(argv):
             ends.append(PtyEnd(opts['pty'] if opts['pty'] is not True else None))
             lines.append('pty ' + ends[-1].path)
     link = Link(ends)
-    agent = Agent(link, log=lambda text: sys.stderr.write('agent: %s\n' % text))
+    config = {}
+    if os.environ.get('NETCOPROC_AGENT_CONNECT_TIMEOUT_MS', '').isdigit():  # tests use short ones
+        config['connect_timeout_ms'] = int(os.environ['NETCOPROC_AGENT_CONNECT_TIMEOUT_MS'])
+    agent = Agent(link, config=config, log=lambda text: sys.stderr.write('agent: %s\n' % text))
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     for line in lines:

@@ -15,6 +15,7 @@
 import sys
 
 from ncp_flow import CONNECTED, CONNECTING, DGRAM_QUEUE, LISTENING, NEW, DataPath
+from ncp_link import ticks_diff, ticks_ms
 from ncp_wire import DeviceError
 
 IS_CPYTHON = sys.implementation.name == 'cpython'
@@ -108,6 +109,7 @@ class Slot:
         self.accepted = []  # (socket, wire addr) queued for ACCEPT
         self.mask = 0
         self.cb = None
+        self.connect_at = 0  # ticks_ms() when a TCP connect started (for the connect timeout)
 
 
 class SocketTable(DataPath):
@@ -280,9 +282,34 @@ class SocketTable(DataPath):
             if st not in (self.E['EINPROGRESS'], self.E['EAGAIN'], self.E['EALREADY']):
                 raise DeviceError(st, 'connect failed')
             s.state = CONNECTING
+            s.connect_at = ticks_ms()
             self.sync(s)
             raise self.fail('EINPROGRESS')
         self._connected(s)
+
+    def expire_connects(self, limit_ms):
+        """Ends connects older than `limit_ms` with CONNECTED ETIMEDOUT (SPEC section 4.4, rev 1.1),
+        as lwIP does when its SYN retries run out; returns ms until the next one is due, or -1."""
+        now = ticks_ms()
+        nearest = -1
+        for s in self.slots:
+            if s is None or s.state != CONNECTING:
+                continue
+            left = limit_ms - ticks_diff(now, s.connect_at)
+            if left > 0:
+                nearest = left if nearest < 0 or left < nearest else nearest
+                continue
+            # The native socket is still trying: drop it for a fresh one the host may connect again.
+            self.poller.set(s.sock, 0)
+            s.mask = 0
+            s.sock.close()
+            n = self.net
+            s.sock = n.socket(self._const('AF_INET', 2), self._const('SOCK_STREAM', 1), self._const('IPPROTO_TCP', 6))
+            s.sock.setblocking(False)
+            s.state = NEW
+            self.sync(s)
+            self.agent.emit_connected(s.id, self.E['ETIMEDOUT'])
+        return nearest
 
     def _connected(self, s):
         s.state = CONNECTED

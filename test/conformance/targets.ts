@@ -41,7 +41,7 @@ const virtualBlackhole = async (): Promise<Blackhole> => ({ addr: ['blackhole.te
  * (the accept queue is full), so a connect stays in progress, as to an address that never
  * answers. A python3 helper, because Node accepts every connection itself.
  */
-async function loopbackBlackhole(host = '127.0.0.1'): Promise<Blackhole> {
+export async function loopbackBlackhole(host = '127.0.0.1'): Promise<Blackhole> {
   const script = [
     'import socket, sys',
     `s = socket.socket(); s.bind(("${host === '127.0.0.1' ? host : '0.0.0.0'}", 0)); s.listen(0)`,
@@ -200,10 +200,15 @@ function atTarget(): Target {
 const AGENT = fileURLToPath(new URL('../../firmware-protocol/micropython/agent.py', import.meta.url));
 
 /** The agent process, listening on a loopback port; `stop` ends it (SIGTERM) and waits. */
-async function startAgent(link: 'socket' | 'pty' = 'socket'): Promise<{ url: string; stop(): Promise<void> }> {
+/** `env`: extra environment for the agent, e.g. NETCOPROC_AGENT_CONNECT_TIMEOUT_MS. */
+export async function startAgent(
+  link: 'socket' | 'pty' = 'socket',
+  env: Record<string, string> = {},
+): Promise<{ url: string; stop(): Promise<void> }> {
   const args = link === 'pty' ? ['--pty'] : ['--listen', 'tcp://127.0.0.1:0'];
   const proc = spawn(process.env.NETCOPROC_PYTHON ?? 'python3', ['-B', AGENT, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const url = await new Promise<string>((resolve, reject) => {
