@@ -31,6 +31,8 @@ export class HostSlot {
   constructor(
     private readonly attach: (socket: Socket) => void,
     private readonly detach: (socket: Socket) => void,
+    /** A newcomer was told busy (for logs). */
+    private readonly onBusy?: (peer: string) => void,
   ) {}
 
   get occupied(): boolean {
@@ -44,13 +46,13 @@ export class HostSlot {
       return;
     }
     if (this.#waiting.length >= MAX_WAITING) {
-      refuse(socket);
+      this.#refuse(socket);
       return;
     }
     const w: Waiting = {
       socket,
       timer: setTimeout(() => {
-        if (this.#drop(w)) refuse(socket);
+        if (this.#drop(w)) this.#refuse(socket);
       }, HANDOVER_MS),
     };
     this.#waiting.push(w);
@@ -96,8 +98,9 @@ export class HostSlot {
     socket.once('close', gone);
     this.attach(socket);
   }
-}
 
-function refuse(socket: Socket): void {
-  socket.end(BUSY_NOTE, () => socket.destroy());
+  #refuse(socket: Socket): void {
+    this.onBusy?.(`${socket.remoteAddress}:${socket.remotePort}`);
+    socket.end(BUSY_NOTE, () => socket.destroy());
+  }
 }
