@@ -67,6 +67,14 @@ describe('one command at a time', () => {
     await at.exchange('AT\r\n', OK);
   });
 
+  it('an AT+CIPSEND told busy (another command runs) is dropped: the board does not wait for its data', async () => {
+    const at = await board();
+    at.send('AT+CWJAP="netcoproc","netcoproc-pass"\r\nAT+CIPSEND=4\r\n');
+    await at.tap.skipTo('\r\nbusy p...\r\n');
+    await at.tap.skipTo(`WIFI CONNECTED\r\nWIFI GOT IP\r\n${OK}`);
+    await at.exchange('AT\r\n', OK); // was: never answered, the parser held input for the dropped prompt
+  });
+
   it('surplus CIPSEND payload bytes are parsed as a line while the send completes: busy p...', async () => {
     const at = await board();
     await at.exchange('AT+CIPSTART="TCP","echo.test",7\r\n', `CONNECT\r\n${OK}`);

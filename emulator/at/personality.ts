@@ -224,6 +224,8 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
       this.onPayload(e.bytes);
     } else if (this.executing || this.lineTaken) {
       this.busy();
+      // A dropped AT+CIPSEND must not leave the parser holding input for a prompt that never comes.
+      if (e.kind === 'command' && e.prompt && this.parser.state === 'held') this.inbox.push(...this.parser.resume());
     } else {
       this.lineTaken = true;
       if (this.settings.live.echo || this.quirks.echoes()) this.pushRaw(e.raw);

@@ -128,6 +128,28 @@ function midCommand(protocol: Protocol): Uint8Array[] {
   return [helloFrame(1), socketReq, connectReq, helloFrame(3).subarray(0, 9)]; // ends inside a frame
 }
 
+/** Requests with absurd but well-formed values, per personality. */
+function absurd(protocol: Protocol): Uint8Array[] {
+  const text = (t: string) => new TextEncoder().encode(t);
+  if (protocol === 'at')
+    return [
+      text('AT+CIPMUX=1\r\nAT+CIPSEND=0,2147483647\r\nAT+CIPSTART=99,"TCP","echo.test",7\r\n'),
+      text(`AT+CIPSTART=0,"TCP","${'h'.repeat(5000)}",80\r\nAT+CIPRECVDATA=0,2147483647\r\n`),
+      text('AT+CIPSTART=0,"TCP","http.test",80\r\nAT+CIPSEND=0,26\r\n'),
+      text('GET /bytes/50000000 HTTP/1.1\r\n'),
+    ];
+  const req = (seq: number, op: string, body: unknown) => encodeWire({ kind: 'request', seq, op, body } as Message);
+  const get = text('GET /bytes/50000000 HTTP/1.1\r\nHost: http.test\r\n\r\n');
+  return [
+    req(1, 'HELLO', { version: PROTOCOL_VERSION, maxFrame: 0xffffffff, rxWindow: 0xffffffff }),
+    req(2, 'SOCKET', { family: 2, type: 1, proto: 6 }),
+    req(3, 'CONNECT', { sock: 0, addr: ['10.77.0.80', 80] }),
+    req(4, 'SEND', { sock: 0, data: get }),
+    req(5, 'FILE_READ', { path: `/flash/${'x'.repeat(240)}`, offset: 0xffffffff, length: 0xffff }),
+    req(6, 'POLL', { entries: Array.from({ length: 255 }, (_, i) => ({ sock: i, events: 0xff })) }),
+  ];
+}
+
 const CASES: { protocol: Protocol; via: Via }[] = [
   { protocol: 'slip', via: 'socket' },
   { protocol: 'slip', via: 'pty' },
@@ -179,6 +201,21 @@ describe.each(CASES)('hostile host: $protocol via $via', ({ protocol, via }) => 
       const link = await rawHost(locator);
       link.write(bytes);
       await sleep(30);
+      await vanish(link);
+    }
+    await goodHost(locator, protocol);
+  }, 30_000);
+
+  it('absurd values (huge windows and lengths, a 50 MB download nobody reads), then gone', async () => {
+    const link = await rawHost(locator);
+    try {
+      link.on('data', () => undefined); // read and drop: a host that asks for everything
+      for (const bytes of absurd(protocol)) {
+        link.write(bytes);
+        await sleep(50);
+      }
+      await sleep(300);
+    } finally {
       await vanish(link);
     }
     await goodHost(locator, protocol);
