@@ -43,6 +43,11 @@ export interface DriverSocket {
   /** Queues up to data.length bytes for sending; returns how many were taken, EAGAIN if none. */
   send(data: Uint8Array): number;
   sendto(data: Uint8Array, addr: SockAddr): Promise<number>;
+  /**
+   * Bytes `send` took that the device has not yet confirmed taking (its buffer may still lose
+   * them); throws the error that lost any. 0 = everything handed over (Duplex `end()` waits for it).
+   */
+  unsent?(): number;
   /** Received bytes (up to n; empty = EOF); EAGAIN if none yet. `peek` leaves them queued. */
   recv(n: number, peek?: boolean): Uint8Array;
   /** One datagram (truncated to n) and its source; EAGAIN if none. */

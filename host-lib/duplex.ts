@@ -8,6 +8,7 @@
  * ```
  */
 import { Duplex } from 'node:stream';
+import type { DriverSocket } from './driver.js';
 
 /** What the stream needs of a connected socket (socket.ts's Socket has it). */
 export interface ConnectedSocket {
@@ -15,10 +16,14 @@ export interface ConnectedSocket {
   recv(bufsize: number): Promise<Uint8Array>;
   sendall(data: Uint8Array): Promise<void>;
   close(): Promise<void>;
+  /** The driver's socket, where there is one: `end()` waits until it has nothing unsent. */
+  readonly ds?: Pick<DriverSocket, 'unsent' | 'wait'>;
 }
 
 class SocketDuplex extends Duplex {
   private reading = false;
+  /** Aborted on destroy: ends a wait for the socket's unsent bytes. */
+  private readonly gone = new AbortController();
 
   constructor(private readonly sock: ConnectedSocket) {
     super({ allowHalfOpen: true });
@@ -52,12 +57,28 @@ class SocketDuplex extends Duplex {
     this.sock.sendall(chunk).then(() => done(), done);
   }
 
+  /** cork()/uncork() and writes queued meanwhile: one sendall, so small writes become one send. */
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    this.sock.sendall(Buffer.concat(chunks.map((c) => c.chunk))).then(() => done(), done);
+  }
+
+  /**
+   * 'finish' means every byte reached the coprocessor: sendall only queued them on the host, and
+   * a send that fails later would otherwise go unnoticed by a writer that never writes again.
+   * MicroPython sockets have no shutdown(SHUT_WR); the FIN goes out when the socket closes.
+   */
   override _final(done: (err?: Error | null) => void): void {
-    // MicroPython sockets have no shutdown(SHUT_WR); the FIN goes out when the socket closes.
-    done();
+    this.flushed().then(() => done(), done);
+  }
+
+  /** Waits (no deadline of its own: a lost coprocessor fails the socket) until nothing is unsent. */
+  private async flushed(): Promise<void> {
+    const ds = this.sock.ds;
+    while (ds && (ds.unsent?.() ?? 0) > 0 && !this.destroyed) await ds.wait(Number.POSITIVE_INFINITY, this.gone.signal);
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.gone.abort();
     this.sock.close().then(
       () => done(err),
       (closeErr: Error) => done(err ?? closeErr),

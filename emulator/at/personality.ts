@@ -162,9 +162,10 @@ export class AtPersonality extends Duplex implements AtDevice, SocketNotify, Pas
     }
     this.lineTaken = false;
     this.inbox.push(...this.parser.feed(chunk));
-    // Written from inside our push() (in-process host): the command that wrote is still
-    // settling; on a wire its reply would have taken time, so run the new line after it.
-    if (this.pushing > 0) {
+    // Written from inside our push() (in-process host), or while a command that already said
+    // its result (`SEND OK`) is still settling: on a wire that reply would have taken time to
+    // arrive, so the new line runs after it instead of meeting a `busy p...`.
+    if (this.pushing > 0 || this.executing) {
       setImmediate(() => {
         if (!this.destroyed) this.drain();
       });

@@ -76,13 +76,26 @@ export class AtSocket extends SocketCore implements LinkSink {
   room(): number {
     return Math.max(0, this.host.rxBuffer - this.held());
   }
-  /** AT+CIPSEND of `n` queued bytes finished. */
+  /**
+   * AT+CIPSEND of `n` queued bytes finished. A failed one leaves a hole in the byte stream, so
+   * the stream is broken, not just this send: recv and poll report the error too (as a TCP
+   * stack resets a connection it cannot deliver on), and nothing queued after it goes out.
+   */
   onSent(n: number, err: OSError | null): void {
     if (err) {
       this.sendError ??= err;
+      if (this.type === C.SOCK_STREAM && !this.error) {
+        this.error = err;
+        this.errorSeen = false;
+      }
       this.tx.clear();
     } else this.tx.drop(n);
     this.notify();
+  }
+  /** Bytes send() took that the module has not yet confirmed (SEND OK); throws what lost any. */
+  unsent(): number {
+    if (this.sendError) throw this.sendError;
+    return this.tx.bytes;
   }
   /** A client the server accepted (called on the listening socket). */
   onAccepted(child: AtSocket): void {

@@ -38,6 +38,8 @@ export class SlipSocket extends SocketCore {
   private unCredited = 0;
   /** SEND bytes handed to the device and not yet answered. */
   private inflight = 0;
+  /** A SEND that failed, or was on its way when the socket failed: its bytes are lost. */
+  private sendLost: OSError | null = null;
   private pendingAccepts = 0;
   /** A CONNECTED that overtook its CONNECT response (a device that breaks SPEC §4.4 order). */
   private earlyConnect?: number;
@@ -65,6 +67,7 @@ export class SlipSocket extends SocketCore {
     this.notify();
   }
   protected override onFail(): void {
+    if (this.inflight > 0) this.sendLost ??= this.error;
     this.inflight = 0;
   }
 
@@ -132,11 +135,18 @@ export class SlipSocket extends SocketCore {
       this.drv.call('SEND', { sock: this.id, data: chunk }).then(
         () => this.sent(chunk.length),
         (err: OSError) => {
+          this.sendLost ??= err;
           if (this.state !== 'closed' && !this.error) this.error = err;
           this.sent(chunk.length);
         },
       );
     }
+  }
+
+  /** Bytes send() took whose SEND the device has not answered yet; throws the error that lost any. */
+  unsent(): number {
+    if (this.sendLost) throw this.sendLost;
+    return this.inflight;
   }
 
   private sent(n: number): void {
