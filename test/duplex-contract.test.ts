@@ -169,6 +169,22 @@ describe.each(CASES)('toDuplex over %s, %s', (protocol, transport) => {
     d.destroy();
   });
 
+  it('send() takes a copy: the caller overwriting its Buffer at once changes nothing on the wire', async () => {
+    const s = await dev.socket.socket();
+    s.settimeout(10);
+    await s.connect(['127.0.0.1', port]);
+    const want = allBytes(100_000);
+    const buf = Buffer.from(want);
+    for (let at = 0; at < buf.length; ) {
+      const n = await s.send(buf.subarray(at));
+      buf.fill(0xee, at, at + n);
+      at += n;
+    }
+    const got = await peer.received(want.length);
+    expect(got.equals(want)).toBe(true);
+    await s.close();
+  });
+
   it('destroy() mid-write: what the peer got is an intact prefix, and the stream closes', async () => {
     const d = await connected();
     const data = allBytes(200_000);

@@ -188,12 +188,14 @@ export class AtSocket extends SocketCore implements LinkSink {
     if (this.type === C.SOCK_DGRAM) {
       if (!this.remote) throw osError('ENOTCONN', 'UDP socket has no destination: use sendto()');
       // Fire and forget like a UDP send; a failure makes the next send raise.
-      this.host.sendDatagram(this, data.slice(), this.remote).catch((err: OSError) => {
+      this.host.sendDatagram(this, new Uint8Array(data), this.remote).catch((err: OSError) => {
         this.sendError ??= err;
       });
       return;
     }
-    this.tx.push(data.slice()); // copied: the caller may reuse its buffer at once
+    // Copied (Buffer#slice would only make a view): the caller may reuse its buffer at once,
+    // and the bytes go out later, at the `>` of an AT+CIPSEND.
+    this.tx.push(new Uint8Array(data));
     this.host.kick();
   }
 
@@ -201,7 +203,7 @@ export class AtSocket extends SocketCore implements LinkSink {
     this.checkOpen();
     if (this.type === C.SOCK_STREAM) return this.send(data);
     if (this.sendError) throw this.sendError;
-    return this.host.sendDatagram(this, data.slice(), addr);
+    return this.host.sendDatagram(this, new Uint8Array(data), addr);
   }
 
   /** Room again: fetch what the device holds. */

@@ -128,9 +128,11 @@ export class SlipSocket extends SocketCore {
 
   /** SEND requests of at most the driver's chunk size; a failed one ends the socket. */
   protected transmit(data: Uint8Array): void {
+    // A copy: the reliable link may queue or resend these frames after the caller reused its buffer.
+    const taken = new Uint8Array(data);
     const step = this.drv.sendChunk;
-    for (let at = 0; at < data.length; at += step) {
-      const chunk = data.subarray(at, Math.min(data.length, at + step));
+    for (let at = 0; at < taken.length; at += step) {
+      const chunk = taken.subarray(at, Math.min(taken.length, at + step));
       this.inflight += chunk.length;
       this.drv.call('SEND', { sock: this.id, data: chunk }).then(
         () => this.sent(chunk.length),
@@ -159,7 +161,7 @@ export class SlipSocket extends SocketCore {
     if (this.type === C.SOCK_STREAM) return this.send(data);
     const max = this.drv.maxSendPayload - 19;
     if (data.length > max) throw osError('EMSGSIZE', `datagram larger than ${max} bytes`);
-    return (await this.drv.call('SENDTO', { sock: this.id, addr, data })).count;
+    return (await this.drv.call('SENDTO', { sock: this.id, addr, data: new Uint8Array(data) })).count;
   }
 
   /** Credit goes back in steps (SPEC §4.3), so a fast reader costs few CREDIT frames. */
