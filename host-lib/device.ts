@@ -51,7 +51,7 @@ export const errnoModule: ErrnoModule = Object.freeze({
   errorcode: Object.freeze(Object.fromEntries(ERRNO_ROWS.map(([name, n]) => [n, name]))),
 }) as ErrnoModule;
 
-const FORWARDED_EVENTS: readonly DriverEvent[] = ['reset', 'bad-frame', 'error', 'stray'];
+const FORWARDED_EVENTS: readonly DriverEvent[] = ['reset', 'hang', 'ready', 'bad-frame', 'error', 'stray'];
 
 /**
  * One coprocessor. `D` is its driver; the default names the SLIP driver (the default

@@ -76,7 +76,11 @@ export interface Driver {
   ): Promise<AddrInfo[]>;
   close(): Promise<void>;
   // ---- optional capabilities ----
-  /** Events: 'reset' (coprocessor restarted), 'error', 'bad-frame' (SLIP), 'stray' (AT: unexpected line). */
+  /**
+   * Events: 'reset' (coprocessor restarted), 'hang' (it stopped answering: calls fail at once
+   * until it is found again), 'ready' (set up again after either), 'error', 'bad-frame' (SLIP),
+   * 'stray' (AT: unexpected line).
+   */
   on?(event: DriverEvent, listener: (arg: unknown) => void): unknown;
   /** MicroPython's `network` module (WLAN), for drivers that can manage the Wi-Fi. */
   readonly network?: NetworkModule;
@@ -107,7 +111,7 @@ export interface FileStore {
   remove(path: string): Promise<void>;
 }
 
-export type DriverEvent = 'reset' | 'error' | 'bad-frame' | 'stray';
+export type DriverEvent = 'reset' | 'hang' | 'ready' | 'error' | 'bad-frame' | 'stray';
 
 /** One scan entry, MicroPython order: (ssid, bssid, channel, RSSI, security, hidden). */
 export type ScanResult = [Uint8Array, Uint8Array, number, number, number, boolean];

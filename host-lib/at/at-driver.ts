@@ -21,6 +21,7 @@ import { DnsCache } from './dns-cache.js';
 import { connectTimedOut, EAI_NONAME } from './errno-map.js';
 import { IoPicker } from './io.js';
 import { applyUrc, type LinkEntry, LinkTable } from './links.js';
+import { AtLiveness } from './liveness.js';
 import { configureSslLink, ensureRealTime } from './ssl.js';
 import { type AtCapabilities, configure, syncAt } from './startup.js';
 import { createNetworkModule } from './wlan.js';
@@ -44,6 +45,10 @@ export interface AtDriverOptions {
   busyRetries?: number;
   /** How long a name resolved with AT+CIPDOMAIN is reused, ms (default 30000; 0 = never). */
   dnsCacheMs?: number;
+  /** Probe the module after this long without a sensible answer while work is pending, ms (default 1000; 0 = never). */
+  keepaliveMs?: number;
+  /** A probe unanswered this long declares the module lost, ms (default 1000). */
+  keepaliveTimeoutMs?: number;
 }
 
 /** The firmware's link count (AT_SOCKET_MAX_CONN_NUM). */
@@ -80,6 +85,11 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   /** The boot whose clock is known to be real (SNTP synced), for verified SSL links. */
   private clockBoot = -1;
   private closed = false;
+  /** The module stopped answering: every call fails at once until recover() finds it again. */
+  private lost = false;
+  /** Why the link closed under us (not by close()); later calls fail with it. */
+  private gone = '';
+  private liveness?: AtLiveness;
   private readonly detach: () => void;
 
   private constructor(
@@ -119,6 +129,7 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     const drv = new AtDriver(link, opts);
     try {
       await drv.startUp();
+      drv.startLiveness();
       return drv;
     } catch (err) {
       drv.channel.close('start-up failed');
@@ -160,6 +171,55 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     this.channel.kick();
   }
 
+  private startLiveness(): void {
+    const baud = this.opts.baudRate ?? 115200;
+    this.liveness = new AtLiveness(
+      this.channel,
+      {
+        active: () => this.capabilities !== null && !this.lost && (this.sockets.size > 0 || !this.channel.isIdle),
+        onLost: (errno, why) => this.onLost(errno, why),
+        onRestarted: () => this.onReboot('set-up gone (+CIPMUX:0): it restarted unseen'),
+        slack: () => Math.ceil(((this.capabilities?.maxSend ?? 2048) * 10 * 1000) / baud),
+      },
+      { idleMs: this.opts.keepaliveMs, answerMs: this.opts.keepaliveTimeoutMs },
+    );
+  }
+
+  /**
+   * The module stopped answering (or the line fell out of step): every socket and command fails
+   * with `errno`, every later call fails at once, 'hang' is emitted, and start-up is retried in
+   * the background (backing off up to 2 s) until the module answers again.
+   */
+  private onLost(errno: number, why: string): void {
+    if (this.closed || this.lost) return;
+    this.lost = true;
+    this.boot++;
+    this.capabilities = null;
+    this.channel.hold(true);
+    this.channel.suspend({ kind: 'lost', errno, detail: why });
+    this.failSockets(new OSError(errno, why));
+    this.activeLinks.clear();
+    this.dns.clear();
+    this.emit('hang', { reason: why });
+    void this.recover();
+  }
+
+  private async recover(): Promise<void> {
+    for (let delay = 100; !this.closed; delay = Math.min(2000, delay * 2)) {
+      try {
+        await this.startUp();
+        this.lost = false;
+        this.channel.suspend(null);
+        this.liveness?.reset();
+        this.emit('ready', { profile: this.profile });
+        return;
+      } catch {
+        if (this.channel.isClosed) return;
+        await new Promise((r) => setTimeout(r, delay).unref());
+      }
+    }
+  }
+
   /**
    * A data command's deadline: the table's, plus the time `bytes` take on the line at 10 bits
    * per byte (8192 bytes are 0.7 s at 115200 baud but 8.5 s at 9600).
@@ -170,6 +230,11 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   }
 
   private onUrc(m: at.AtMessage): void {
+    if (m.type === 'overflow' && m.what === 'data') {
+      // A length no reply of ours can have: the parser would skip that many bytes, answers included.
+      this.onLost(E.EIO, `the coprocessor announced ${m.length} bytes of data (limit ${m.limit}): line out of step`);
+      return;
+    }
     const effect = applyUrc(this.table, m);
     if (m.type === 'unknown' || m.type === 'overflow') this.emit('stray', m);
     if (effect === 'io') this.channel.kick();
@@ -178,7 +243,7 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   }
 
   /** `ready`: the module restarted; every socket and command fails, then start-up runs again. */
-  private onReboot(): void {
+  private onReboot(reason = 'ready'): void {
     this.boot++;
     const started = this.capabilities !== null;
     this.capabilities = null;
@@ -188,7 +253,7 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     this.activeLinks.clear();
     this.dns.clear();
     if (!started) return; // already starting: the failed command makes start-up begin again
-    this.emit('reset', { reason: 'ready' });
+    this.emit('reset', { reason });
     this.startUp().catch((err: Error) => {
       // Without a working module every queued and later command must fail, not wait.
       this.linkGone(`the coprocessor did not come back after restarting: ${err.message}`);
@@ -205,6 +270,8 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   private linkGone(detail: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.gone = detail;
+    this.liveness?.stop();
     this.channel.close(detail);
     this.failSockets(new OSError(E.ECONNRESET, `link closed: ${detail}`));
   }
@@ -221,8 +288,15 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   }
 
   // ---- Driver ----
-  async socket(family: number, type: number, proto: number): Promise<AtSocket> {
+  /** Once the link is closed or the module lost, every call fails at once (ARCHITECTURE §9). */
+  private checkUsable(): void {
+    if (this.gone) throw new OSError(E.EIO, this.gone);
     if (this.closed) throw osError('EBADF', 'device closed');
+    if (this.lost) throw new OSError(E.ETIMEDOUT, 'coprocessor not responding (link lost)');
+  }
+
+  async socket(family: number, type: number, proto: number): Promise<AtSocket> {
+    this.checkUsable();
     if (family !== C.AF_INET && family !== C.AF_INET6) throw osError('EAFNOSUPPORT');
     if (type !== C.SOCK_STREAM && type !== C.SOCK_DGRAM) throw osError('EPROTONOSUPPORT', `socket type ${type}`);
     if (proto === C.IPPROTO_SEC && type !== C.SOCK_STREAM)
@@ -240,6 +314,7 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   }
 
   async getaddrinfo(host: string, port: number, _family = 0, type = 0, proto = 0): Promise<AddrInfo[]> {
+    this.checkUsable();
     const ip = isIpLiteral(host) ? host : (this.dns.get(host) ?? (await this.lookup(host)));
     const family = ip.includes(':') ? C.AF_INET6 : C.AF_INET;
     const t = type || C.SOCK_STREAM;
@@ -262,6 +337,7 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
       await Promise.race([all, new Promise((r) => setTimeout(r, 2000).unref())]);
     }
     this.closed = true;
+    this.liveness?.stop();
     this.channel.close('device closed');
     this.detach();
   }

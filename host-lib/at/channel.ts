@@ -56,6 +56,9 @@ interface Flight {
   graceTimer?: NodeJS.Timeout;
 }
 
+/** The liveness probe written beside a running command. */
+const PROBE_LINE = new TextEncoder().encode('AT\r\n');
+
 const SYNC: AtCommand = {
   name: 'CIPMUX',
   form: 'query',
@@ -91,6 +94,15 @@ export class AtChannel {
   private pumpWanted = false;
   /** When the device last sent a byte (a busy resend waits for a quiet line). */
   private lastInputAt = 0;
+  /**
+   * When the device last made sense: a message parsed, or payload bytes counted. An endless
+   * line or garbage moves bytes but not this (liveness.ts).
+   */
+  lastProgressAt = Date.now();
+  /** A bare `AT` went out beside the running command; its answer (`busy p...` or `OK`) is due. */
+  private probeAnswerDue = false;
+  /** Set while the module is declared lost: everything but start-up commands fails at once. */
+  private suspended: AtFailure | null = null;
   /** A command that must run next (the one a resync was run for). */
   private next: AtJob | null = null;
   private readonly busyRetries: number;
@@ -109,7 +121,8 @@ export class AtChannel {
   /** Queues a command; resolves with its reply lines, rejects with OSError (errno-map.ts). */
   run(cmd: AtCommand, hooks: Pick<AtJob, 'onLine'> = {}): Promise<AtReply> {
     return new Promise((resolve, reject) => {
-      if (this.closed) return reject(atOSError(cmd.context ?? cmd.name, this.closed));
+      const refusal = this.closed ?? (cmd.init ? null : this.suspended);
+      if (refusal) return reject(atOSError(cmd.context ?? cmd.name, refusal));
       this.queue.push({ cmd, resolve, reject, ...hooks });
       this.pump();
     });
@@ -131,12 +144,49 @@ export class AtChannel {
     this.pump();
   }
 
+  /** Whether nothing runs or waits (a liveness probe may go out as a command). */
+  get isIdle(): boolean {
+    return !this.current && !this.next && this.queue.length === 0;
+  }
+
+  /**
+   * Declares the module lost (`failure`), or found again (null): while lost, every command but
+   * start-up ones fails at once, and the parser forgets any half-read line or payload.
+   */
+  suspend(failure: AtFailure | null): void {
+    this.suspended = failure;
+    if (!failure) return;
+    this.parser.reset();
+    this.probeAnswerDue = false;
+    this.failAll(failure);
+  }
+
+  /**
+   * Liveness beside a running command: writes a bare `AT\r\n`, which a live module answers at
+   * once with `busy p...` (esp-at.md §1: input during a command is refused, not queued), or
+   * with `OK` if the command ended meanwhile. Refused (false) with no command running, and while
+   * a CIPSEND waits for its `>` or has not confirmed its payload (`Recv N bytes`): there the
+   * probe would become payload bytes.
+   */
+  probeBeside(): boolean {
+    const f = this.current;
+    if (!f || this.probeAnswerDue) return false;
+    if (f.prompt && !f.replies.some((m) => m.type === 'recv')) return false;
+    this.probeAnswerDue = true;
+    this.link.write(PROBE_LINE);
+    return true;
+  }
+
   /** Feeds device bytes; every parsed message is paired or handed on, in order. */
   feed(chunk: Uint8Array): void {
     this.lastInputAt = Date.now();
     this.feeding = true;
     try {
-      for (const m of this.parser.feed(chunk)) this.onMessage(m);
+      for (const m of this.parser.feed(chunk)) {
+        if (m.type !== 'overflow') this.lastProgressAt = this.lastInputAt;
+        this.onMessage(m);
+      }
+      if (this.parser.state === 'data') this.lastProgressAt = this.lastInputAt;
     } finally {
       this.feeding = false;
     }
@@ -269,6 +319,12 @@ export class AtChannel {
   }
 
   private onReply(f: Flight, m: AtMessage): void {
+    if (m.type === 'busy' && this.probeAnswerDue) {
+      // The probe's answer (it came while the command ran), not the command's line refused.
+      this.probeAnswerDue = false;
+      f.replies = f.replies.filter((r) => !isBusyCode(r));
+      return;
+    }
     const final = FINAL_RESULTS.get(m.type);
     if (m.type !== 'busy') this.cancelRetry(f);
     if (m.type === 'prompt') this.onPrompt(f);
@@ -379,6 +435,12 @@ export class AtChannel {
     clearTimeout(f.retryTimer);
     clearTimeout(f.graceTimer);
     this.current = null;
+    if (this.probeAnswerDue) {
+      // The probe met no running command: its `OK` is still to come, and must meet the resync
+      // probe rather than pass for the next command's result.
+      this.probeAnswerDue = false;
+      this.desynced = true;
+    }
     if (failure) f.job.reject(atOSError(f.context, failure));
     else f.job.resolve({ lines: f.replies });
     this.pump();

@@ -11,6 +11,7 @@
  * | `busy p...` on every retry                | ETIMEDOUT             | a long command never finished        |
  * | `ready` while a command runs              | ECONNRESET            | the coprocessor restarted            |
  * | the serial link closed                    | EIO                   |                                      |
+ * | the module stopped answering (liveness)   | ETIMEDOUT             | silent, hung, or talking nonsense    |
  * | dropped unsent (its socket was closed)    | EBADF                 | a queued CIPSTART nobody wants       |
  * | ERR CODE subcategory 0x04–0x08 (params)   | EINVAL                | the firmware rejected a parameter    |
  * | ERR CODE subcategory 0x09 / 0x0C          | EOPNOTSUPP            | command or form not in this firmware |
@@ -37,7 +38,8 @@ export type AtFailure =
   | { readonly kind: 'busy'; readonly attempts: number }
   | { readonly kind: 'reset' }
   | { readonly kind: 'cancelled' }
-  | { readonly kind: 'link-closed'; readonly detail: string };
+  | { readonly kind: 'link-closed'; readonly detail: string }
+  | { readonly kind: 'lost'; readonly errno: number; readonly detail: string };
 
 interface ContextRule {
   /** errno for a plain ERROR. */
@@ -121,6 +123,8 @@ export function atOSError(context: string, failure: AtFailure): OSError {
       return new OSError(E.ECONNRESET, 'coprocessor restarted');
     case 'link-closed':
       return new OSError(E.EIO, `${what}: ${failure.detail}`);
+    case 'lost':
+      return new OSError(failure.errno, `${what}: ${failure.detail}`);
     case 'cancelled':
       return new OSError(E.EBADF, `${what}: not sent, its socket was closed`);
     case 'send-fail':

@@ -10,13 +10,16 @@ import { FakeAtModule, type Step, startupSteps } from './fake-device.js';
 export const OK = '\r\nOK\r\n';
 export const text = (b: Uint8Array) => Buffer.from(b).toString('latin1');
 
-/** A Device on a fake module that first runs the standard start-up, then `steps`. */
+/**
+ * A Device on a fake module that first runs the standard start-up, then `steps`. The liveness
+ * probe is off unless `keepaliveMs` is given: a script lists every byte the host may write.
+ */
 export async function openFake(
   steps: Step[],
   options: AtDriverOptions & { split?: 'chunks' | 'bytes'; version?: string } = {},
 ): Promise<{ dev: Device<AtDriver>; fake: FakeAtModule }> {
   const fake = new FakeAtModule([...startupSteps(options.version), ...steps], { split: options.split });
-  const dev = await openDevice(fake, { protocol: 'at', ...options });
+  const dev = await openDevice(fake, { protocol: 'at', keepaliveMs: 0, ...options });
   return { dev, fake };
 }
 

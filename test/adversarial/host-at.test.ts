@@ -1,0 +1,151 @@
+/**
+ * A hostile ESP-AT device against the host's AT driver, over a real TCP socket (socket://).
+ * With no user timeout anywhere, every fault ends a pending blocking call within its deadline
+ * (ARCHITECTURE §9: a silent or replaced board within 3 s; once the link is lost, every call
+ * within 100 ms) with a clear OSError, and memory stays bounded while the device floods.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { errno as E } from '../../firmware-protocol/index.js';
+import { type Device, openDevice } from '../../index.js';
+import { HostileDevice, rssMiB, timed } from './hostile-device.js';
+
+type AtDevice = Device<import('../../host-lib/at/at-driver.js').AtDriver>;
+
+let bad: HostileDevice | undefined;
+let dev: AtDevice | undefined;
+
+afterEach(async () => {
+  await dev?.close().catch(() => {});
+  await bad?.close();
+  dev = undefined;
+  bad = undefined;
+});
+
+async function connectedSocket() {
+  bad = await HostileDevice.start('at');
+  dev = await openDevice(bad.url, { protocol: 'at' });
+  dev.on('error', () => {});
+  const s = await dev.socket.socket();
+  await s.connect(['echo.test', 7]); // blocking: no timeout anywhere below
+  return s;
+}
+
+/** Once lost, each kind of call fails at once. */
+async function expectFastFailures(d: AtDevice, s: { send(b: string): Promise<number> }): Promise<void> {
+  const calls: (() => Promise<unknown>)[] = [
+    () => d.socket.getaddrinfo('echo.test', 7),
+    () => d.socket.socket(),
+    () => s.send('x'),
+  ];
+  for (const call of calls) {
+    const r = await timed(call());
+    expect(r.err?.errno, r.err?.message).toBeTypeOf('number');
+    expect(r.ms).toBeLessThan(100);
+  }
+}
+
+describe('hostile ESP-AT device (socket://)', () => {
+  it('goes silent: a blocking recv fails within 3 s (ETIMEDOUT), later calls within 100 ms; it is found again', async () => {
+    const s = await connectedSocket();
+    const hang = new Promise((r) => dev!.once('hang', r));
+    const pending = timed(s.recv(10));
+    bad!.silence();
+    const r = await pending;
+    expect(r.err?.errno).toBe(E.ETIMEDOUT);
+    expect(r.err?.message).toMatch(/not responding/);
+    expect(r.ms).toBeLessThan(3000);
+    await hang;
+    await expectFastFailures(dev!, s);
+    // The board answers again: the driver finds it and new sockets work.
+    const ready = new Promise((res) => dev!.once('ready', res));
+    bad!.speak();
+    await ready;
+    const s2 = await dev!.socket.socket();
+    s2.settimeout(5);
+    await s2.connect(['echo.test', 7]);
+    await s2.sendall('again');
+    expect(Buffer.from(await s2.recv(5)).toString()).toBe('again');
+  });
+
+  it('streams an endless line (64 MiB, no LF): the recv fails within 3 s and memory stays bounded', async () => {
+    const s = await connectedSocket();
+    const before = rssMiB();
+    const pending = timed(s.recv(10));
+    const flood = bad!.stream(64 << 20, (n) => Buffer.alloc(n, 0x41));
+    const r = await pending;
+    expect(r.err?.errno).toBe(E.ETIMEDOUT);
+    expect(r.ms).toBeLessThan(3000);
+    await flood;
+    expect(rssMiB() - before).toBeLessThan(48);
+  });
+
+  it('announces +IPD of 2 GB: the recv fails at once (EIO, the length named), and the board is found again', async () => {
+    const s = await connectedSocket();
+    const pending = timed(s.recv(10));
+    await new Promise((r) => setTimeout(r, 50));
+    bad!.inject('\r\n+IPD,0,2147483647:garbage');
+    const r = await pending;
+    expect(r.err?.errno).toBe(E.EIO);
+    expect(r.err?.message).toMatch(/2147483647/);
+    expect(r.ms).toBeLessThan(1000);
+    await new Promise((res) => dev!.once('ready', res));
+    const s2 = await dev!.socket.socket();
+    s2.settimeout(5);
+    await s2.connect(['echo.test', 7]);
+  });
+
+  it('sends garbage (4 MiB of random bytes): calls end in data or an OSError, memory stays bounded', async () => {
+    const s = await connectedSocket();
+    const before = rssMiB();
+    const pending = timed(s.recv(10));
+    let seed = 1;
+    await bad!.stream(4 << 20, (n) => {
+      const b = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        b[i] = seed >> 16;
+      }
+      return b;
+    });
+    const r = await pending;
+    expect(r.err?.errno ?? 0).not.toBe(0);
+    expect(r.ms).toBeLessThan(5000);
+    expect(rssMiB() - before).toBeLessThan(48);
+  });
+
+  it('hangs up mid-reply: the pending recv fails at once, and so does every later call', async () => {
+    const s = await connectedSocket();
+    const pending = timed(s.recv(10));
+    await new Promise((r) => setTimeout(r, 50));
+    bad!.disconnect('\r\n+CIPRECVDATA:100,"10.77.0.7",7,part');
+    const r = await pending;
+    expect(r.err?.errno).toBeTypeOf('number');
+    expect(r.ms).toBeLessThan(500);
+    await expectFastFailures(dev!, s);
+  });
+
+  it('restarts and says `ready`: the pending recv fails with ECONNRESET at once', async () => {
+    const s = await connectedSocket();
+    const pending = timed(s.recv(10));
+    await new Promise((r) => setTimeout(r, 50));
+    bad!.restart();
+    const r = await pending;
+    expect(r.err?.errno).toBe(E.ECONNRESET);
+    expect(r.ms).toBeLessThan(500);
+  });
+
+  it('is replaced behind the open link, its `ready` lost: the pending recv fails with ECONNRESET within 3 s', async () => {
+    const s = await connectedSocket();
+    const pending = timed(s.recv(10));
+    await new Promise((r) => setTimeout(r, 50));
+    await bad!.replaceSilently();
+    const r = await pending;
+    expect(r.err?.errno).toBe(E.ECONNRESET);
+    expect(r.ms).toBeLessThan(3000);
+    // The new board is set up again and works.
+    await new Promise((res) => setTimeout(res, 500));
+    const s2 = await dev!.socket.socket();
+    s2.settimeout(5);
+    await s2.connect(['echo.test', 7]);
+  });
+});
