@@ -64,6 +64,8 @@ export class SlipDriver extends EventEmitter implements Driver {
   private info?: HelloInfo;
   private keepalive?: NodeJS.Timeout;
   private recovering = false;
+  /** Why the device was declared lost (no answer); every call fails at once until a HELLO succeeds. */
+  private lost: string | null = null;
   private closed = false;
   private fileStore?: Files;
   readonly rxWindow: number;
@@ -216,6 +218,8 @@ export class SlipDriver extends EventEmitter implements Driver {
 
   /** One request, with the device's status turned into OSError (Linux numbering). */
   async call<N extends RequestOp>(op: N, body: RequestBody<N>, timeoutMs?: number): Promise<ResponseBody<N>> {
+    // Once lost, a request would only wait out its own deadline (ARCHITECTURE §9: fail at once).
+    if (this.lost !== null && op !== 'HELLO') throw new OSError(E.ETIMEDOUT, `${this.lost} (link lost)`);
     try {
       return await this.rpc.request(op, body, timeoutMs);
     } catch (err) {
@@ -317,6 +321,7 @@ export class SlipDriver extends EventEmitter implements Driver {
    */
   private sessionLost(errno: number, why: string, event: 'reset' | 'hang', bootNonce?: string): void {
     if (this.closed) return;
+    if (event === 'hang') this.lost = why;
     this.failSockets(errno, why);
     this.sockets.clear();
     this.rpc.reliable.disable();
@@ -334,6 +339,7 @@ export class SlipDriver extends EventEmitter implements Driver {
       for (let delay = 50; !this.closed; delay = Math.min(2000, delay * 2)) {
         try {
           await this.hello(1000);
+          this.lost = null;
           if (announceRestart && this.info?.bootNonce !== before)
             this.emit('reset', { reason: 'new session', bootNonce: this.info?.bootNonce });
           this.emit('ready', this.info);

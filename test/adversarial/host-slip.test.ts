@@ -1,0 +1,149 @@
+/**
+ * A hostile SLIP RPC device against the host's SLIP driver, over a real TCP socket (socket://).
+ * With no user timeout anywhere, every fault ends a pending blocking call within its deadline
+ * (ARCHITECTURE §9: a silent or replaced board within 3 s; once the link is lost, every call
+ * within 100 ms) with a clear OSError, and memory stays bounded while the device floods.
+ */
+import { crc32 } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { errno as E, encodeMessage, encodeSlip } from '../../firmware-protocol/index.js';
+import { type Device, openDevice } from '../../index.js';
+import { HostileDevice, rssMiB, timed } from './hostile-device.js';
+
+let bad: HostileDevice | undefined;
+let dev: Device | undefined;
+
+afterEach(async () => {
+  await dev?.close().catch(() => {});
+  await bad?.close();
+  dev = undefined;
+  bad = undefined;
+});
+
+async function connectedSocket() {
+  bad = await HostileDevice.start('slip');
+  dev = await openDevice(bad.url);
+  dev.on('error', () => {});
+  const s = await dev.socket.socket();
+  await s.connect(['echo.test', 7]); // blocking: no timeout anywhere below
+  return s;
+}
+
+/** Once lost, each kind of call fails at once. */
+async function expectFastFailures(d: Device, s: { send(b: string): Promise<number> }): Promise<void> {
+  const calls: (() => Promise<unknown>)[] = [
+    () => d.socket.getaddrinfo('echo.test', 7),
+    () => d.socket.socket(),
+    () => s.send('x'),
+  ];
+  for (const call of calls) {
+    const r = await timed(call());
+    expect(r.err?.errno, r.err?.message).toBeTypeOf('number');
+    expect(r.ms).toBeLessThan(100);
+  }
+}
+
+/** A DGRAM event whose body lies about its lengths (0xff…: a 255-byte address), under a CRC that is right. */
+function lyingFrame(): Uint8Array {
+  const body = { sock: 0, addr: ['10.77.0.7', 7] as [string, number], data: new Uint8Array(16) };
+  const frame = encodeMessage({ kind: 'event', seq: 1, op: 'DGRAM', body });
+  const end = frame.length - 4;
+  frame.fill(0xff, 6, end);
+  new DataView(frame.buffer).setUint32(end, crc32(frame.subarray(0, end)) >>> 0);
+  return encodeSlip(frame);
+}
+
+describe('hostile SLIP device (socket://)', () => {
+  it('goes silent: a blocking recv fails within 3 s (ETIMEDOUT), later calls within 100 ms; it is found again', async () => {
+    const s = await connectedSocket();
+    const hang = new Promise((r) => dev!.once('hang', r));
+    const pending = timed(s.recv(10));
+    bad!.silence();
+    const r = await pending;
+    expect(r.err?.errno).toBe(E.ETIMEDOUT);
+    expect(r.err?.message).toMatch(/not responding/);
+    expect(r.ms).toBeLessThan(3000);
+    await hang;
+    await expectFastFailures(dev!, s);
+    const ready = new Promise((res) => dev!.once('ready', res));
+    bad!.speak();
+    await ready;
+    const s2 = await dev!.socket.socket();
+    s2.settimeout(5);
+    await s2.connect(['echo.test', 7]);
+    await s2.sendall('again');
+    expect(Buffer.from(await s2.recv(5)).toString()).toBe('again');
+  });
+
+  it('streams an endless frame (64 MiB, no END): the recv fails within 3 s and memory stays bounded', async () => {
+    const s = await connectedSocket();
+    const before = rssMiB();
+    const pending = timed(s.recv(10));
+    const flood = bad!.stream(64 << 20, (n) => Buffer.alloc(n, 0x41));
+    const r = await pending;
+    expect(r.err?.errno).toBe(E.ETIMEDOUT);
+    expect(r.ms).toBeLessThan(3000);
+    await flood;
+    expect(rssMiB() - before).toBeLessThan(48);
+  });
+
+  it('sends frames whose length fields lie (good CRC): each is dropped and counted, the socket keeps working', async () => {
+    const s = await connectedSocket();
+    s.settimeout(5);
+    const badBefore = dev!.driver.badFrames;
+    for (let i = 0; i < 100; i++) bad!.inject(lyingFrame());
+    await s.sendall('still here');
+    expect(Buffer.from(await s.recv(10)).toString()).toBe('still here');
+    expect(dev!.driver.badFrames - badBefore).toBeGreaterThanOrEqual(100);
+  });
+
+  it('sends garbage (4 MiB of random bytes): calls end in data or an OSError, memory stays bounded', async () => {
+    const s = await connectedSocket();
+    const before = rssMiB();
+    const pending = timed(s.recv(10));
+    let seed = 1;
+    await bad!.stream(4 << 20, (n) => {
+      const b = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        b[i] = seed >> 16;
+      }
+      return b;
+    });
+    const r = await pending;
+    expect(r.err?.errno ?? 0).not.toBe(0);
+    expect(r.ms).toBeLessThan(5000);
+    expect(rssMiB() - before).toBeLessThan(48);
+  });
+
+  it('hangs up mid-frame: the pending recv fails at once, and so does every later call', async () => {
+    const s = await connectedSocket();
+    const pending = timed(s.recv(10));
+    await new Promise((r) => setTimeout(r, 50));
+    bad!.disconnect(lyingFrame().subarray(0, 10));
+    const r = await pending;
+    expect(r.err?.errno).toBeTypeOf('number');
+    expect(r.ms).toBeLessThan(500);
+    await expectFastFailures(dev!, s);
+  });
+
+  it('restarts and sends BOOT: the pending recv fails with ECONNRESET at once', async () => {
+    const s = await connectedSocket();
+    const pending = timed(s.recv(10));
+    await new Promise((r) => setTimeout(r, 50));
+    bad!.restart();
+    const r = await pending;
+    expect(r.err?.errno).toBe(E.ECONNRESET);
+    expect(r.ms).toBeLessThan(500);
+  });
+
+  it('is replaced behind the open link, its BOOT lost: the pending recv fails with ECONNRESET within 3 s', async () => {
+    const s = await connectedSocket();
+    const pending = timed(s.recv(10));
+    await new Promise((r) => setTimeout(r, 50));
+    await bad!.replaceSilently();
+    const r = await pending;
+    expect(r.err?.errno).toBe(E.ECONNRESET);
+    expect(r.ms).toBeLessThan(3000);
+  });
+});
