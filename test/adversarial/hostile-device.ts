@@ -43,7 +43,7 @@ export class HostileDevice {
   }
 
   private newBoard(): Emulator {
-    const board = createEmulator({ protocol: this.protocol, pki: undefined, seed: 7 });
+    const board = createEmulator({ protocol: this.protocol, pki: undefined });
     board.uart.on('data', this.onBoardData);
     return board;
   }
