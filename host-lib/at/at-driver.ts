@@ -27,7 +27,10 @@ import { type AtCapabilities, configure, syncAt } from './startup.js';
 import { createNetworkModule } from './wlan.js';
 
 export interface AtDriverOptions {
-  /** How long start-up keeps sending `AT` until the module answers, ms (default 3000). */
+  /**
+   * How long start-up keeps sending `AT` until the module answers, ms (default 5000: time for
+   * freeing a module an earlier host left inside AT+CIPSEND or passthrough, unwedge.ts).
+   */
   probeTimeoutMs?: number;
   /** Receive buffer per socket, bytes (default 16 KiB): reads never fetch more than its free room. */
   rxBuffer?: number;
@@ -153,7 +156,7 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   private async startUp(): Promise<void> {
     this.channel.hold(true);
     for (let attempt = 0; ; attempt++) {
-      await syncAt(this.channel, this.opts.probeTimeoutMs ?? 3000);
+      await syncAt(this.channel, this.opts.probeTimeoutMs ?? 5000, this.opts.baudRate);
       const boot = this.boot;
       try {
         const caps = await configure(this.channel);

@@ -177,6 +177,16 @@ export class AtChannel {
     return true;
   }
 
+  /** When the device last sent any byte (ms epoch; 0 = never). */
+  get lastInput(): number {
+    return this.lastInputAt;
+  }
+
+  /** Bytes straight onto the line, outside any command (start-up recovery, unwedge.ts). */
+  writeRaw(bytes: Uint8Array): void {
+    if (!this.closed) this.link.write(bytes);
+  }
+
   /** Feeds device bytes; every parsed message is paired or handed on, in order. */
   feed(chunk: Uint8Array): void {
     this.lastInputAt = Date.now();

@@ -18,6 +18,7 @@
 import { type at, errno as E } from '../../firmware-protocol/index.js';
 import { OSError } from '../errors.js';
 import { type AtChannel, type AtCommand, type AtReply, infoLines } from './channel.js';
+import { escapePassthrough, fillPendingPayload } from './unwedge.js';
 
 /** What the probe learnt about the firmware. */
 export interface AtCapabilities {
@@ -55,22 +56,38 @@ async function tryRun(ch: AtChannel, cmd: AtCommand): Promise<AtReply | null> {
 
 /**
  * Sends `AT` until it is answered `OK` (a booting module is silent, and a `ready` meanwhile
- * just means it finished booting), or throws ETIMEDOUT at the deadline.
+ * just means it finished booting), or throws ETIMEDOUT at the deadline. A module that stays
+ * silent may be wedged by an earlier host (unwedge.ts): after two silent probes it is fed the
+ * payload of a pending AT+CIPSEND, after two more it is sent `+++` to leave passthrough.
  */
-export async function syncAt(ch: AtChannel, timeoutMs: number): Promise<void> {
+export async function syncAt(ch: AtChannel, timeoutMs: number, baudRate = 115200): Promise<void> {
   ch.mux = 0;
   const deadline = Date.now() + timeoutMs;
+  const recoveries = [() => fillPendingPayload(ch, baudRate, deadline), () => escapePassthrough(ch, deadline)];
+  let silent = 0;
   for (;;) {
     const left = deadline - Date.now();
     if (left <= 0) throw new OSError(E.ETIMEDOUT, `no ESP-AT module answered AT within ${timeoutMs} ms`);
     try {
-      await ch.run(init('AT', 'execute', [], { timeoutMs: Math.min(AT_ATTEMPT_MS, Math.max(50, left)) }));
+      const timeout = Math.min(AT_ATTEMPT_MS, Math.max(50, left));
+      await ch.run(init('AT', 'execute', [], { timeoutMs: timeout, retryBusy: false }));
       return;
     } catch (err) {
       if (ch.isClosed) throw err; // the link itself is gone
-      // ERROR (garbage before our AT on the line), busy, no answer yet: try again.
+      // ERROR (garbage before our AT on the line), busy, no answer yet: try again. Only no
+      // result at all counts as silence (a wedged module may even echo: passthrough to an echo peer).
+      silent = isNoAnswer(err) ? silent + 1 : 0;
+    }
+    if (silent >= 2 && recoveries.length > 0) {
+      await recoveries.shift()!();
+      silent = 0;
     }
   }
+}
+
+/** A command that got no result line at all (not ERROR, not `busy p...`). */
+function isNoAnswer(err: unknown): boolean {
+  return err instanceof OSError && err.errno === E.ETIMEDOUT && /no answer/.test(err.message);
 }
 
 /** `AT version:3.4.0.0(…)` → [3, 4]. */
@@ -117,6 +134,7 @@ async function multiLink(ch: AtChannel): Promise<void> {
     if ((await tryRun(ch, init('CIPMUX', 'set', [1]))) === null) {
       await tryRun(ch, init('CIPCLOSE', 'execute'));
       await tryRun(ch, init('CIPSERVER', 'set', [0]));
+      await tryRun(ch, init('CIPMODE', 'set', [0])); // left in passthrough mode (unwedge.ts)
       if ((await tryRun(ch, init('CIPMUX', 'set', [1]))) === null) {
         throw new OSError(E.EIO, 'the ESP-AT module refused AT+CIPMUX=1 (is it in passthrough mode?)');
       }
