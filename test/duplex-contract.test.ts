@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Device, openDevice } from '../index.js';
+import { HostileDevice } from './adversarial/hostile-device.js';
 import { allBytes } from './helpers/patterns.js';
 import { type SpawnedEmulator, spawnEmulator } from './helpers/spawn-emulator.js';
 
@@ -196,4 +197,46 @@ describe.each(CASES)('toDuplex over %s, %s', (protocol, transport) => {
     const got = await peer.received(data.length, 3000);
     expect(got.equals(data.subarray(0, got.length))).toBe(true);
   });
+});
+
+describe.each([
+  ['slip', 4096, 0],
+  ['at', 4096, 0],
+  ['slip', 300_000, 30],
+  ['at', 300_000, 30],
+] as const)('toDuplex over %s, %i bytes, the coprocessor silent after %i ms', (protocol, size, silentAfterMs) => {
+  it("end() either finishes with every byte delivered or errors — never 'finish' with bytes lost, never a hang", async () => {
+    const bad = await HostileDevice.start(protocol);
+    const peer = new Peer();
+    const port = await peer.listen();
+    const dev = await openDevice(bad.url, { protocol });
+    dev.on('error', () => {});
+    try {
+      const s = await dev.socket.socket();
+      s.settimeout(10);
+      await s.connect(['127.0.0.1', port]);
+      const d = s.asDuplex();
+      d.on('error', () => {});
+      const data = allBytes(size);
+      for (let i = 0; i < data.length; i += 16384) d.write(data.subarray(i, i + 16384), () => {});
+      if (silentAfterMs === 0) bad.silence();
+      else setTimeout(() => bad.silence(), silentAfterMs);
+      const t0 = Date.now();
+      const outcome = await new Promise<Error | null>((resolve) => {
+        d.end((err?: Error | null) => resolve(err ?? null));
+        d.once('error', (err) => resolve(err));
+      });
+      // No hang. (How fast a silent board is noticed is test/adversarial's business; over SLIP with
+      // SENDs in flight it is the reliable link's retries that give up, several seconds.)
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      const got = await peer.received(data.length, outcome ? 1000 : 10_000);
+      if (outcome) expect(got.equals(data.subarray(0, got.length))).toBe(true);
+      else expect(got.equals(data)).toBe(true);
+      d.destroy();
+    } finally {
+      await dev.close().catch(() => {});
+      await peer.close();
+      await bad.close();
+    }
+  }, 30_000);
 });
