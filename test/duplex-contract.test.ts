@@ -55,6 +55,18 @@ class Peer {
   }
 }
 
+/**
+ * Destroys the stream and waits until its socket is closed on the device too. (Closing the
+ * device right after a bare destroy() leaves the SLIP emulator a socket the host never closed;
+ * an emulator process in that state then ignored SIGTERM — reported, not this suite's subject.)
+ */
+function closed(d: Duplex): Promise<void> {
+  return new Promise((resolve) => {
+    d.once('close', () => resolve());
+    d.destroy();
+  });
+}
+
 function written(cb: (done: (err?: Error | null) => void) => void): Promise<void> {
   return new Promise((resolve, reject) => cb((err) => (err ? reject(err) : resolve())));
 }
@@ -107,7 +119,7 @@ describe.each(CASES)('toDuplex over %s, %s', (protocol, transport) => {
     process.nextTick(() => d.uncork());
     await Promise.all(done);
     expect((await peer.received(18)).toString()).toBe('a0a1a2a3a4a5a6a7a8');
-    d.destroy();
+    await closed(d);
   });
 
   it('writev of 200 chunks of every size and many small writes after it: intact and in order', async () => {
@@ -128,7 +140,7 @@ describe.each(CASES)('toDuplex over %s, %s', (protocol, transport) => {
     const got = await peer.received(data.length + tail.length);
     expect(got.length).toBe(data.length + tail.length);
     expect(got.equals(Buffer.concat([data, tail]))).toBe(true);
-    d.destroy();
+    await closed(d);
   });
 
   it('back-pressure: a peer that stops reading makes write() return false; resumed, every byte arrives', async () => {
@@ -157,7 +169,7 @@ describe.each(CASES)('toDuplex over %s, %s', (protocol, transport) => {
     const got = await peer.received(data.length, 30_000);
     expect(got.length).toBe(data.length);
     expect(got.equals(data)).toBe(true);
-    d.destroy();
+    await closed(d);
   }, 60_000);
 
   it("end(): 'finish' comes once the device has taken every byte, and the peer gets them all", async () => {
@@ -167,7 +179,7 @@ describe.each(CASES)('toDuplex over %s, %s', (protocol, transport) => {
     await written((cb) => d.end(cb));
     const got = await peer.received(data.length);
     expect(got.equals(data)).toBe(true);
-    d.destroy();
+    await closed(d);
   });
 
   it('send() takes a copy: the caller overwriting its Buffer at once changes nothing on the wire', async () => {
