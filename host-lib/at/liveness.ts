@@ -17,9 +17,9 @@ import { errno as E } from '../../firmware-protocol/index.js';
 import type { AtChannel } from './channel.js';
 
 export interface LivenessOptions {
-  /** Probe after this long without a sensible byte, ms (default 1000; 0 = never). */
+  /** Probe after this long without a sensible byte, ms (default 750; 0 = never). */
   idleMs?: number;
-  /** A probe unanswered this long means the module is lost, ms (default 1000). */
+  /** A probe unanswered this long means the module is lost, ms (default 1500: a busy host may be slow). */
   answerMs?: number;
 }
 
@@ -48,8 +48,8 @@ export class AtLiveness {
     private readonly hooks: LivenessHooks,
     opts: LivenessOptions = {},
   ) {
-    this.idleMs = opts.idleMs ?? 1000;
-    this.answerMs = opts.answerMs ?? 1000;
+    this.idleMs = opts.idleMs ?? 750;
+    this.answerMs = opts.answerMs ?? 1500;
     if (this.idleMs <= 0) return;
     this.timer = setInterval(() => this.tick(), Math.max(20, Math.min(this.idleMs, this.answerMs) / 4));
     this.timer.unref();
