@@ -195,6 +195,11 @@ export class SlipDriver extends EventEmitter implements Driver {
     return Math.min(this.maxSendPayload, this.rpc.reliable.link?.payloadLimit ?? Number.POSITIVE_INFINITY);
   }
 
+  /** SPEC 1.1: the device half-closes (SHUTDOWN). */
+  get canShutdown(): boolean {
+    return (this.session.capabilities & CAP.shutdown) !== 0;
+  }
+
   /** Credit is returned in steps of a quarter window: few CREDIT frames, never a stall. */
   get creditStep(): number {
     return Math.max(1, this.rxWindow >> 2);

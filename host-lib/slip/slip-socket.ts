@@ -30,6 +30,8 @@ export interface SlipSocketHost {
   credit(sock: number, bytes: number): void;
   /** CLOSE on the device. */
   release(id: number): Promise<void>;
+  /** The device implements SHUTDOWN (SPEC 1.1, capability bit 7). */
+  readonly canShutdown: boolean;
 }
 
 export class SlipSocket extends SocketCore {
@@ -170,6 +172,13 @@ export class SlipSocket extends SocketCore {
       ...{ sock: this.id, serverSide: serverSide ? 1 : 0, certReqs, sslVersion },
       ...{ keyfile, certfile, caCerts, serverHostname },
     });
+  }
+
+  /** SHUTDOWN (SPEC 1.1): queued behind the SENDs already taken, so the FIN follows their bytes. */
+  async shutdown(how: number): Promise<void> {
+    this.checkOpen();
+    if (!this.drv.canShutdown) throw osError('EOPNOTSUPP', 'the device has no SHUTDOWN (SPEC 1.1)');
+    await this.drv.call('SHUTDOWN', { sock: this.id, how });
   }
 
   async setsockopt(level: number, option: number, value: Uint8Array): Promise<void> {
