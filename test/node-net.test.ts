@@ -1,0 +1,144 @@
+/**
+ * dev.net against Node's own net: the same scripts (helpers/net-scripts.ts) run with
+ * `net.connect` and with `dev.net.connect` against one loopback server, and the recorded event
+ * sequences and socket surface must be equal; over SLIP and over ESP-AT, whose one documented
+ * difference (no half-close: end() sends no FIN while the socket reads) is checked as such.
+ * Also: the MicroPython agent (under CPython) half-closes too, and dev.net servers.
+ */
+import { createServer, connect as nodeConnect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NetSocket } from '../index.js';
+import {
+  type Connect,
+  clientEnds,
+  destroyWithError,
+  idleTimeout,
+  loopbackServer,
+  peerEnds,
+  refused,
+} from './helpers/net-scripts.js';
+import { openTarget, PROTOCOLS, type Target } from './helpers/node-targets.js';
+
+const viaNode: Connect = (port, host) => nodeConnect(port, host);
+
+/** A loopback port with no listener. */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const servers: Awaited<ReturnType<typeof loopbackServer>>[] = [];
+let talker: Awaited<ReturnType<typeof loopbackServer>>;
+let answerer: Awaited<ReturnType<typeof loopbackServer>>;
+let silent: Awaited<ReturnType<typeof loopbackServer>>;
+let answererSawEnd: boolean[] = [];
+
+beforeAll(async () => {
+  talker = await loopbackServer((c) => {
+    c.write('hello');
+    c.on('data', (d) => {
+      if (d.toString().includes('bye')) c.end();
+    });
+  });
+  answerer = await loopbackServer((c) => {
+    c.on('data', () => {});
+    c.on('end', () => {
+      answererSawEnd.push(true);
+      c.end('ok');
+    });
+  });
+  silent = await loopbackServer(() => {});
+  servers.push(talker, answerer, silent);
+});
+afterAll(async () => {
+  for (const s of servers) await s.close();
+});
+
+describe.each(PROTOCOLS)('dev.net over %s behaves as Node net', (protocol) => {
+  let t: Target;
+  let viaDev: Connect;
+  beforeAll(async () => {
+    t = await openTarget(protocol);
+    viaDev = (port, host) => t.dev.net.connect(port, host);
+  });
+  afterAll(async () => t?.close());
+
+  it('the peer ends: connect, ready, data, end, finish, close(false); surface at each step', async () => {
+    const want = await peerEnds(viaNode, talker.port);
+    expect(await peerEnds(viaDev, talker.port)).toEqual(want);
+    expect(want).toContain(
+      'start connecting=true pending=true readyState=opening remote=undefined:undefined/undefined',
+    );
+  });
+
+  it('refused: error ECONNREFUSED (errno -111, syscall connect), close(true)', async () => {
+    const port = await closedPort();
+    const want = await refused(viaNode, port);
+    expect(want).toContain('error:ECONNREFUSED:-111:connect');
+    expect(await refused(viaDev, port)).toEqual(want);
+  });
+
+  it("setTimeout fires 'timeout' on an idle socket, which stays open until destroyed", async () => {
+    const want = await idleTimeout(viaNode, silent.port);
+    expect(want).toEqual(['connect', 'ready', 'timeout', 'close:false']);
+    expect(await idleTimeout(viaDev, silent.port)).toEqual(want);
+  });
+
+  it("destroy(err): 'error' then close(true)", async () => {
+    const want = await destroyWithError(viaNode, silent.port);
+    expect(await destroyWithError(viaDev, silent.port)).toEqual(want);
+  });
+
+  it('the error on a name the board cannot resolve is ENOTFOUND', async () => {
+    const s = t.dev.net.connect(80, 'no-such-host.test');
+    const err = await new Promise<NodeJS.ErrnoException>((r) => s.once('error', r));
+    expect(err.code).toBe('ENOTFOUND');
+    expect(err.syscall).toBe('getaddrinfo');
+  });
+});
+
+describe('half-close', () => {
+  it('SLIP: end() sends FIN (SHUTDOWN) and the answer after it still arrives, exactly as Node', async () => {
+    const t = await openTarget('slip');
+    try {
+      const want = await clientEnds(viaNode, answerer.port);
+      expect(want).toEqual([
+        'connect',
+        'ready',
+        'finish',
+        'data',
+        'end',
+        'close:false',
+        'text=ok',
+        'bytesRead=2 bytesWritten=3',
+      ]);
+      expect(await clientEnds((p, h) => t.dev.net.connect(p, h), answerer.port)).toEqual(want);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('ESP-AT: end() cannot half-close; the FIN goes with destroy(), and the socket reads until then', async () => {
+    const t = await openTarget('at');
+    try {
+      answererSawEnd = [];
+      const sock = t.dev.net.connect(answerer.port, '127.0.0.1') as NetSocket;
+      await new Promise((r) => sock.once('connect', r));
+      sock.end('bye');
+      await new Promise((r) => sock.once('finish', r));
+      expect(sock.isHalfClosed).toBe(false);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(answererSawEnd, 'the peer saw no FIN while the socket is open').toEqual([]);
+      sock.destroy();
+      await new Promise((r) => sock.once('close', r));
+      const deadline = Date.now() + 3000;
+      while (answererSawEnd.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(answererSawEnd).toEqual([true]);
+    } finally {
+      await t.close();
+    }
+  });
+});
