@@ -5,9 +5,11 @@
  * difference (no half-close: end() sends no FIN while the socket reads) is checked as such.
  * Also: the MicroPython agent (under CPython) half-closes too, and dev.net servers.
  */
+import { spawn } from 'node:child_process';
 import { createServer, connect as nodeConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NetSocket } from '../index.js';
+import { CAP } from '../firmware-protocol/index.js';
+import { type NetSocket, openDevice } from '../index.js';
 import {
   type Connect,
   clientEnds,
@@ -18,6 +20,7 @@ import {
   refused,
 } from './helpers/net-scripts.js';
 import { openTarget, PROTOCOLS, type Target } from './helpers/node-targets.js';
+import { CLI } from './helpers/spawn-emulator.js';
 
 const viaNode: Connect = (port, host) => nodeConnect(port, host);
 
@@ -139,6 +142,38 @@ describe('half-close', () => {
       expect(answererSawEnd).toEqual([true]);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('half-close with the MicroPython agent (CPython, `netcoproc agent` child process)', () => {
+  it('announces SHUTDOWN, and end() gives the same record as Node', async () => {
+    const proc = spawn(process.execPath, [CLI, 'agent', '--listen', 'tcp://127.0.0.1:0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`agent not ready: ${out}`)), 15_000);
+        proc.stdout?.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /listening (socket:\/\/\S+)/.exec(out);
+          if (m?.[1]) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+      });
+      const dev = await openDevice(url);
+      try {
+        expect(dev.driver.session.capabilities & CAP.shutdown).toBe(CAP.shutdown);
+        const want = await clientEnds(viaNode, answerer.port);
+        expect(await clientEnds((p, h) => dev.net.connect(p, h), answerer.port)).toEqual(want);
+      } finally {
+        await dev.close();
+      }
+    } finally {
+      proc.kill('SIGTERM');
     }
   });
 });
