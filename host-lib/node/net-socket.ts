@@ -23,7 +23,7 @@ export interface NetSocketOptions {
 }
 
 export interface NetConnectOptions {
-  port: number | string;
+  port?: number | string;
   host?: string;
   /** Idle timeout, ms: 'timeout' fires after this long without reads or writes (as socket.setTimeout). */
   timeout?: number;
@@ -97,7 +97,10 @@ export class NetSocket extends Duplex {
     const [opts, listener] = normalizeConnectArgs(args);
     if (this.connecting || this.open)
       throw Object.assign(new Error('Socket is already connected'), { code: 'EISCONN' });
-    if (opts.path !== undefined) throw new TypeError('path: IPC sockets do not exist on a coprocessor');
+    // Request options (ws, http's createConnection) carry the HTTP path as `path`: only a path
+    // without a port asks for an IPC socket, which a coprocessor does not have.
+    if (opts.path !== undefined && opts.port === undefined)
+      throw new TypeError('path: IPC sockets do not exist on a coprocessor');
     const port = toPort(opts.port);
     const host = opts.host ?? 'localhost';
     if (listener) this.once('connect', listener);
@@ -371,7 +374,7 @@ export function normalizeConnectArgs(args: unknown[]): [NetConnectOptions, (() =
   const rest = listener ? args.slice(0, -1) : args;
   const [first, second] = rest;
   if (first !== null && typeof first === 'object') return [first as NetConnectOptions, listener];
-  if (typeof first === 'string' && !/^\d+$/.test(first)) return [{ port: 0, path: first }, listener];
+  if (typeof first === 'string' && !/^\d+$/.test(first)) return [{ path: first } as NetConnectOptions, listener];
   return [{ port: first as number, host: typeof second === 'string' ? second : undefined }, listener];
 }
 

@@ -30,7 +30,9 @@ export function createTlsModule(net: NetModule): TlsModule {
       const socket = net.connect({ host, port, timeout: opts.timeout });
       // As tls.connect: SNI and the identity check use the host name unless it is an IP literal.
       const servername = opts.servername ?? (isIP(host) ? undefined : host);
-      const t = tlsConnect({ ...opts, host, port, servername, socket }, cb);
+      // tls.connect spreads the options over its defaults: a key present as undefined would erase one.
+      const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+      const t = tlsConnect({ ...given, host, port, servername, socket }, cb);
       // tls wraps a non-net Duplex; a failure below (ECONNREFUSED) must reach the TLS socket's user.
       socket.once('error', (err) => t.destroy(err));
       return t;
