@@ -10,7 +10,8 @@
  * ```
  */
 import { EventEmitter } from 'node:events';
-import { constants as C } from '../../firmware-protocol/index.js';
+import { constants as C, errno as E } from '../../firmware-protocol/index.js';
+import { OSError } from '../errors.js';
 import type { Socket } from '../socket.js';
 import type { NodeContext } from './context.js';
 import { nodeError } from './errors.js';
@@ -86,7 +87,9 @@ export class NetServer extends EventEmitter {
       try {
         [conn, peer] = await listener.accept();
       } catch (err) {
-        if (!this.closing) this.emit('error', nodeError(err, 'accept'));
+        // EBADF: the listener was closed under us (dev.close()): the server just ends, as close() would.
+        if (err instanceof OSError && err.errno === E.EBADF) this.close();
+        else if (!this.closing) this.emit('error', nodeError(err, 'accept'));
         return;
       }
       if (this.closing || (this.maxConnections !== undefined && this.conns.size >= this.maxConnections)) {

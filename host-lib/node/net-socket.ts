@@ -11,8 +11,9 @@
  * ```
  */
 import { Duplex } from 'node:stream';
-import { constants as C } from '../../firmware-protocol/index.js';
+import { constants as C, errno as E } from '../../firmware-protocol/index.js';
 import { isIpLiteral } from '../args.js';
+import { OSError } from '../errors.js';
 import type { Socket } from '../socket.js';
 import type { NodeContext } from './context.js';
 import { nodeError, notFound } from './errors.js';
@@ -193,7 +194,10 @@ export class NetSocket extends Duplex {
         if (!this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length))) break;
       }
     } catch (err) {
-      if (!this.destroyed) this.destroy(nodeError(err, 'read'));
+      // EBADF: the board socket was closed under us (dev.close()); the stream just closes.
+      if (this.destroyed) return;
+      if (err instanceof OSError && err.errno === E.EBADF) this.destroy();
+      else this.destroy(nodeError(err, 'read'));
     } finally {
       this.reading = false;
     }

@@ -19,6 +19,8 @@ export interface SlipSocketHost {
   call<N extends RequestOp>(op: N, body: RequestBody<N>): Promise<ResponseBody<N>>;
   /** Registers a socket id the device created (ACCEPT). */
   adopt(id: number, type: number): SlipSocket;
+  /** ACCEPT, keeping the new connection's earliest events until it is adopted. */
+  accept(sock: number): Promise<{ sock: number; addr: SockAddr }>;
   /** The device's receive window per socket, bytes. */
   readonly txWindow: number;
   /** SEND payload per frame now. */
@@ -113,7 +115,7 @@ export class SlipSocket extends SocketCore {
   async accept(): Promise<[DriverSocket, SockAddr]> {
     this.checkCanAccept();
     if (this.pendingAccepts === 0) throw WOULD_BLOCK;
-    const r = await this.drv.call('ACCEPT', { sock: this.id });
+    const r = await this.drv.accept(this.id);
     this.pendingAccepts = Math.max(0, this.pendingAccepts - 1);
     const s = this.drv.adopt(r.sock, C.SOCK_STREAM);
     s.state = 'connected';
