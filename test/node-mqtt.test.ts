@@ -42,15 +42,6 @@ function collect(client: MqttClient, n: number): Promise<string[]> {
 
 const names = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
-/**
- * KNOWN FAILURE over ESP-AT, reported to the lead: after the emulated reboot, mqtt.js reconnects
- * and subscribes, then the first AT+CIPSEND carrying its publishes gets no answer at all (the AT
- * personality stops answering, even a bare AT); the same traffic without a reboot, and plain
- * echo traffic after a reboot (test/node-net.test.ts), work. The ESP-AT case runs the reboot part
- * once that is fixed (NETCOPROC_AT_MQTT_REBOOT=1 runs it now).
- */
-const rebootOver = (p: string): boolean => p === 'slip' || process.env.NETCOPROC_AT_MQTT_REBOOT === '1';
-
 describe.each(PROTOCOLS)('mqtt.js through the board over %s', (protocol) => {
   it('300 QoS 1 messages each way, a reboot, automatic reconnect, 100 more', { timeout: 60_000 }, async () => {
     const t = await openTarget(protocol);
@@ -75,7 +66,6 @@ describe.each(PROTOCOLS)('mqtt.js through the board over %s', (protocol) => {
       expect((await up).sort()).toEqual(names('u', 300).sort());
       expect((await down).sort()).toEqual(names('d', 300).sort());
 
-      if (!rebootOver(protocol)) return;
       // The board restarts: its socket fails, mqtt.js reconnects through a new board socket.
       const closed = new Promise<void>((r) => board.once('close', () => r()));
       const reconnected = new Promise((r) => board.once('connect', r));
