@@ -177,3 +177,61 @@ describe('half-close with the MicroPython agent (CPython, `netcoproc agent` chil
     }
   });
 });
+
+describe.each(PROTOCOLS)('more of the net surface over %s', (protocol) => {
+  let t: Target;
+  beforeAll(async () => {
+    t = await openTarget(protocol);
+  });
+  afterAll(async () => t?.close());
+
+  it("new dev.net.Socket().connect(): 'lookup' for a name, writes made while connecting are sent", async () => {
+    const s = new t.dev.net.Socket();
+    const events: string[] = [];
+    for (const e of ['lookup', 'connect', 'ready']) s.on(e, () => events.push(e));
+    s.connect({ port: 7, host: 'echo.test' });
+    s.write('written before the connect');
+    expect(s.pending).toBe(true);
+    const echoed = await new Promise<string>((r) => s.once('data', (d: Buffer) => r(d.toString())));
+    expect(echoed).toBe('written before the connect');
+    expect(events).toEqual(['lookup', 'connect', 'ready']);
+    expect(s.remotePort).toBe(7);
+    s.destroy();
+    await new Promise((r) => s.once('close', r));
+  });
+
+  it("createConnection({ timeout }, listener): the listener on 'connect', then 'timeout' while idle", async () => {
+    let connected = false;
+    const s = t.dev.net.createConnection({ host: '127.0.0.1', port: silent.port, timeout: 200 }, () => {
+      connected = true;
+    });
+    expect(s.timeout).toBe(200);
+    await new Promise((r) => s.once('timeout', r));
+    expect(connected).toBe(true);
+    expect(s.destroyed).toBe(false);
+    s.setTimeout(0);
+    expect(s.timeout).toBeUndefined();
+    s.destroy();
+  });
+
+  it("a dev.net server: 'listening', 'connection', getConnections, 'close' once its last connection ended", async () => {
+    const srv = t.dev.net.createServer((c) => c.end('bye'));
+    const events: string[] = [];
+    srv.on('listening', () => events.push('listening'));
+    srv.on('connection', () => events.push('connection'));
+    await new Promise<void>((r) => srv.listen(9009, r));
+    expect(srv.listening).toBe(true);
+    const port = await t.forwardOf(9009, srv.forwardPort);
+    const c = nodeConnect(port, '127.0.0.1');
+    // The client ends once it has the answer (over ESP-AT the server's end() sends no FIN by itself).
+    c.on('data', () => c.end());
+    const count = await new Promise<number>((r) => srv.once('connection', () => srv.getConnections((_e, n) => r(n))));
+    expect(count).toBe(1);
+    const closed = new Promise((r) => srv.once('close', r));
+    srv.close();
+    await new Promise((r) => c.once('close', r));
+    await closed;
+    expect(events).toEqual(['listening', 'connection']);
+    expect(srv.listening).toBe(false);
+  });
+});

@@ -139,7 +139,7 @@ export class NetServer extends EventEmitter {
   private maybeClosed(): void {
     if (this.closing && !this.sock && this.bound === undefined && this.conns.size === 0) {
       this.closing = false;
-      this.emit('close');
+      process.nextTick(() => this.emit('close')); // after the last connection's own 'close', as Node
     }
   }
 

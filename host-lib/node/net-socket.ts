@@ -84,6 +84,7 @@ export class NetSocket extends Duplex {
     this.localPort = localPort;
     sock.setblocking(true);
     this.ready = Promise.resolve();
+    queueMicrotask(() => this.read(0)); // read ahead, as Node's accepted sockets do
     void this.ctx.localIp().then((ip) => {
       this.localAddress ??= ip;
     });
@@ -142,7 +143,11 @@ export class NetSocket extends Duplex {
     this.touch();
     this.emit('connect');
     this.emit('ready');
-    if (this.wantRead) this.startReading();
+    // As Node: read ahead (up to the high-water mark) even before anyone listens, so a FIN or a
+    // reset is seen on an idle socket too.
+    if (this.wantRead)
+      this.startReading(); // a _read that came while connecting
+    else if (!this.isPaused()) this.read(0);
   }
 
   /** The board resolves the name (its own DNS or the emulator's hosts table); emits 'lookup' as Node does. */
@@ -187,6 +192,7 @@ export class NetSocket extends Duplex {
         if (this.destroyed) return;
         if (chunk.length === 0) {
           this.push(null);
+          this.read(0); // as Node: 'end' comes even when nobody reads (the buffer is empty)
           return;
         }
         this.bytesRead += chunk.length;
