@@ -18,6 +18,7 @@ import {
   loopbackServer,
   peerEnds,
   refused,
+  serverSide,
 } from './helpers/net-scripts.js';
 import { openTarget, PROTOCOLS, type Target } from './helpers/node-targets.js';
 import { CLI } from './helpers/spawn-emulator.js';
@@ -93,6 +94,28 @@ describe.each(PROTOCOLS)('dev.net over %s behaves as Node net', (protocol) => {
   it("destroy(err): 'error' then close(true)", async () => {
     const want = await destroyWithError(viaNode, silent.port);
     expect(await destroyWithError(viaDev, silent.port)).toEqual(want);
+  });
+
+  it('server side: a dev.net server connection records what a node:net one does', async () => {
+    const node = createServer({ allowHalfOpen: false });
+    const want = await serverSide(node as never, 0, async () => (node.address() as { port: number }).port);
+    expect(want.slice(0, 4)).toEqual(['data', 'end', 'finish', 'close:false']);
+    const srv = t.dev.net.createServer();
+    const got = await serverSide(srv as never, 9010, () => t.forwardOf(9010, srv.forwardPort));
+    if (protocol === 'slip') expect(got).toEqual(want);
+    else {
+      // ESP-AT closes the whole link on the peer's FIN (`<id>,CLOSED`): an answer after it fails
+      // loudly with EPIPE instead of reaching the peer (docs/node.md).
+      expect(got).toEqual([
+        'data',
+        'end',
+        'error:EPIPE:-32:write',
+        'close:true',
+        'accepted connecting=false pending=false readyState=open',
+        'got=hi answer=',
+        'bytesRead=2 bytesWritten=0',
+      ]);
+    }
   });
 
   it('the error on a name the board cannot resolve is ENOTFOUND', async () => {

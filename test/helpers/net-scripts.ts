@@ -3,7 +3,7 @@
  * server; each records the socket's events and surface, so the suites compare the two records.
  * Consecutive 'data' events are recorded once (chunking differs between any two stacks).
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect as connectNode, createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /** What a script needs of a socket: net.Socket's surface (dev.net's NetSocket or Node's own). */
@@ -141,4 +141,44 @@ export async function destroyWithError(connect: Connect, port: number): Promise<
     if (name === 'connect') sock.destroy(Object.assign(new Error('boom'), { code: 'EBOOM' }));
   });
   return rec;
+}
+
+/** What a server script needs: net.createServer's shape (Node's or dev.net's). */
+export interface AnyServer {
+  listen(port: number, cb: () => void): unknown;
+  close(cb?: () => void): unknown;
+  on(ev: 'connection', cb: (s: AnySocket) => void): unknown;
+}
+
+/**
+ * Server side: a Node client says "hi" and ends; the server's connection answers "bye" after
+ * the client's FIN. Records the server connection's events and surface.
+ */
+export async function serverSide(server: AnyServer, port: number, reach: () => Promise<number>): Promise<Record> {
+  const conn = new Promise<AnySocket>((r) => server.on('connection', r));
+  await new Promise<void>((r) => server.listen(port, r));
+  const client = connectNode(await reach());
+  let answer = '';
+  client.on('data', (d: Buffer) => {
+    answer += d.toString();
+  });
+  client.end('hi');
+  const sock = await conn;
+  const states = [`accepted connecting=${sock.connecting} pending=${sock.pending} readyState=${sock.readyState}`];
+  let text = '';
+  sock.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
+  const rec = record(sock, 5000, (name) => {
+    if (name === 'end') sock.end('bye');
+  });
+  const events = await rec;
+  await new Promise((r) => client.once('close', r));
+  await new Promise<void>((r) => server.close(() => r()));
+  return [
+    ...events,
+    ...states,
+    `got=${text} answer=${answer}`,
+    `bytesRead=${sock.bytesRead} bytesWritten=${sock.bytesWritten}`,
+  ];
 }
