@@ -89,7 +89,7 @@ const HANDLERS: { [N in RequestOp]: Handler<N> } = {
   },
   SEND: async (dev, b) => ({ count: await dev.table.send(b.sock, b.data) }),
   SENDTO: async (dev, b) => ({ count: await dev.table.sendto(b.sock, b.data, b.addr) }),
-  // SPEC 1.1 half-close: the FIN follows the earlier SENDs, which the table already handed to the stream.
+  // SPEC rev 1.2 half-close: the FIN follows the earlier SENDs, which the table already handed to the stream.
   SHUTDOWN: (dev, b) => {
     dev.table.shutdown(b.sock, b.how);
     return {};

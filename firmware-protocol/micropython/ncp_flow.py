@@ -88,7 +88,7 @@ class DataPath:
         if s.shut is not None and s.shut >= 0:
             self._shut_now(s)
 
-    # ---- half-close (SPEC 1.1) ----
+    # ---- half-close (SPEC revision 1.2) ----
 
     def shutdown(self, s, seq, how):
         """SHUTDOWN: FIN after every unanswered SEND; answered once it is queued (maybe later)."""

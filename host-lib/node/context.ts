@@ -11,7 +11,7 @@ import type { SocketModule } from '../socket-module.js';
 export interface NodeContext {
   readonly socket: SocketModule;
   readonly driver: Driver;
-  /** True when `end()` can send a FIN while reading goes on (SLIP with SPEC 1.1 SHUTDOWN). */
+  /** True when `end()` can send a FIN while reading goes on (SLIP with SPEC rev 1.2 SHUTDOWN). */
   canHalfClose(): boolean;
   /** The board's station IPv4 address, or undefined where the driver cannot tell. */
   localIp(): Promise<string | undefined>;

@@ -239,7 +239,7 @@ export class NetSocket extends Duplex {
   }
 
   /**
-   * end(): FIN after what was written, where the board can half-close (SLIP SHUTDOWN, SPEC 1.1).
+   * end(): FIN after what was written, where the board can half-close (SLIP SHUTDOWN, SPEC rev 1.2).
    * Where it cannot (ESP-AT, an agent on MicroPython), the FIN goes with the close: at once if the
    * peer already ended, else when it ends or the socket is destroyed; see docs/node.md.
    */

@@ -203,7 +203,7 @@ export class SlipDriver extends EventEmitter implements Driver {
     return Math.min(this.maxSendPayload, this.rpc.reliable.link?.payloadLimit ?? Number.POSITIVE_INFINITY);
   }
 
-  /** SPEC 1.1: the device half-closes (SHUTDOWN). */
+  /** SPEC rev 1.2: the device half-closes (SHUTDOWN). */
   get canShutdown(): boolean {
     return (this.session.capabilities & CAP.shutdown) !== 0;
   }

@@ -32,7 +32,7 @@ export interface SlipSocketHost {
   credit(sock: number, bytes: number): void;
   /** CLOSE on the device. */
   release(id: number): Promise<void>;
-  /** The device implements SHUTDOWN (SPEC 1.1, capability bit 7). */
+  /** The device implements SHUTDOWN (SPEC rev 1.2, capability bit 8). */
   readonly canShutdown: boolean;
 }
 
@@ -176,10 +176,10 @@ export class SlipSocket extends SocketCore {
     });
   }
 
-  /** SHUTDOWN (SPEC 1.1): queued behind the SENDs already taken, so the FIN follows their bytes. */
+  /** SHUTDOWN (SPEC rev 1.2): queued behind the SENDs already taken, so the FIN follows their bytes. */
   async shutdown(how: number): Promise<void> {
     this.checkOpen();
-    if (!this.drv.canShutdown) throw osError('EOPNOTSUPP', 'the device has no SHUTDOWN (SPEC 1.1)');
+    if (!this.drv.canShutdown) throw osError('EOPNOTSUPP', 'the device has no SHUTDOWN (SPEC rev 1.2)');
     await this.drv.call('SHUTDOWN', { sock: this.id, how });
   }
 
