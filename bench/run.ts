@@ -7,6 +7,7 @@
 import type { Device } from '../host-lib/index.js';
 import { openDevice } from '../index.js';
 import { type SpawnedEmulator, spawnEmulator } from '../test/helpers/spawn-emulator.js';
+import { measureNode, printNode } from './node.js';
 import {
   type Bulk,
   download,
@@ -140,6 +141,9 @@ async function main(): Promise<void> {
   }
   const tls = await measureTls(quick);
   if (!json) for (const f of tls) printTls(f);
+  // Node-native rows (bench/node.ts): dev.fetch of 1 MiB, mqtt.js publish rate.
+  const node = await measureNode(quick);
+  if (!json) for (const f of node) printNode(f);
   const startup = await measureStartup(quick ? 5 : 10);
   if (!json)
     console.log(
@@ -149,7 +153,16 @@ async function main(): Promise<void> {
   if (json) {
     console.log(
       JSON.stringify(
-        { node: process.version, date: new Date().toISOString(), quick, results: rows, tls, startup, targets: t },
+        {
+          node: process.version,
+          date: new Date().toISOString(),
+          quick,
+          results: rows,
+          tls,
+          nodeNative: node,
+          startup,
+          targets: t,
+        },
         null,
         2,
       ),

@@ -57,6 +57,11 @@ export const EMULATE_OPTIONS: OptionSpec[] = [
   },
   { name: 'seed', value: 'N', help: 'seed for nonces, faults and jitter: same seed, same run' },
   { name: 'flash', value: 'DIR', help: "a directory holding the board's /flash files [default: in memory]" },
+  {
+    name: 'ca-out',
+    value: 'FILE',
+    help: "write the virtual network's CA certificate (PEM) to FILE, then print `ca FILE` (for host-side TLS)",
+  },
   { name: 'scenario', value: 'FAULTS.json', help: 'fault scenario file (fixtures/scenarios/README.md)' },
   { name: 'corrupt', value: 'RATE', help: 'flip bits in this fraction of line bytes (e.g. 1e-4)' },
   { name: 'drop', value: 'RATE', help: 'drop this fraction of line bytes' },
@@ -110,6 +115,8 @@ export function emulateOptions({ values }: Parsed): EmulateOptions {
   const network = choice(str(values, 'network'), 'network', ['virtual', 'host'] as const) ?? 'virtual';
   const pty = values.pty as string | true | undefined;
   const listen = tcpListenOptions(values);
+  const caOut = str(values, 'ca-out');
+  if (caOut !== undefined && network !== 'virtual') throw new UsageError('--ca-out needs --network virtual');
   return {
     protocol,
     atVersion,
@@ -124,6 +131,7 @@ export function emulateOptions({ values }: Parsed): EmulateOptions {
     baud: intOption(str(values, 'baud'), 'baud', 300),
     seed: intOption(str(values, 'seed'), 'seed', 0),
     flash: str(values, 'flash'),
+    caOut,
     scenario: str(values, 'scenario'),
     faultFlags: faultFlags(values),
   };

@@ -3,7 +3,7 @@
  * one line per attachment point as soon as it is ready (`listening socket://127.0.0.1:41234`,
  * `pty /dev/pts/5`) and shuts down cleanly on SIGINT/SIGTERM.
  */
-import { type Stats, statSync } from 'node:fs';
+import { renameSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import {
   type AtVersion,
@@ -38,6 +38,8 @@ export interface EmulateOptions {
   seed?: number;
   /** A directory that holds the board's `/flash` files; default in memory. */
   flash?: string;
+  /** Write the virtual network's CA certificate (PEM) here once it is made, then print `ca FILE`. */
+  caOut?: string;
   /** A fault scenario file (emulator/faults; format in fixtures/scenarios/README.md). */
   scenario?: string;
   /** Shorthand fault flags, laid over the scenario. */
@@ -123,6 +125,13 @@ function checkFlashDir(dir: string): void {
   if (!st.isDirectory()) throw new Error(`--flash ${dir}: not a directory`);
 }
 
+/** Writes the CA certificate whole or not at all (a reader never sees half a PEM). */
+function writeCa(file: string, pem: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, pem);
+  renameSync(tmp, file);
+}
+
 /** A transport that failed to start, said with the option that asked for it. */
 function transportError(option: string, err: unknown): Error {
   const e = err as NodeJS.ErrnoException;
@@ -144,6 +153,8 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
         }).then(() => generateFixturePki())
       : undefined;
   pki?.catch((err: Error) => process.stderr.write(`fixture PKI failed, https hosts will reset: ${err.message}\n`));
+  // The CA is written after the `listening` lines (they must come at once): `ca FILE` says when.
+  const caWritten = o.caOut && pki ? pki.then((p) => writeCa(o.caOut as string, p.ca)) : undefined;
   const netOpts = { mode: o.network, ...(hosts ? { hosts } : {}), pki };
   // Several processes can share one virtual network: the first to join hosts it.
   const named = o.join ? await joinNamedNetwork(o.join, netOpts) : undefined;
@@ -220,6 +231,10 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     throw err;
   }
   setImmediate(() => startPki?.());
+  caWritten?.then(
+    () => say(`ca ${o.caOut}`),
+    (err: Error) => process.stderr.write(`--ca-out ${o.caOut}: ${err.message}\n`),
+  );
   return {
     emulator,
     lines,

@@ -69,6 +69,8 @@ export const OPS = {
     response: struct({ entries: list8(addrinfo) }),
   },
   POLL: { code: 0x1a, request: struct({ entries: list8(pollEntry) }), response: struct({ entries: list8(pollEntry) }) },
+  /** Since rev 1.2 (capability `shutdown`): half-close; `how` 1 = SHUT_WR sends FIN after every earlier SEND. */
+  SHUTDOWN: { code: 0x1b, request: struct({ ...sock, how: u8 }), response: empty },
   // TLS on the device (IPPROTO_SEC sockets): options set before connect; the handshake runs in CONNECT
   TLS_WRAP: {
     code: 0x20,
@@ -129,7 +131,12 @@ export const CAP = {
   wlan: 1 << 6,
   /** Revision 1.1 (SPEC §4.4): a PING with an empty payload is answered with the boot nonce. */
   pingNonce: 1 << 7,
+  /** Revision 1.2 (SPEC §4.4): the device implements SHUTDOWN (half-close). */
+  shutdown: 1 << 8,
 } as const;
+
+/** `how` of SHUTDOWN, as BSD shutdown(2). */
+export const SHUT = { RD: 0, WR: 1, RDWR: 2 } as const;
 
 const byCode = new Map<number, OpName>(Object.entries(OPS).map(([name, op]) => [op.code, name as OpName]));
 

@@ -22,6 +22,7 @@ import { AtDriver, type AtDriverOptions } from './at/at-driver.js';
 import { tapLink } from './at/tap.js';
 import type { Driver, DriverEvent, FileStore, NetworkModule } from './driver.js';
 import { OSError } from './errors.js';
+import { createNodeModules, type NodeModules } from './node/index.js';
 import { type SelectModule, selectModule } from './select.js';
 import { SlipDriver, type SlipDriverOptions } from './slip/slip-driver.js';
 import { createSocketModule, type SocketModule } from './socket-module.js';
@@ -65,6 +66,14 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
   readonly select: SelectModule = selectModule;
   readonly errno: ErrnoModule = errnoModule;
   readonly OSError = OSError;
+  /** Node-native sockets through the board (ARCHITECTURE §6, docs/node.md). */
+  readonly net: NodeModules['net'];
+  readonly tls: NodeModules['tls'];
+  readonly http: NodeModules['http'];
+  readonly https: NodeModules['https'];
+  /** WHATWG fetch through the board (undici), and its default dispatcher. */
+  readonly fetch: NodeModules['fetch']['fetch'];
+  private readonly nodeModules: NodeModules;
 
   constructor(
     readonly driver: D,
@@ -72,6 +81,9 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
   ) {
     super();
     this.socket = createSocketModule(driver);
+    this.nodeModules = createNodeModules(this.socket, driver);
+    ({ net: this.net, tls: this.tls, http: this.http, https: this.https } = this.nodeModules);
+    this.fetch = this.nodeModules.fetch.fetch;
     // Host-side TLS may read `/flash/…` certificates from the coprocessor's store, where it has one.
     const files = driver.files;
     this.ssl = createSslModule(files ? (path) => files.read(path) : undefined);
@@ -79,6 +91,10 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
     for (const ev of FORWARDED_EVENTS) {
       driver.on?.(ev, (arg) => (ev !== 'error' || this.listenerCount('error') > 0 ? this.emit(ev, arg) : false));
     }
+  }
+
+  get dispatcher(): NodeModules['fetch']['dispatcher'] {
+    return this.nodeModules.fetch.dispatcher;
   }
 
   /** The profile the coprocessor announced (e.g. 'wipy', 'esp-at'). */
@@ -131,6 +147,7 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
   /** Closes every socket, then the transport. */
   async close(): Promise<void> {
     try {
+      await this.nodeModules.fetch.close();
       await this.driver.close();
     } finally {
       // The port is released even when the driver's goodbye failed (a board that stopped answering).

@@ -58,6 +58,8 @@ export interface DriverSocket {
   /** Resolves when revents() & mask may have changed, or at `deadline` (ms epoch; Infinity = never). */
   wait(deadline: number, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
+  /** Half-close (SLIP SHUTDOWN, SPEC rev 1.2): how 1 = SHUT_WR sends FIN after what was sent. */
+  shutdown?(how: number): Promise<void>;
   /** IPPROTO_SEC sockets: TLS options for the device, before connect/listen (drivers with device-side TLS). */
   secure?(opts: DeviceTlsOptions): Promise<void>;
 }

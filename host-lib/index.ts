@@ -15,6 +15,7 @@ export { toDuplex } from './duplex.js';
 export { OSError } from './errors.js';
 export { Files } from './files.js';
 export { inet_ntop, inet_pton } from './inet.js';
+export * from './node/index.js';
 export { Poll } from './select.js';
 export { Socket } from './socket.js';
 export { SOCKET_CONSTANTS } from './socket-module.js';

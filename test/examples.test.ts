@@ -5,7 +5,9 @@
  * the package to this checkout's sources, so no build is needed and nothing stale is tested.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +43,12 @@ const EXPECTED: Record<string, RegExp[]> = {
     /^board A 10\.77\.0\.2 \(wipy\), board B 10\.77\.0\.3 \(esp32\)$/m,
     /^A got back: from board A$/m,
     /^node via 127\.0\.0\.1:\d+ got back: from node$/m,
+  ],
+  'node-native': [
+    /^net: hello through dev\.net \(half-closed: (true|false)\)$/m,
+    /^http: 200, 100 bytes, reused socket: false$/m,
+    /^http: 200, 200 bytes, reused socket: true$/m,
+    /^fetch: 200, 1000 bytes$/m,
   ],
   faults: [
     /^noisy line \(.*\): 20000 bytes intact$/m,
@@ -84,6 +92,22 @@ describe('examples/ against `netcoproc emulate` over socket://', () => {
       for (const line of EXPECTED[name] ?? []) expect(out).toMatch(line);
     }, 120_000);
   }
+
+  it('examples/node-native.ts socket://… at CA.pem (ESP-AT, the CA from --ca-out)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netcoproc-example-'));
+    const ca = join(dir, 'ca.pem');
+    const emu = await spawnEmulator(['--protocol', 'at', '--ca-out', ca]);
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!existsSync(ca) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const out = await example('node-native', emu.url as string, 'at', ca);
+      for (const line of EXPECTED['node-native'] ?? []) expect(out).toMatch(line);
+      expect(out).toMatch(/half-closed: false/); // ESP-AT cannot half-close (docs/node.md)
+    } finally {
+      await emu.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('examples/at-board.ts socket://… (ESP-AT personality)', async () => {
     const out = await example('at-board', at.url as string);

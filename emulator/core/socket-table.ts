@@ -146,6 +146,14 @@ export class SocketTable {
     return s.sendto(data, [await this.resolveOne(addr[0]), addr[1]]);
   }
 
+  /** Half-close (SPEC rev 1.2 SHUTDOWN): SHUT_WR ends the stream after what was sent; SHUT_RD changes nothing. */
+  shutdown(id: number, how: number): void {
+    const s = this.get(id);
+    if (how > 2) throw new DeviceError('EINVAL', `how: ${how} (0 SHUT_RD, 1 SHUT_WR, 2 SHUT_RDWR)`);
+    if (s.kind !== 'tcp') throw new DeviceError('ENOTCONN', 'not a TCP socket');
+    s.shutdown(how);
+  }
+
   /** Options are accepted and ignored (MicroPython warns, no error), but values must be sane. */
   setsockopt(id: number, _level: number, _option: number, value: Uint8Array): void {
     this.get(id);

@@ -183,6 +183,14 @@ export class TcpSocket {
     });
   }
 
+  /** SHUT_WR (or RDWR): FIN after the bytes already written; later sends fail EPIPE, reading goes on. */
+  shutdown(how: number): void {
+    if (this.state !== 'connected' || !this.stream) throw new DeviceError('ENOTCONN');
+    if (how === 0 || this.ended) return;
+    this.ended = true;
+    if (!this.stream.writableEnded) this.stream.end();
+  }
+
   /** Takes up to `max` received bytes, or the stream's end, or nothing if none is waiting. */
   read(max: number): StreamRead {
     if (this.rxBytes > 0) return { data: this.take(max) };

@@ -67,7 +67,8 @@ export class NetInterface {
     const bound = await this.core.registerListener(this.ip, port, acceptor);
     let server: Server | undefined;
     if (forward) {
-      server = createServer((sock) => {
+      // Half-open allowed: a local client's FIN must not end the board's side, which may still answer.
+      server = createServer({ allowHalfOpen: true }, (sock) => {
         sock.setNoDelay(true);
         if (!acceptor(sock, ['127.0.0.1', sock.remotePort ?? 0])) sock.resetAndDestroy();
       });

@@ -89,6 +89,11 @@ const HANDLERS: { [N in RequestOp]: Handler<N> } = {
   },
   SEND: async (dev, b) => ({ count: await dev.table.send(b.sock, b.data) }),
   SENDTO: async (dev, b) => ({ count: await dev.table.sendto(b.sock, b.data, b.addr) }),
+  // SPEC rev 1.2 half-close: the FIN follows the earlier SENDs, which the table already handed to the stream.
+  SHUTDOWN: (dev, b) => {
+    dev.table.shutdown(b.sock, b.how);
+    return {};
+  },
   SETSOCKOPT: (dev, b) => {
     dev.table.setsockopt(b.sock, b.level, b.option, b.value);
     return {};

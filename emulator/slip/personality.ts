@@ -216,7 +216,7 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
     this.connectUnanswered.clear();
     this.session = { hostMaxFrame, rxWindow };
     const p = this.opts.profile;
-    let caps = CAP.tcp | CAP.udp | CAP.server | CAP.pingNonce; // every profile has BIND/LISTEN/ACCEPT
+    let caps = CAP.tcp | CAP.udp | CAP.server | CAP.pingNonce | CAP.shutdown; // every profile: BIND/LISTEN/ACCEPT, SHUTDOWN
     if (p.tlsOnDevice) caps |= CAP.tlsOnDevice;
     if (this.opts.files) caps |= CAP.files;
     return {

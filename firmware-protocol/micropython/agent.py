@@ -16,7 +16,7 @@ from ncp_wire import (
     WireError, decode_frame, encode_frame, errno_numbers, pack, slip_encode, unpack,
 )
 from ncp_link import FLAG_RELIABLE, ReliableLink, ticks_diff, ticks_ms
-from ncp_ops import BY_CODE, CAP_PING_NONCE, CAP_SERVER, CAP_TCP, CAP_UDP, OPS
+from ncp_ops import BY_CODE, CAP_PING_NONCE, CAP_SERVER, CAP_SHUTDOWN, CAP_TCP, CAP_UDP, OPS
 from ncp_table import Poller, SocketTable
 
 
@@ -98,6 +98,7 @@ class Agent:
         self.resume_pending = False
         self.running = False
         self.op_send = OPS['SEND'][0]
+        self.op_shutdown = OPS['SHUTDOWN'][0]
         self.handlers = self._handlers()
         self.emit('BOOT', (VERSION, self.nonce))
 
@@ -350,6 +351,8 @@ class Agent:
         self.rx_window = rx_window
         c = self.cfg
         caps = CAP_TCP | CAP_UDP | CAP_SERVER | CAP_PING_NONCE
+        if hasattr(getattr(self.net, 'socket', None), 'shutdown'):
+            caps |= CAP_SHUTDOWN  # MicroPython's socket has no shutdown(): FIN only with CLOSE there
         return (VERSION, c['profile'], caps, c['max_frame'], c['tx_window'], c['max_sockets'],
                 c['errno_base'], self.nonce)
 
@@ -384,6 +387,9 @@ class Agent:
 
     def h_sendto(self, seq, sid, addr, data):
         return self.table.sendto(self.table.get(sid), seq, data, addr)
+
+    def h_shutdown(self, seq, sid, how):
+        return self.table.shutdown(self.table.get(sid), seq, how)
 
     def h_setsockopt(self, seq, sid, level, option, value):
         self.table.setsockopt(self.table.get(sid), level, option, value)

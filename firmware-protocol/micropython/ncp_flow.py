@@ -57,6 +57,8 @@ class DataPath:
             raise DeviceError(s.fail, 'connection failed')
         if s.state != CONNECTED:
             raise self.fail('ENOTCONN', 'socket not connected')
+        if s.shut is not None:
+            raise self.fail('EPIPE', 'sending side shut down')
         s.txq.append([seq, memoryview(data), 0])
         if len(s.txq) == 1:
             self._write(s)
@@ -83,12 +85,47 @@ class DataPath:
                 return  # the rest goes out on POLLOUT
             s.txq.pop(0)
             self.agent.answer(item[0], self.agent.op_send, (len(item[1]),))
+        if s.shut is not None and s.shut >= 0:
+            self._shut_now(s)
+
+    # ---- half-close (SPEC revision 1.2) ----
+
+    def shutdown(self, s, seq, how):
+        """SHUTDOWN: FIN after every unanswered SEND; answered once it is queued (maybe later)."""
+        if how > 2:
+            raise self.fail('EINVAL', 'how must be 0, 1 or 2')
+        if s.udp or s.state != CONNECTED:
+            raise self.fail('ENOTCONN', 'socket not connected')
+        if how == 0 or s.shut is not None:
+            return ()
+        s.shut = seq
+        if s.txq:
+            return None  # _write shuts down once the queue is empty
+        s.shut = -1
+        self._shutdown_sock(s)
+        return ()
+
+    def _shut_now(self, s):
+        seq = s.shut
+        s.shut = -1
+        try:
+            self._shutdown_sock(s)
+        except OSError as e:
+            return self.agent.answer_error(seq, self.agent.op_shutdown, self.status_of(e), 'shutdown failed')
+        self.agent.answer(seq, self.agent.op_shutdown, ())
+
+    def _shutdown_sock(self, s):
+        s.sock.shutdown(1)  # SHUT_WR: the FIN goes after what the stack holds
 
     def _fail_sends(self, s, st, why):
         q = s.txq
         s.txq = []
         for item in q:
             self.agent.answer_error(item[0], self.agent.op_send, st, why)
+        if s.shut is not None and s.shut >= 0:
+            seq = s.shut
+            s.shut = -1
+            self.agent.answer_error(seq, self.agent.op_shutdown, st, why)
 
     # ---- datagrams ----
 

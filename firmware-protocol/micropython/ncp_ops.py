@@ -31,6 +31,8 @@ OPS = {
     'GETADDRINFO': (0x19, (('host', STR8), ('port', U16), ('family', U8), ('type', U8), ('proto', U8),
                            ('flags', U8)), (('entries', ('list8', ADDRINFO)),), None),
     'POLL': (0x1A, (('entries', ('list8', POLL_ENTRY)),), (('entries', ('list8', POLL_ENTRY)),), None),
+    # since SPEC revision 1.2 (capability bit 8): half-close, how 1 = SHUT_WR
+    'SHUTDOWN': (0x1B, (SOCK, ('how', U8)), EMPTY, None),
     'TLS_WRAP': (0x20, (SOCK, ('serverSide', U8), ('certReqs', U8), ('sslVersion', U8), ('keyfile', STR8),
                         ('certfile', STR8), ('caCerts', STR8), ('serverHostname', STR8)), EMPTY, None),
     'FILE_WRITE': (0x40, (('path', STR8), ('offset', U32), ('truncate', U8), ('data', REST)), EMPTY, None),
@@ -58,3 +60,4 @@ CAP_TCP = 1
 CAP_UDP = 2
 CAP_SERVER = 4
 CAP_PING_NONCE = 128  # revision 1.1: an empty PING answers the boot nonce (SPEC section 4.4)
+CAP_SHUTDOWN = 256  # revision 1.2: SHUTDOWN, half-close (SPEC section 4.4)

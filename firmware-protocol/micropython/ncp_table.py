@@ -103,6 +103,7 @@ class Slot:
         self.finished = False  # EOF or SOCKERR sent: no more DATA
         self.fail = 0  # status that ended the connection; later SENDs answer it
         self.txq = []  # [seq, memoryview, written] of unanswered SENDs, in order
+        self.shut = None  # SHUTDOWN: None = not asked, seq = waiting for txq, -1 = done
         self.peer = None  # UDP default peer (native address)
         self.dgrams = []  # (data, wire addr) waiting for credit
         self.backlog = 1

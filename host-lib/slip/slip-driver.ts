@@ -18,7 +18,7 @@ import {
   type ResponseBody,
   toLinuxErrno,
 } from '../../firmware-protocol/index.js';
-import type { AddrInfo, Driver } from '../driver.js';
+import type { AddrInfo, Driver, SockAddr } from '../driver.js';
 import { OSError } from '../errors.js';
 import { Files } from '../files.js';
 import { LinkError, RpcClient, StatusError } from './rpc-client.js';
@@ -61,6 +61,14 @@ export interface HelloInfo {
 export class SlipDriver extends EventEmitter implements Driver {
   private readonly rpc: RpcClient;
   private readonly sockets = new Map<number, SlipSocket>();
+  /**
+   * Events for an id not adopted yet: an ACCEPT's response and the new connection's first DATA
+   * come in one read, and the events are handled before the response's continuation adopts the
+   * id. Kept (only while an ACCEPT runs) and replayed by adopt(); ids being closed are not kept.
+   */
+  private readonly early = new Map<number, EventMsg[]>();
+  private readonly closing = new Set<number>();
+  private acceptsRunning = 0;
   private info?: HelloInfo;
   private keepalive?: NodeJS.Timeout;
   private recovering = false;
@@ -197,6 +205,11 @@ export class SlipDriver extends EventEmitter implements Driver {
     return Math.min(this.maxSendPayload, this.rpc.reliable.link?.payloadLimit ?? Number.POSITIVE_INFINITY);
   }
 
+  /** SPEC rev 1.2: the device half-closes (SHUTDOWN). */
+  get canShutdown(): boolean {
+    return (this.session.capabilities & CAP.shutdown) !== 0;
+  }
+
   /** Credit is returned in steps of a quarter window: few CREDIT frames, never a stall. */
   get creditStep(): number {
     return Math.max(1, this.rxWindow >> 2);
@@ -260,16 +273,34 @@ export class SlipDriver extends EventEmitter implements Driver {
   adopt(id: number, type: number): SlipSocket {
     const s = new SlipSocket(id, type, this);
     this.sockets.set(id, s);
+    const early = this.early.get(id);
+    this.early.delete(id);
+    for (const ev of early ?? []) this.onEvent(ev);
     return s;
+  }
+
+  /** ACCEPT, with the new connection's earliest events kept until it is adopted. */
+  async accept(sock: number): Promise<{ sock: number; addr: SockAddr }> {
+    this.acceptsRunning++;
+    try {
+      return await this.call('ACCEPT', { sock });
+    } finally {
+      // The caller adopts the id a few microtasks from now; what nobody adopted is dropped later.
+      if (--this.acceptsRunning === 0) setTimeout(() => this.acceptsRunning === 0 && this.early.clear(), 1000).unref();
+    }
   }
 
   /** CLOSE on the device; the id is forgotten here first, so late events are ignored. */
   async release(id: number): Promise<void> {
     this.sockets.delete(id);
+    this.closing.add(id);
     try {
       await this.call('CLOSE', { sock: id });
     } catch (err) {
       if (!(err instanceof OSError && (err.errno === E.EBADF || err.errno === E.EIO))) throw err;
+    } finally {
+      this.closing.delete(id);
+      this.early.delete(id);
     }
   }
 
@@ -284,7 +315,14 @@ export class SlipDriver extends EventEmitter implements Driver {
     }
     if (ev.op === 'CREDIT' || ev.op === 'ACK') return;
     const s = this.sockets.get(ev.body.sock);
-    if (!s) return;
+    if (!s) {
+      if (this.acceptsRunning > 0 && !this.closing.has(ev.body.sock)) {
+        const list = this.early.get(ev.body.sock) ?? [];
+        list.push(ev);
+        this.early.set(ev.body.sock, list);
+      }
+      return;
+    }
     const errnoOf = (status: number): number => toLinuxErrno(status, this.info?.errnoBase ?? 'linux');
     switch (ev.op) {
       case 'DATA':

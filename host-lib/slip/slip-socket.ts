@@ -19,6 +19,8 @@ export interface SlipSocketHost {
   call<N extends RequestOp>(op: N, body: RequestBody<N>): Promise<ResponseBody<N>>;
   /** Registers a socket id the device created (ACCEPT). */
   adopt(id: number, type: number): SlipSocket;
+  /** ACCEPT, keeping the new connection's earliest events until it is adopted. */
+  accept(sock: number): Promise<{ sock: number; addr: SockAddr }>;
   /** The device's receive window per socket, bytes. */
   readonly txWindow: number;
   /** SEND payload per frame now. */
@@ -30,6 +32,8 @@ export interface SlipSocketHost {
   credit(sock: number, bytes: number): void;
   /** CLOSE on the device. */
   release(id: number): Promise<void>;
+  /** The device implements SHUTDOWN (SPEC rev 1.2, capability bit 8). */
+  readonly canShutdown: boolean;
 }
 
 export class SlipSocket extends SocketCore {
@@ -114,7 +118,7 @@ export class SlipSocket extends SocketCore {
   async accept(): Promise<[DriverSocket, SockAddr]> {
     this.checkCanAccept();
     if (this.pendingAccepts === 0) throw WOULD_BLOCK;
-    const r = await this.drv.call('ACCEPT', { sock: this.id });
+    const r = await this.drv.accept(this.id);
     this.pendingAccepts = Math.max(0, this.pendingAccepts - 1);
     const s = this.drv.adopt(r.sock, C.SOCK_STREAM);
     s.state = 'connected';
@@ -182,6 +186,13 @@ export class SlipSocket extends SocketCore {
       ...{ sock: this.id, serverSide: serverSide ? 1 : 0, certReqs, sslVersion },
       ...{ keyfile, certfile, caCerts, serverHostname },
     });
+  }
+
+  /** SHUTDOWN (SPEC rev 1.2): queued behind the SENDs already taken, so the FIN follows their bytes. */
+  async shutdown(how: number): Promise<void> {
+    this.checkOpen();
+    if (!this.drv.canShutdown) throw osError('EOPNOTSUPP', 'the device has no SHUTDOWN (SPEC rev 1.2)');
+    await this.drv.call('SHUTDOWN', { sock: this.id, how });
   }
 
   async setsockopt(level: number, option: number, value: Uint8Array): Promise<void> {

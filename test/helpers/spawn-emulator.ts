@@ -14,6 +14,8 @@ export interface SpawnedEmulator {
   /** The `listening rfc2217://…` locator, when started with `--rfc2217`. */
   rfc2217?: string;
   stderr: () => string;
+  /** Everything printed so far (later lines too: `forward …`, `ca FILE`). */
+  stdout: () => string;
   stop(): Promise<number | null>;
 }
 
@@ -30,6 +32,7 @@ export async function spawnEmulator(args: string[], timeoutMs = 15_000): Promise
   const result: SpawnedEmulator = {
     proc,
     stderr: () => err,
+    stdout: () => out,
     stop: () =>
       new Promise((resolve) => {
         if (proc.exitCode !== null) return resolve(proc.exitCode);
