@@ -20,6 +20,7 @@ import {
 } from './faults/index.js';
 import { FileStore, type FileStoreOptions } from './files/index.js';
 import { type NetInterface, type PkiSource, VirtualNetwork, type VirtualNetworkOptions } from './network/index.js';
+import { type EmulatorObserver, faultFanOut, observedNic, observedUart } from './observe/observer.js';
 import { getProfile, type Profile } from './profiles.js';
 import { makeRandom } from './random.js';
 import { type Forward, SlipPersonality } from './slip/personality.js';
@@ -68,6 +69,8 @@ export interface EmulatorOptions {
   nic?: NetInterface;
   /** Called when a device listener is forwarded to a loopback port. */
   onForward?: (f: Forward) => void;
+  /** Watchers of the board (live view, trace): its line, network and faults. None costs nothing. */
+  observers?: readonly EmulatorObserver[];
 }
 
 export interface Emulator {
@@ -105,10 +108,12 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
       : new VirtualNetwork({ ...opts.network, pki: opts.pki ?? opts.network?.pki });
   const files = provision(new FileStore(opts.flash), opts.pki ?? network.pki);
   const random = makeRandom(opts.seed ?? scenario?.seed);
+  const observers = opts.observers ?? [];
+  const onFault = faultFanOut(opts.onFault, observers);
   // A board joining a named network in another process brings its attachment along.
   const attached = opts.nic ?? network.attach();
-  const rig = scenario && prepareFaults(scenario, random, attached, opts.onFault);
-  const nic = rig?.nic ?? attached;
+  const rig = scenario && prepareFaults(scenario, random, attached, onFault);
+  const nic = observedNic(rig?.nic ?? attached, observers);
   const atQuirks = opts.atQuirks ?? scenario?.at?.quirks;
   const forwards: Forward[] = [];
   const onForward = (f: Forward) => {
@@ -124,19 +129,21 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
         })
       : new SlipPersonality({ profile, network: nic, onForward, random, files, onBadFrame: opts.onBadFrame });
   const rigged = rig?.attach(personality);
-  const faults = rigged?.control ?? new FaultControl(personality, { trace: new FaultTrace(opts.onFault) });
+  const faults = rigged?.control ?? new FaultControl(personality, { trace: new FaultTrace(onFault) });
+  const uart = observedUart(rigged?.uart ?? personality, observers);
   return {
     profile,
     network,
     nic,
     forwards,
-    uart: rigged?.uart ?? personality,
+    uart,
     personality,
     files,
     faults,
     reboot: () => faults.reboot(),
     async close() {
       faults.close();
+      if (uart !== personality) uart.destroy();
       rigged?.uart.destroy();
       rigged?.line.destroy();
       personality.destroy();

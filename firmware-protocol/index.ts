@@ -14,4 +14,5 @@ export * from './opcodes.js';
 export * as rfc2217 from './rfc2217.js';
 export * from './slip.js';
 export * from './tls.js';
+export * as trace from './trace/index.js';
 export * from './wire.js';

@@ -78,6 +78,11 @@ export class SocketTable {
     return s;
   }
 
+  /** The open sockets, lowest id first (live views). */
+  open(): DeviceSocket[] {
+    return this.slots.filter((s): s is DeviceSocket => s !== undefined);
+  }
+
   /** The socket if open, else undefined (for event pumps that race a close). */
   find(id: number): DeviceSocket | undefined {
     return this.slots[id];

@@ -28,6 +28,9 @@ export class TcpSocket {
   private readonly accepts: AcceptQueue;
   /** Created with IPPROTO_SEC: TLS runs here, on the device (see tls.ts). */
   tls?: TlsEndpoint;
+  /** Bytes received from the peer / taken by the network so far (live view). */
+  bytesIn = 0;
+  bytesOut = 0;
 
   constructor(
     readonly id: number,
@@ -146,6 +149,7 @@ export class TcpSocket {
     this.state = 'connected';
     this.stream = stream;
     stream.on('data', (chunk: Uint8Array) => {
+      this.bytesIn += chunk.length;
       this.rx.push(chunk);
       this.rxBytes += chunk.length;
       if (this.rxBytes >= this.rxBuffer) stream.pause();
@@ -178,7 +182,10 @@ export class TcpSocket {
       stream.write(data, (err) => {
         if (!this.pendingSends.delete(fail)) return;
         if (err) reject(new DeviceError(this.error ?? 'ECONNRESET'));
-        else resolve(data.length);
+        else {
+          this.bytesOut += data.length;
+          resolve(data.length);
+        }
       });
     });
   }

@@ -20,6 +20,9 @@ export class UdpSocket {
   private binding?: Promise<VirtualUdp>;
   private readonly queue: Datagram[] = [];
   dropped = 0;
+  /** Payload bytes received / sent so far (live view). */
+  bytesIn = 0;
+  bytesOut = 0;
 
   constructor(
     readonly id: number,
@@ -59,6 +62,7 @@ export class UdpSocket {
       this.dropped++;
       return;
     }
+    this.bytesIn += data.length;
     this.queue.push({ data, addr });
     this.notify.onReadable(this.id);
   }
@@ -73,6 +77,7 @@ export class UdpSocket {
     const ep = await this.ensureBound();
     if (this.state === 'closed') throw new DeviceError('EBADF');
     ep.send(data, addr[0], addr[1]);
+    this.bytesOut += data.length;
     return data.length;
   }
 
@@ -95,6 +100,11 @@ export class UdpSocket {
 
   get localPort(): number {
     return this.endpoint?.localPort ?? 0;
+  }
+
+  /** Bytes of the datagrams waiting to be read. */
+  get buffered(): number {
+    return this.queue.reduce((n, d) => n + d.data.length, 0);
   }
 
   close(): void {
