@@ -27,6 +27,7 @@ import { type SelectModule, selectModule } from './select.js';
 import { SlipDriver, type SlipDriverOptions } from './slip/slip-driver.js';
 import { createSocketModule, type SocketModule } from './socket-module.js';
 import { createSslModule, type SslModule } from './ssl.js';
+import { type TracedLink, traceLink } from './trace.js';
 import { namingLocator } from './transports/open-error.js';
 import { closeTransport, followBaudRate, openTransport, pulseReset, type SerialOptions } from './transports.js';
 
@@ -35,6 +36,8 @@ export interface OpenOptions extends SerialOptions, SlipDriverOptions, AtDriverO
   protocol?: 'slip' | 'at' | 'auto';
   /** With 'auto': how long the SLIP hello may take before AT is tried, ms (default 700). */
   autoSlipTimeoutMs?: number;
+  /** Records the serial conversation in this pcapng file (Wireshark: firmware-protocol/wireshark/netcoproc.lua). */
+  trace?: string;
 }
 
 /** MicroPython's errno names, plus the TLS failures (WiPy/SimpleLink numbers, docs/tls.md). */
@@ -144,7 +147,7 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
     await pulseReset(this.transport, pulseMs);
   }
 
-  /** Closes every socket, then the transport. */
+  /** Closes every socket, then the transport; emits 'closed' once it is released. */
   async close(): Promise<void> {
     try {
       await this.nodeModules.fetch.close();
@@ -152,6 +155,7 @@ export class Device<D extends Driver = SlipDriver> extends EventEmitter {
     } finally {
       // The port is released even when the driver's goodbye failed (a board that stopped answering).
       await closeTransport(this.transport);
+      this.emit('closed');
     }
   }
 }
@@ -178,18 +182,33 @@ export async function openDevice<O extends OpenOptions = Record<never, never>>(
     throw new TypeError(`protocol: expected 'slip', 'at' or 'auto', got '${protocol}'`);
   }
   const transport = await openTransport(locator, opts);
+  // With a trace the driver talks to a tap; the Device keeps the transport itself (baud, modem lines).
+  const traced = opts.trace ? traceOrRelease(transport, opts.trace, protocol) : undefined;
   // The driver takes the transport's 'data' synchronously; the watcher only peeks at the first bytes.
-  const opening = openDriver(transport, protocol, opts);
+  const opening = openDriver(traced?.stream ?? transport, protocol, opts);
   const busy = watchBusyNote(transport);
   try {
     const driver = (await opening) as DriverFor<O>;
-    return new Device(driver, transport);
+    const dev = new Device(driver, transport);
+    if (traced) dev.once('closed', () => traced.close());
+    return dev;
   } catch (err) {
+    traced?.close();
     transport.destroy();
     if (busy()) throw new OSError(E.EBUSY, `${describeLocator(locator)}: ${BUSY_TEXT}`);
     throw typeof locator === 'string' ? namingLocator(locator, err) : err;
   } finally {
     busy.stop();
+  }
+}
+
+/** The trace around `transport`; a file that cannot be created releases the transport first. */
+function traceOrRelease(transport: Duplex, path: string, protocol: 'slip' | 'at' | 'auto'): TracedLink {
+  try {
+    return traceLink(transport, path, protocol);
+  } catch (err) {
+    transport.destroy();
+    throw err;
   }
 }
 
