@@ -10,11 +10,12 @@ import { AGENT } from './agent.js';
 import { type Command, commandHelp, parseCommandLine, synopsis, UsageError } from './args.js';
 import { DEMO } from './demo-command.js';
 import { EMULATE } from './emulate-command.js';
+import { TRACE } from './trace-command.js';
 
 export { parseEmulateArgs } from './emulate-command.js';
 
 /** Every command, in the order `netcoproc help` lists them. */
-export const COMMANDS: readonly Command[] = [EMULATE, DEMO, AGENT];
+export const COMMANDS: readonly Command[] = [EMULATE, DEMO, AGENT, TRACE];
 
 /** The package's version, read from the package.json above bin/ (checkout) or dist/bin/ (built). */
 export function packageVersion(): string {

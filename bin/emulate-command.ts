@@ -8,6 +8,7 @@ import { PROFILES } from '../emulator/profiles.js';
 import {
   type Command,
   choice,
+  flag,
   intOption,
   type OptionSpec,
   type Parsed,
@@ -71,6 +72,19 @@ export const EMULATE_OPTIONS: OptionSpec[] = [
   { name: 'reboot-after-bytes', value: 'N', help: 'reboot the board once N host-to-device bytes went through' },
   { name: 'reboot-at', value: 'MS', help: 'reboot the board MS milliseconds after start' },
   { name: 'hang-at', value: 'MS', help: 'make the board go silent MS milliseconds after start' },
+  {
+    name: 'ui',
+    value: 'PORT',
+    optionalValue: true,
+    help: 'serve a live page of the board on 127.0.0.1:PORT (any free port when left out); prints `ui http://…`',
+  },
+  {
+    name: 'trace',
+    value: 'FILE.pcapng',
+    help: 'record the serial line and the virtual network for Wireshark (see netcoproc trace)',
+  },
+  { name: 'quiet', short: 'q', help: 'log only failures on stderr (no attach/detach/fault lines)' },
+  { name: 'verbose', short: 'v', help: 'also log every serial exchange, decoded (SLIP ops, AT lines)' },
 ];
 
 /** A fraction of bytes, `1e-4` or `0.0001`. */
@@ -117,6 +131,9 @@ export function emulateOptions({ values }: Parsed): EmulateOptions {
   const listen = tcpListenOptions(values);
   const caOut = str(values, 'ca-out');
   if (caOut !== undefined && network !== 'virtual') throw new UsageError('--ca-out needs --network virtual');
+  if (flag(values, 'quiet') && flag(values, 'verbose'))
+    throw new UsageError('--quiet and --verbose exclude each other');
+  const ui = values.ui === true ? 0 : intOption(str(values, 'ui'), 'ui', 0, 65535);
   return {
     protocol,
     atVersion,
@@ -134,6 +151,9 @@ export function emulateOptions({ values }: Parsed): EmulateOptions {
     caOut,
     scenario: str(values, 'scenario'),
     faultFlags: faultFlags(values),
+    verbosity: flag(values, 'quiet') ? 'quiet' : flag(values, 'verbose') ? 'verbose' : 'normal',
+    trace: str(values, 'trace'),
+    ui,
   };
 }
 
@@ -160,6 +180,7 @@ export const EMULATE: Command = {
   notes: `Prints one line per attachment point as soon as it is ready:
   listening socket://127.0.0.1:41234
   pty /dev/pts/5
+  ui http://127.0.0.1:41236/        (with --ui)
 Each transport serves one host at a time. Ctrl-C or SIGTERM shuts it down cleanly.`,
   run: runEmulate,
 };

@@ -20,6 +20,7 @@ import { joinNamedNetwork, loadHostsFile } from '../emulator/network/index.js';
 import { SlipPersonality } from '../emulator/slip/personality.js';
 import { listenRfc2217, listenTcp, openPty, type PortChange, paceDuplex } from '../emulator/transports/index.js';
 import { generateFixturePki } from '../fixtures/certs/index.js';
+import { Observation, type Verbosity } from './emulate-observe.js';
 
 export interface EmulateOptions {
   protocol: 'slip' | 'at';
@@ -44,6 +45,12 @@ export interface EmulateOptions {
   scenario?: string;
   /** Shorthand fault flags, laid over the scenario. */
   faultFlags?: FaultFlags;
+  /** stderr lines: failures only, the default (attach, detach, faults), or every serial exchange too. */
+  verbosity?: Verbosity;
+  /** Record the serial line, the network and the faults in this pcapng file. */
+  trace?: string;
+  /** Serve the live page on 127.0.0.1 at this port (0 = any free one). */
+  ui?: number;
 }
 
 /**
@@ -55,6 +62,12 @@ export function faultScenario(o: EmulateOptions): FaultScenario | undefined {
   if (!merged) return undefined;
   const withBaud = o.baud ? { ...merged, line: { ...merged.line, baud: o.baud } } : merged;
   return parseScenario(withBaud, o.scenario ?? '(command-line flags)');
+}
+
+/** The live page's hang and corrupt buttons need the faulty line: an empty scenario gives it. */
+function uiScenario(o: EmulateOptions): FaultScenario | undefined {
+  if (o.ui === undefined) return undefined;
+  return parseScenario(o.baud ? { line: { baud: o.baud } } : {}, '(--ui)');
 }
 
 /** `faults injected: corrupt 12, drop 9` (or `none`). */
@@ -157,14 +170,15 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   const caWritten = o.caOut && pki ? pki.then((p) => writeCa(o.caOut as string, p.ca)) : undefined;
   const netOpts = { mode: o.network, ...(hosts ? { hosts } : {}), pki };
   // Several processes can share one virtual network: the first to join hosts it.
+  const seen = new Observation({ ...o, baud: o.baud });
+  const log = seen.log;
   const named = o.join ? await joinNamedNetwork(o.join, netOpts) : undefined;
-  const faults = faultScenario(o);
+  const faults = faultScenario(o) ?? uiScenario(o);
+  let board: Emulator | undefined;
   const emulator = createEmulator({
     faults,
-    onFault: (e) => {
-      const text = describeFault(e);
-      if (text) process.stderr.write(`${text}\n`);
-    },
+    observers: seen.observers,
+    onFault: (e) => seen.fault(e, describeFault(e), board),
     protocol: o.protocol,
     atVersion: o.atVersion,
     profile: o.profile,
@@ -173,16 +187,17 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     seed: o.seed,
     pki,
     flash: o.flash === undefined ? undefined : { dir: o.flash },
-    onBadFrame: (reason) => process.stderr.write(`bad frame from host: ${reason}\n`),
-    onCommandError: (reason) => process.stderr.write(`AT command failed: ${reason}\n`),
-    onUartConfig: (u) => process.stderr.write(`uart ${describeUart(u)}\n`),
+    onBadFrame: (reason) => log.info(`bad frame from host: ${reason}`),
+    onCommandError: (reason) => log.info(`AT command failed: ${reason}`),
+    onUartConfig: (u) => log.info(`uart ${describeUart(u)}`),
     // A device-side listener is reachable from this machine: say where (like QEMU hostfwd).
     onForward: (f) => print(`forward tcp ${f.ip}:${f.port} -> 127.0.0.1:${f.forwardPort}`),
   });
+  board = emulator;
   // With faults the scenario paces the line (below the faults); without, pace it here.
   // SLIP's UART_CONFIG: the same report as AT+UART_CUR's.
   emulator.personality.on('uart-config', (u: object) => {
-    if (emulator.personality instanceof SlipPersonality) process.stderr.write(`uart ${describeUart(u)}\n`);
+    if (emulator.personality instanceof SlipPersonality) log.info(`uart ${describeUart(u)}`);
   });
   const line: Duplex = o.baud && !faults ? paceDuplex(emulator.uart, o.baud) : emulator.uart;
   const closers: (() => Promise<void>)[] = [];
@@ -191,41 +206,61 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   const say = (text: string): void => {
     lines.push(text);
     print(text);
+    seen.transport(text);
   };
+  const drops: (() => boolean)[] = [];
   try {
     for (const spec of o.listen) {
-      const t = await listenTcp(line, parseListen(spec)).catch((err) => {
+      const via = `socket ${spec}`;
+      const t = await listenTcp(line, {
+        ...parseListen(spec),
+        onAttach: (peer) => seen.attached(peer, via),
+        onDetach: (peer) => seen.detached(peer, via),
+        onBusy: (peer) => seen.busy(peer, via),
+      }).catch((err) => {
         throw transportError(`--listen ${spec}`, err);
       });
       closers.push(() => t.close());
+      drops.push(() => t.dropHost());
       say(`listening ${t.url}`);
     }
     if (o.rfc2217 !== undefined) {
       const t = await listenRfc2217(line, {
         port: o.rfc2217,
-        onAttach: (peer) => process.stderr.write(`rfc2217: host ${peer} attached\n`),
-        onDetach: (peer) => process.stderr.write(`rfc2217: host ${peer} detached\n`),
-        onChange: (change) => process.stderr.write(`rfc2217: ${describeChange(change)}\n`),
+        onAttach: (peer) => seen.attached(peer, 'rfc2217'),
+        onDetach: (peer) => seen.detached(peer, 'rfc2217'),
+        onBusy: (peer) => seen.busy(peer, 'rfc2217'),
+        onChange: (change) => log.info(`rfc2217: ${describeChange(change)}`),
         // The ESP auto-reset circuit let the chip out of reset (esptool's RTS pulse): power-cycle it.
         onReset: () => {
-          process.stderr.write('rfc2217: reset\n');
+          log.info('rfc2217: reset');
           emulator.reboot();
         },
       }).catch((err) => {
         throw transportError(`--rfc2217 ${o.rfc2217}`, err);
       });
       closers.push(() => t.close());
+      drops.push(() => t.dropHost());
       say(`listening ${t.url}`);
     }
     if (o.pty) {
-      const p = await openPty(line, typeof o.pty === 'string' ? { link: o.pty } : {}).catch((err) => {
-        throw transportError(`--pty${typeof o.pty === 'string' ? ` ${o.pty}` : ''}`, err);
-      });
+      const events = {
+        onAttach: (peer: string) => seen.attached(peer, 'pty'),
+        onDetach: (peer: string) => seen.detached(peer, 'pty'),
+      };
+      const p = await openPty(line, { ...(typeof o.pty === 'string' ? { link: o.pty } : {}), ...events }).catch(
+        (err) => {
+          throw transportError(`--pty${typeof o.pty === 'string' ? ` ${o.pty}` : ''}`, err);
+        },
+      );
       closers.push(() => p.close());
       say(`pty ${p.path}`);
     }
+    const ui = await seen.startUi(emulator, () => drops.some((drop) => drop()));
+    if (ui) say(ui);
   } catch (err) {
     for (const c of closers) await c();
+    await seen.close();
     await emulator.close();
     await named?.close();
     throw err;
@@ -240,9 +275,10 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     lines,
     async close() {
       for (const c of closers.reverse()) await c().catch(() => {});
+      await seen.close();
       await emulator.close();
       await named?.close();
-      if (faults) process.stderr.write(`${faultSummary(emulator)}\n`);
+      if (faults) log.info(faultSummary(emulator));
     },
   };
 }

@@ -42,6 +42,8 @@ export interface Rfc2217Transport {
   readonly attached: boolean;
   /** The port's current settings (they persist across hosts; DTR/RTS/BREAK drop when a host leaves). */
   readonly settings: Readonly<PortSettings>;
+  /** Hangs up on the attached client (like pulling the cable); false when none is attached. */
+  dropHost(): boolean;
   /** Disconnects the client, stops listening and releases the UART. Idempotent. */
   close(): Promise<void>;
 }
@@ -71,6 +73,15 @@ class Rfc2217Line implements OneHostLine {
 
   get attached(): boolean {
     return this.#client !== null;
+  }
+
+  /** Hangs up on the attached client (like pulling the cable); false when none is attached. */
+  dropHost(): boolean {
+    const client = this.#client;
+    if (!client) return false;
+    // The host slot sees the socket close and detaches it, as when the host hangs up itself.
+    client.socket.destroy();
+    return true;
   }
 
   close(): void {
@@ -176,6 +187,7 @@ export async function listenRfc2217(uart: Duplex, opts: Rfc2217Options = {}): Pr
     get settings() {
       return line.settings;
     },
+    dropHost: () => line.dropHost(),
     close: () => served.close(),
   };
 }

@@ -30,6 +30,8 @@ export interface TcpTransport {
   readonly url: string;
   /** True while a client is attached. */
   readonly attached: boolean;
+  /** Hangs up on the attached client (like pulling the cable); false when none is attached. */
+  dropHost(): boolean;
   /** Disconnects the client, stops listening and releases the UART. Idempotent. */
   close(): Promise<void>;
 }
@@ -50,6 +52,15 @@ class TcpLine implements OneHostLine {
 
   get attached(): boolean {
     return this.#client !== null;
+  }
+
+  /** Hangs up on the attached client (like pulling the cable); false when none is attached. */
+  dropHost(): boolean {
+    const client = this.#client;
+    if (!client) return false;
+    // The host slot sees the socket close and detaches it, as when the host hangs up itself.
+    client.destroy();
+    return true;
   }
 
   close(): void {
@@ -96,6 +107,7 @@ export async function listenTcp(uart: Duplex, opts: TcpOptions = {}): Promise<Tc
     get attached() {
       return line.attached;
     },
+    dropHost: () => line.dropHost(),
     close: () => served.close(),
   };
 }

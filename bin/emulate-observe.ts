@@ -1,0 +1,138 @@
+/**
+ * What `netcoproc emulate` shows of the board besides its ready lines: log lines on stderr
+ * (attach, detach, busy, reboot, faults; `--quiet` keeps only failures, `--verbose` adds every
+ * serial exchange decoded), the `--trace FILE.pcapng` recording and the `--ui` live page.
+ */
+
+import type { Emulator, FaultEvent } from '../emulator/index.js';
+import { BoardWatch } from '../emulator/observe/board-watch.js';
+import type { EmulatorObserver } from '../emulator/observe/observer.js';
+import { type EmulatorTrace, openEmulatorTrace } from '../emulator/observe/trace.js';
+import { boardActions } from '../emulator/ui/actions.js';
+import { serveUi, type UiServer } from '../emulator/ui/server.js';
+import { SerialDescriber } from '../firmware-protocol/trace/describe.js';
+import { type Direction, type RecordSplitter, recordSplitter } from '../firmware-protocol/trace/serial-records.js';
+
+export type Verbosity = 'quiet' | 'normal' | 'verbose';
+
+export interface Log {
+  /** Shown unless --quiet: attach, detach, reboot, faults, line changes. */
+  info(text: string): void;
+  /** Shown with --verbose only: every serial exchange. */
+  debug(text: string): void;
+  /** Always shown: something failed. */
+  error(text: string): void;
+}
+
+export function makeLog(v: Verbosity, write: (s: string) => void = (s) => process.stderr.write(s)): Log {
+  return {
+    info: (text) => (v === 'quiet' ? undefined : write(`${text}\n`)),
+    debug: (text) => (v === 'verbose' ? write(`${text}\n`) : undefined),
+    error: (text) => write(`${text}\n`),
+  };
+}
+
+/** --verbose: each SLIP frame or AT line as one decoded log line. */
+function serialPrinter(protocol: 'slip' | 'at', log: Log): EmulatorObserver {
+  const describer = new SerialDescriber();
+  const split: Record<Direction, RecordSplitter> = {
+    hostToDevice: recordSplitter(protocol, 'hostToDevice'),
+    deviceToHost: recordSplitter(protocol, 'deviceToHost'),
+  };
+  return {
+    serial(dir, chunk) {
+      for (const r of split[dir].push(chunk)) log.debug(describer.line(r));
+    },
+  };
+}
+
+export interface ObserveOptions {
+  protocol: 'slip' | 'at';
+  verbosity?: Verbosity;
+  trace?: string;
+  /** Serve the live page on this port (0 = any free one); undefined = no page. */
+  ui?: number;
+  baud?: number;
+}
+
+/** The observers of one emulator run, and the lines they say about the host. */
+export class Observation {
+  readonly log: Log;
+  readonly watch?: BoardWatch;
+  readonly trace?: EmulatorTrace;
+  readonly observers: EmulatorObserver[] = [];
+  private ui?: UiServer;
+  private readonly transports: string[] = [];
+
+  constructor(private readonly o: ObserveOptions) {
+    this.log = makeLog(o.verbosity ?? 'normal');
+    // Opened first, so a trace path that cannot be written fails before anything starts.
+    if (o.trace) this.trace = openEmulatorTrace(o.trace, o.protocol);
+    if (o.ui !== undefined) this.watch = new BoardWatch({ protocol: o.protocol });
+    for (const x of [this.trace?.observer, this.watch]) if (x) this.observers.push(x);
+    if (o.verbosity === 'verbose') this.observers.push(serialPrinter(o.protocol, this.log));
+    this.watch?.setLink({ baud: o.baud ?? null });
+  }
+
+  /** A transport is ready (`listening socket://…`, `pty /dev/pts/5`). */
+  transport(text: string): void {
+    if (text.startsWith('ui ')) return;
+    this.transports.push(text);
+    this.watch?.setLink({ transports: [...this.transports] });
+  }
+
+  attached(peer: string, via: string): void {
+    this.say(`host ${peer} attached (${via})`);
+    this.watch?.setLink({ host: peer });
+  }
+
+  detached(peer: string, via: string): void {
+    this.say(`host ${peer} detached (${via})`);
+    this.watch?.setLink({ host: null });
+  }
+
+  busy(peer: string, via: string): void {
+    this.say(`busy: host ${peer} turned away (${via}), another host is attached`);
+  }
+
+  /** A fault worth a line (reboots say their new boot nonce). */
+  fault(e: FaultEvent, text: string | undefined, emu: Emulator | undefined): void {
+    if (e.kind === 'reboot') {
+      // Recorded just before the power cycle: the new nonce exists once this turn of work is done.
+      queueMicrotask(() => {
+        const p = emu?.personality;
+        this.log.info(`reboot${p && 'bootNonce' in p ? `, boot nonce ${hexOf(p.bootNonce)}` : ''}`);
+      });
+    } else if (text) this.log.info(text);
+  }
+
+  /** Starts the page once the board and its transports exist; returns its `ui http://…` line. */
+  async startUi(emu: Emulator, dropHost: () => boolean): Promise<string | undefined> {
+    if (!this.watch || this.o.ui === undefined) return undefined;
+    this.watch.bind(emu);
+    this.ui = await serveUi({
+      port: this.o.ui,
+      watch: this.watch,
+      actions: boardActions(emu, dropHost),
+      onAction: (name) => this.say(`ui: fault ${name}`),
+    }).catch((err: Error) => {
+      throw new Error(`--ui ${this.o.ui}: ${err.message}`);
+    });
+    return `ui ${this.ui.url}`;
+  }
+
+  async close(): Promise<void> {
+    await this.ui?.close();
+    this.trace?.close();
+  }
+
+  private say(text: string): void {
+    this.log.info(text);
+    this.trace?.note(text);
+    this.watch?.note(text);
+  }
+}
+
+function hexOf(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}
