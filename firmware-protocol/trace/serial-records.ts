@@ -142,9 +142,12 @@ export class AtRecordSplitter implements RecordSplitter {
       const numbers = (ipd[1] as string).split(',"')[0]!.split(',');
       return { end: ipd[0].length, length: Number(numbers[numbers.length - 1]) || 0 };
     }
-    const recv = /^\+CIPRECVDATA[:,](\d+)(?:,"[^"]*",\d+)?[,:]/.exec(text);
-    if (recv) return { end: recv[0].length, length: Number(recv[1]) };
-    return undefined;
+    // `+CIPRECVDATA:<n>,<data>` or `+CIPRECVDATA:<n>,"<ip>",<port>,<data>`: decide on the byte after the comma.
+    const recv = /^\+CIPRECVDATA[:,](\d+)[,:]/.exec(text);
+    if (!recv || text.length === recv[0].length) return undefined;
+    if (text[recv[0].length] !== '"') return { end: recv[0].length, length: Number(recv[1]) };
+    const addressed = /^\+CIPRECVDATA:(\d+),"[^"]*",\d+,/.exec(text);
+    return addressed ? { end: addressed[0].length, length: Number(addressed[1]) } : undefined;
   }
 
   private record(kind: RecordKind, bytes: Uint8Array): SerialRecord {
