@@ -211,7 +211,7 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   const drops: (() => boolean)[] = [];
   try {
     for (const spec of o.listen) {
-      const via = `socket ${spec}`;
+      let via = spec; // the chosen port once listening
       const t = await listenTcp(line, {
         ...parseListen(spec),
         onAttach: (peer) => seen.attached(peer, via),
@@ -220,6 +220,7 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
       }).catch((err) => {
         throw transportError(`--listen ${spec}`, err);
       });
+      via = t.url;
       closers.push(() => t.close());
       drops.push(() => t.dropHost());
       say(`listening ${t.url}`);

@@ -22,7 +22,8 @@ const run = promisify(execFile);
 const TSHARK = '/usr/bin/tshark';
 const LUA = fileURLToPath(new URL('../firmware-protocol/wireshark/netcoproc.lua', import.meta.url));
 const present = existsSync(TSHARK);
-if (!present && !process.env.CI) console.warn('test/trace-tshark: tshark not installed (apt-get install tshark); skipped');
+if (!present && !process.env.CI)
+  console.warn('test/trace-tshark: tshark not installed (apt-get install tshark); skipped');
 
 /** tshark's fields output, one array per packet. */
 async function tshark(file: string, args: string[]): Promise<string[][]> {
@@ -48,7 +49,9 @@ async function download(dir: string, protocol: 'slip' | 'at'): Promise<{ emu: st
     const s = await socket.socket(socket.AF_INET, socket.SOCK_STREAM);
     s.settimeout(10);
     await s.connect(addr);
-    await s.sendall(new TextEncoder().encode('GET /bytes/3000 HTTP/1.1\r\nHost: http.test\r\nConnection: close\r\n\r\n'));
+    await s.sendall(
+      new TextEncoder().encode('GET /bytes/3000 HTTP/1.1\r\nHost: http.test\r\nConnection: close\r\n\r\n'),
+    );
     for (;;) {
       const got = await s.recv(4096);
       if (got.length === 0) break;
@@ -78,7 +81,11 @@ describe.skipIf(!present && !process.env.CI)('traces read by tshark', () => {
 
     it('the emulator trace dissects as HTTP, DNS and TCP, with good checksums and no TCP anomaly', async () => {
       expect(t.body).toBeGreaterThan(3000);
-      const http = await tshark(t.emu, ['-Y', 'http', ...fields(['http.request.method', 'http.request.uri', 'http.response.code'])]);
+      const http = await tshark(t.emu, [
+        '-Y',
+        'http',
+        ...fields(['http.request.method', 'http.request.uri', 'http.response.code']),
+      ]);
       expect(http).toContainEqual(['GET', '/bytes/3000', '']);
       expect(http).toContainEqual(['', '', '200']);
       const dns = await tshark(t.emu, ['-Y', 'dns.flags.response == 1', ...fields(['dns.qry.name', 'dns.a'])]);
@@ -86,7 +93,8 @@ describe.skipIf(!present && !process.env.CI)('traces read by tshark', () => {
       const checks = ['-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE'];
       const good = await tshark(t.emu, [...checks, '-Y', 'tcp.checksum.status == 1', ...fields(['frame.number'])]);
       expect(good.length).toBeGreaterThanOrEqual(8);
-      const bad = 'ip.checksum.status == 0 || tcp.checksum.status == 0 || udp.checksum.status == 0 || tcp.analysis.flags';
+      const bad =
+        'ip.checksum.status == 0 || tcp.checksum.status == 0 || udp.checksum.status == 0 || tcp.analysis.flags';
       expect(await tshark(t.emu, [...checks, '-Y', bad, ...fields(['frame.number', '_ws.col.Info'])])).toEqual([]);
     });
 

@@ -110,6 +110,6 @@ export class SerialDescriber {
   private statusText(status: number, message: string): string {
     const linux = toLinuxErrno(status, this.errnoBase);
     const name = status < 0 ? `resolver error ${status}` : (errnoName(linux) ?? `errno ${status}`);
-    return message ? `${name} ${JSON.stringify(message)}` : name;
+    return message && message !== name ? `${name} ${JSON.stringify(message)}` : name;
   }
 }

@@ -17,7 +17,13 @@ import {
   sectionHeader,
 } from './pcapng.js';
 import { TraceRecorder } from './recorder.js';
-import { AtRecordSplitter, decodeRecord, encodeRecord, type SerialRecord, SlipRecordSplitter } from './serial-records.js';
+import {
+  AtRecordSplitter,
+  decodeRecord,
+  encodeRecord,
+  type SerialRecord,
+  SlipRecordSplitter,
+} from './serial-records.js';
 import { TcpFlows } from './tcp-flows.js';
 
 const enc = new TextEncoder();
@@ -59,10 +65,16 @@ describe('packets', () => {
         const ends = { src: '10.77.0.2', dst: '10.77.0.80', sport: 49152, dport: 80 };
         const tcp = tcpPacket({ ...ends, seq, ack: 7, flags: 0x18, payload });
         expect(internetChecksum(tcp.subarray(0, 20))).toBe(0);
-        const pseudo = concat([tcp.subarray(12, 20), Uint8Array.of(0, 6, (tcp.length - 20) >> 8, (tcp.length - 20) & 255)]);
+        const pseudo = concat([
+          tcp.subarray(12, 20),
+          Uint8Array.of(0, 6, (tcp.length - 20) >> 8, (tcp.length - 20) & 255),
+        ]);
         expect(internetChecksum(pseudo, tcp.subarray(20))).toBe(0);
         const udp = udpPacket(ends, payload);
-        const upseudo = concat([udp.subarray(12, 20), Uint8Array.of(0, 17, (udp.length - 20) >> 8, (udp.length - 20) & 255)]);
+        const upseudo = concat([
+          udp.subarray(12, 20),
+          Uint8Array.of(0, 17, (udp.length - 20) >> 8, (udp.length - 20) & 255),
+        ]);
         expect(internetChecksum(upseudo, udp.subarray(20))).toBe(0);
       }),
       { numRuns: 100 },
@@ -170,9 +182,12 @@ describe('SerialDescriber', () => {
   const slip = (m: Message): SerialRecord => ({ dir: 'deviceToHost', kind: 'slip', bytes: encodeMessage(m) });
   it('names ops, sockets, lengths and errno names (in the numbering the HELLO announced)', () => {
     const d = new SerialDescriber();
-    expect(d.line({ ...slip({ kind: 'request', seq: 4, op: 'CONNECT', body: { sock: 0, addr: ['10.77.0.80', 80] } }), dir: 'hostToDevice' })).toBe(
-      'host→dev  #4 CONNECT sock 0 addr 10.77.0.80:80',
-    );
+    expect(
+      d.line({
+        ...slip({ kind: 'request', seq: 4, op: 'CONNECT', body: { sock: 0, addr: ['10.77.0.80', 80] } }),
+        dir: 'hostToDevice',
+      }),
+    ).toBe('host→dev  #4 CONNECT sock 0 addr 10.77.0.80:80');
     expect(d.text(slip({ kind: 'event', seq: 0, op: 'DATA', body: { sock: 2, data: new Uint8Array(512) } }))).toBe(
       'DATA sock 2 data 512 bytes',
     );
@@ -186,7 +201,9 @@ describe('SerialDescriber', () => {
     d.text(slip({ kind: 'response', seq: 1, op: 'HELLO', status: 0, body: hello }));
     // newlib's ETIMEDOUT is 116 (Linux's 110).
     expect(d.text(slip({ kind: 'response', seq: 10, op: 'SEND', status: 116, message: '' }))).toMatch(/ETIMEDOUT/);
-    expect(d.text({ dir: 'hostToDevice', kind: 'slip', bytes: Uint8Array.of(1, 2, 3) })).toMatch(/^bad frame \(short\)/);
+    expect(d.text({ dir: 'hostToDevice', kind: 'slip', bytes: Uint8Array.of(1, 2, 3) })).toMatch(
+      /^bad frame \(short\)/,
+    );
   });
 });
 

@@ -13,6 +13,8 @@ export interface SpawnedEmulator {
   pty?: string;
   /** The `listening rfc2217://…` locator, when started with `--rfc2217`. */
   rfc2217?: string;
+  /** The live page (`ui http://127.0.0.1:PORT/`), when started with `--ui`. */
+  ui?: string;
   stderr: () => string;
   /** Everything printed so far (later lines too: `forward …`, `ca FILE`). */
   stdout: () => string;
@@ -28,6 +30,7 @@ export async function spawnEmulator(args: string[], timeoutMs = 15_000): Promise
   });
   const wantPty = args.includes('--pty');
   const wantRfc2217 = args.includes('--rfc2217');
+  const wantUi = args.includes('--ui');
   const wantTcp = args.some((a) => a.startsWith('tcp://')) || (!wantPty && !wantRfc2217);
   const result: SpawnedEmulator = {
     proc,
@@ -55,7 +58,9 @@ export async function spawnEmulator(args: string[], timeoutMs = 15_000): Promise
       result.url = /listening (socket:\/\/\S+)/.exec(out)?.[1];
       result.pty = /^pty (\S+)/m.exec(out)?.[1];
       result.rfc2217 = /listening (rfc2217:\/\/\S+)/.exec(out)?.[1];
-      if ((!wantTcp || result.url) && (!wantPty || result.pty) && (!wantRfc2217 || result.rfc2217)) {
+      result.ui = /^ui (http:\/\/\S+)/m.exec(out)?.[1];
+      const ready = (!wantTcp || result.url) && (!wantPty || result.pty) && (!wantRfc2217 || result.rfc2217);
+      if (ready && (!wantUi || result.ui)) {
         clearTimeout(timer);
         resolve();
       }
