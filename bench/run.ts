@@ -20,6 +20,7 @@ import {
 } from './scenarios.js';
 import { measureStartup, startupTarget } from './startup.js';
 import { measureTls, type TlsFigures } from './tls.js';
+import { measureTrace, printTrace, traceTargets } from './trace.js';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
@@ -149,7 +150,9 @@ async function main(): Promise<void> {
     console.log(
       `CLI start-up to listening: median ${startup.medianMs} ms, min ${startup.minMs} ms (bare node ${startup.nodeBaselineMs} ms)`,
     );
-  const t = [...targets(rows), startupTarget(startup)];
+  const trace = await measureTrace(quick);
+  if (!json) for (const f of trace) printTrace(f);
+  const t = [...targets(rows), startupTarget(startup), ...traceTargets(trace)];
   if (json) {
     console.log(
       JSON.stringify(
@@ -161,6 +164,7 @@ async function main(): Promise<void> {
           tls,
           nodeNative: node,
           startup,
+          trace,
           targets: t,
         },
         null,
