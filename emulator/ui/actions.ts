@@ -16,7 +16,7 @@ export function boardActions(emu: Emulator, dropHost: () => boolean): Record<str
     resume: () => emu.faults.resume(),
     corrupt: () => emu.faults.corruptNext(CORRUPT_BYTES, 'hostToDevice'),
     'drop-host': () => {
-      if (!dropHost()) throw new Error('no host is attached');
+      if (!dropHost()) throw new Error('no host to drop (none attached over TCP or RFC 2217)');
     },
   };
 }
