@@ -77,6 +77,12 @@ describe.skipIf(!present && !process.env.CI)('the live page (--ui) in headless C
     ]);
     expect((await fetch(`${emu.ui}api/faults/reboot`)).status).toBe(405);
     expect((await fetch(`${emu.ui}api/faults/drop-host`, { method: 'POST' })).status).toBe(409);
+    for (const name of ['hang', 'resume']) {
+      expect((await fetch(`${emu.ui}api/faults/${name}`, { method: 'POST' })).status).toBe(200);
+    }
+    const faults = ((await (await fetch(`${emu.ui}api/state`)).json()) as { faults: { kind: string }[] }).faults;
+    expect(faults.map((f) => f.kind)).toEqual(['hang', 'resume']);
+    expect((await fetch(`${emu.ui}nope`)).status).toBe(404);
   });
 
   it('shows a socket appearing, then gone after the Reboot button; Drop the host detaches it', async () => {
@@ -121,4 +127,25 @@ describe.skipIf(!present && !process.env.CI)('the live page (--ui) in headless C
     await page.getByText('not attached').waitFor({ timeout: 10_000 });
     expect(await page.locator('#fault-result').textContent()).toBe('drop-host: done');
   }, 60_000);
+});
+
+describe('the live page of an ESP-AT board', () => {
+  it('names the firmware release and has no boot nonce', async () => {
+    const emu = await spawnEmulator(['--protocol', 'at', '--ui']);
+    try {
+      const state = (await (await fetch(`${emu.ui}api/state`)).json()) as { board: Record<string, unknown> };
+      expect(state.board).toMatchObject({
+        protocol: 'at',
+        profile: 'esp-at',
+        firmware: 'ESP-AT v4.1',
+        bootNonce: null,
+      });
+      const page = await (await fetch(emu.ui as string)).text();
+      expect(page).toContain('<script src="/app.js">');
+      expect(page).not.toMatch(/https?:\/\//);
+      expect((await fetch(`${emu.ui}api/faults/corrupt`, { method: 'POST' })).status).toBe(200);
+    } finally {
+      expect(await emu.stop()).toBe(0);
+    }
+  });
 });
