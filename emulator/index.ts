@@ -30,4 +30,9 @@ export {
 } from './faults/index.js';
 export { type FileEntry, FileStore, type FileStoreOptions } from './files/index.js';
 export { type NetworkPki, type TlsIdentity, VirtualNetwork, type VirtualNetworkOptions } from './network/index.js';
+export { type BoardSnapshot, BoardWatch, type LinkStatus, type SocketRow } from './observe/board-watch.js';
+export type { EmulatorObserver, NetObserver } from './observe/observer.js';
+export { type EmulatorTrace, openEmulatorTrace } from './observe/trace.js';
 export { getProfile, PROFILES, type Profile } from './profiles.js';
+export { boardActions } from './ui/actions.js';
+export { serveUi, type UiAction, type UiOptions, type UiServer } from './ui/server.js';
