@@ -35,7 +35,7 @@ const FLAGS = [
 
 const rowSelector = (id: number): string => `#sockets tbody tr[data-socket="${id}"]`;
 
-describe.skipIf(!present && !process.env.CI)('the live page (--ui) in headless Chromium', () => {
+describe.skipIf(!present && !process.env.CI)('the live page (--ui) in headless Chromium', { timeout: 60_000 }, () => {
   let emu: SpawnedEmulator;
   let profile: string;
   let browser: BrowserContext;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDevice } from '../index.js';
+import { type Device, openDevice } from '../index.js';
 import { CLI, spawnEmulator } from './helpers/spawn-emulator.js';
 
 const run = promisify(execFile);
@@ -35,6 +35,22 @@ async function tshark(file: string, args: string[]): Promise<string[][]> {
 }
 
 const fields = (names: string[]): string[] => ['-T', 'fields', ...names.flatMap((n) => ['-e', n])];
+
+/** A device-side TLS request (IPPROTO_SEC) to tls.test: its handshake must dissect as TLS. */
+async function tlsRequest(dev: Device): Promise<void> {
+  const { socket, ssl } = dev;
+  const s = await socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SEC);
+  s.settimeout(10);
+  await ssl.wrap_socket(s, {
+    cert_reqs: ssl.CERT_REQUIRED,
+    ca_certs: '/flash/cert/ca.pem',
+    server_hostname: 'tls.test',
+  });
+  await s.connect((await socket.getaddrinfo('tls.test', 443))[0]?.[4] as [string, number]);
+  await s.sendall(new TextEncoder().encode('GET /bytes/10 HTTP/1.1\r\nHost: tls.test\r\n\r\n'));
+  expect((await s.recv(4096)).length).toBeGreaterThan(0);
+  await s.close();
+}
 
 /** The emulator and the host both tracing one HTTP download through the board. */
 async function download(dir: string, protocol: 'slip' | 'at'): Promise<{ emu: string; host: string; body: number }> {
@@ -58,6 +74,7 @@ async function download(dir: string, protocol: 'slip' | 'at'): Promise<{ emu: st
       body += got.length;
     }
     await s.close();
+    if (protocol === 'slip') await tlsRequest(dev as Device);
     await dev.close();
   } finally {
     expect(await emu.stop()).toBe(0);
@@ -65,7 +82,7 @@ async function download(dir: string, protocol: 'slip' | 'at'): Promise<{ emu: st
   return { emu: emuTrace, host: hostTrace, body };
 }
 
-describe.skipIf(!present && !process.env.CI)('traces read by tshark', () => {
+describe.skipIf(!present && !process.env.CI)('traces read by tshark', { timeout: 60_000 }, () => {
   let dir: string;
   beforeAll(() => {
     if (!present) throw new Error(`${TSHARK} is missing: .ci/run installs it (apt-get install -y tshark)`);
@@ -79,7 +96,7 @@ describe.skipIf(!present && !process.env.CI)('traces read by tshark', () => {
       t = await download(dir, 'slip');
     }, 60_000);
 
-    it('the emulator trace dissects as HTTP, DNS and TCP, with good checksums and no TCP anomaly', async () => {
+    it('the emulator trace dissects as HTTP, DNS, TLS and TCP, with good checksums and no TCP anomaly', async () => {
       expect(t.body).toBeGreaterThan(3000);
       const http = await tshark(t.emu, [
         '-Y',
@@ -90,6 +107,12 @@ describe.skipIf(!present && !process.env.CI)('traces read by tshark', () => {
       expect(http).toContainEqual(['', '', '200']);
       const dns = await tshark(t.emu, ['-Y', 'dns.flags.response == 1', ...fields(['dns.qry.name', 'dns.a'])]);
       expect(dns).toContainEqual(['http.test', '10.77.0.80']);
+      const sni = await tshark(t.emu, [
+        '-Y',
+        'tls.handshake.type == 1',
+        ...fields(['tls.handshake.extensions_server_name']),
+      ]);
+      expect(sni).toEqual([['tls.test']]);
       const checks = ['-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE'];
       const good = await tshark(t.emu, [...checks, '-Y', 'tcp.checksum.status == 1', ...fields(['frame.number'])]);
       expect(good.length).toBeGreaterThanOrEqual(8);
