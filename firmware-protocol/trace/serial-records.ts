@@ -176,14 +176,22 @@ function join(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** A splitter for `protocol`; 'auto' decides on the first bytes (a SLIP END means SLIP). */
+const startsWithAt = (c: Uint8Array): boolean => c[0] === 0x41 && c[1] === 0x54;
+
+/**
+ * A splitter for `protocol`. 'auto' decides on the first bytes (a SLIP END means SLIP) and
+ * follows the host's fallback (`openDevice(…, { protocol: 'auto' })`): SLIP that is followed by
+ * a chunk starting `AT` becomes AT.
+ */
 export function recordSplitter(protocol: 'slip' | 'at' | 'auto', dir: Direction): RecordSplitter {
   if (protocol === 'slip') return new SlipRecordSplitter(dir);
   if (protocol === 'at') return new AtRecordSplitter(dir);
   let chosen: RecordSplitter | undefined;
   return {
     push(chunk) {
-      chosen ??= chunk.includes(0xc0) ? new SlipRecordSplitter(dir) : new AtRecordSplitter(dir);
+      if (chunk.length === 0) return [];
+      if (!chosen || (chosen instanceof SlipRecordSplitter && startsWithAt(chunk)))
+        chosen = chunk.includes(0xc0) ? new SlipRecordSplitter(dir) : new AtRecordSplitter(dir);
       return chosen.push(chunk);
     },
   };

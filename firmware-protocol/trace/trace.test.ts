@@ -21,6 +21,7 @@ import {
   AtRecordSplitter,
   decodeRecord,
   encodeRecord,
+  recordSplitter,
   type SerialRecord,
   SlipRecordSplitter,
 } from './serial-records.js';
@@ -168,6 +169,18 @@ describe('serial records', () => {
       ['line', '+CIPRECVDATA:4,"1.2.3.4",80,'],
       ['data', '\r\n\r\n'],
       ['line', 'OK\r\n'],
+    ]);
+  });
+
+  it("'auto' follows a SLIP hello that fell back to AT", () => {
+    const split = recordSplitter('auto', 'hostToDevice');
+    const hello = encodeSlip(
+      encodeMessage({ kind: 'request', seq: 1, op: 'PING', body: { payload: new Uint8Array(0) } }),
+    );
+    expect(split.push(hello).map((r) => r.kind)).toEqual(['slip']);
+    expect(split.push(enc.encode('AT\r\nAT+GMR\r\n')).map((r) => [r.kind, text(r.bytes)])).toEqual([
+      ['line', 'AT\r\n'],
+      ['line', 'AT+GMR\r\n'],
     ]);
   });
 
