@@ -81,18 +81,19 @@ export class Observation {
     this.watch?.setLink({ transports: [...this.transports] });
   }
 
+  /** `via`: `rfc2217`, `pty`, or the socket:// URL (`socket: host … attached (socket://…)`). */
   attached(peer: string, via: string): void {
-    this.say(`host ${peer} attached (${via})`);
+    this.say(`${prefix(via)}host ${peer} attached${suffix(via)}`);
     this.watch?.setLink({ host: peer });
   }
 
   detached(peer: string, via: string): void {
-    this.say(`host ${peer} detached (${via})`);
+    this.say(`${prefix(via)}host ${peer} detached${suffix(via)}`);
     this.watch?.setLink({ host: null });
   }
 
   busy(peer: string, via: string): void {
-    this.say(`busy: host ${peer} turned away (${via}), another host is attached`);
+    this.say(`${prefix(via)}busy: host ${peer} turned away${suffix(via)}, another host is attached`);
   }
 
   /** A fault worth a line (reboots say their new boot nonce). */
@@ -132,6 +133,10 @@ export class Observation {
     this.watch?.note(text);
   }
 }
+
+/** The transport's name first, as `rfc2217: …` lines always were; a socket's URL at the end. */
+const prefix = (via: string): string => `${via.startsWith('socket://') ? 'socket' : via}: `;
+const suffix = (via: string): string => (via.startsWith('socket://') ? ` (${via})` : '');
 
 function hexOf(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');

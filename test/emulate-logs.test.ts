@@ -53,10 +53,10 @@ async function session(flags: string[]): Promise<string> {
 describe('emulate log lines', () => {
   it('say attach, busy, reboot (with the new boot nonce) and detach by default', async () => {
     const err = await session([]);
-    expect(err).toMatch(/^host 127\.0\.0\.1:\d+ attached \(socket:\/\/127\.0\.0\.1:\d+\)$/m);
-    expect(err).toMatch(/^busy: host 127\.0\.0\.1:\d+ turned away/m);
+    expect(err).toMatch(/^socket: host 127\.0\.0\.1:\d+ attached \(socket:\/\/127\.0\.0\.1:\d+\)$/m);
+    expect(err).toMatch(/^socket: busy: host 127\.0\.0\.1:\d+ turned away/m);
     expect(err).toMatch(/^reboot, boot nonce [0-9a-f]{16}$/m);
-    expect(err).toMatch(/^host 127\.0\.0\.1:\d+ detached/m);
+    expect(err).toMatch(/^socket: host 127\.0\.0\.1:\d+ detached/m);
     expect(err).not.toMatch(/HELLO/);
   }, 30_000);
 
