@@ -96,15 +96,16 @@ export class Observation {
     this.say(`${prefix(via)}busy: host ${peer} turned away${suffix(via)}, another host is attached`);
   }
 
-  /** A fault worth a line (reboots say their new boot nonce). */
+  /** A fault worth a line; a reboot also says its new boot nonce. */
   fault(e: FaultEvent, text: string | undefined, emu: Emulator | undefined): void {
+    if (text) this.log.info(text);
     if (e.kind === 'reboot') {
       // Recorded just before the power cycle: the new nonce exists once this turn of work is done.
       queueMicrotask(() => {
         const p = emu?.personality;
         this.log.info(`reboot${p && 'bootNonce' in p ? `, boot nonce ${hexOf(p.bootNonce)}` : ''}`);
       });
-    } else if (text) this.log.info(text);
+    }
   }
 
   /** Starts the page once the board and its transports exist; returns its `ui http://…` line. */
