@@ -83,8 +83,8 @@ export const EMULATE_OPTIONS: OptionSpec[] = [
     value: 'FILE.pcapng',
     help: 'record the serial line and the virtual network for Wireshark (see netcoproc trace)',
   },
-  { name: 'quiet', short: 'q', help: 'log only failures on stderr (no attach/detach/fault lines)' },
-  { name: 'verbose', short: 'v', help: 'also log every serial exchange, decoded (SLIP ops, AT lines)' },
+  { name: 'quiet', help: 'log only failures on stderr (no attach/detach/fault lines)' },
+  { name: 'verbose', help: 'also log every serial exchange, decoded (SLIP ops, AT lines)' },
 ];
 
 /** A fraction of bytes, `1e-4` or `0.0001`. */

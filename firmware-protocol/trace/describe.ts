@@ -34,7 +34,10 @@ function valueText(v: unknown): string {
 
 function fieldsText(body: Record<string, unknown>): string {
   return Object.entries(body)
-    .map(([k, v]) => (k === 'bootNonce' && v instanceof Uint8Array ? `${k} ${hex(v)}` : `${k} ${valueText(v)}`))
+    .map(([k, v]) => {
+      if (k === 'bootNonce' && v instanceof Uint8Array) return `${k} ${hex(v)}`;
+      return k === 'status' && typeof v === 'string' ? `${k} ${v}` : `${k} ${valueText(v)}`;
+    })
     .join(' ');
 }
 
@@ -99,7 +102,10 @@ export class SerialDescriber {
     const seq = m.kind === 'event' ? '' : `#${m.seq} `;
     const link = m.link ? ` [link ${m.link.unnumbered ? '-' : m.link.seq} ack ${m.link.ack}]` : '';
     if ('message' in m) return `${seq}${m.op} ${this.statusText(m.status, m.message)}${link}`;
-    const body = fieldsText(m.body as Record<string, unknown>);
+    const fields = { ...(m.body as Record<string, unknown>) };
+    // CONNECTED and SOCKERR carry an errno of their own: named like a failed response's.
+    if (typeof fields.status === 'number' && fields.status !== 0) fields.status = this.errnoText(fields.status);
+    const body = fieldsText(fields);
     if (m.op === 'HELLO' && m.kind === 'response') {
       this.errnoBase = (m.body as { errnoBase: number }).errnoBase === 1 ? 'newlib' : 'linux';
     }
@@ -108,8 +114,12 @@ export class SerialDescriber {
   }
 
   private statusText(status: number, message: string): string {
-    const linux = toLinuxErrno(status, this.errnoBase);
-    const name = status < 0 ? `resolver error ${status}` : (errnoName(linux) ?? `errno ${status}`);
+    const name = this.errnoText(status);
     return message && message !== name ? `${name} ${JSON.stringify(message)}` : name;
+  }
+
+  private errnoText(status: number): string {
+    if (status < 0) return `resolver error ${status}`;
+    return errnoName(toLinuxErrno(status, this.errnoBase)) ?? `errno ${status}`;
   }
 }
