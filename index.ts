@@ -37,7 +37,10 @@ export async function openDevice<O extends OpenDeviceOptions = Record<never, nev
     protocol,
     profile: opts.emulator?.profile ?? profile ?? undefined,
   });
-  const dev = await openHostDevice(emu.uart, opts);
+  const dev = await openHostDevice(emu.uart, opts).catch(async (err: unknown) => {
+    await emu.close();
+    throw err;
+  });
   const close = dev.close.bind(dev);
   dev.close = async () => {
     await close();
