@@ -3,15 +3,11 @@
  * (attach, detach, busy, reboot, faults; `--quiet` keeps only failures, `--verbose` adds every
  * serial exchange decoded), the `--trace FILE.pcapng` recording and the `--ui` live page.
  */
-
 import type { Emulator, FaultEvent } from '../emulator/index.js';
-import { BoardWatch } from '../emulator/observe/board-watch.js';
+import type { BoardWatch } from '../emulator/observe/board-watch.js';
 import type { EmulatorObserver } from '../emulator/observe/observer.js';
-import { type EmulatorTrace, openEmulatorTrace } from '../emulator/observe/trace.js';
-import { boardActions } from '../emulator/ui/actions.js';
-import { serveUi, type UiServer } from '../emulator/ui/server.js';
-import { SerialDescriber } from '../firmware-protocol/trace/describe.js';
-import { type Direction, type RecordSplitter, recordSplitter } from '../firmware-protocol/trace/serial-records.js';
+import type { EmulatorTrace } from '../emulator/observe/trace.js';
+import type { UiServer } from '../emulator/ui/server.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -33,9 +29,11 @@ export function makeLog(v: Verbosity, write: (s: string) => void = (s) => proces
 }
 
 /** --verbose: each SLIP frame or AT line as one decoded log line. */
-function serialPrinter(protocol: 'slip' | 'at', log: Log): EmulatorObserver {
+async function serialPrinter(protocol: 'slip' | 'at', log: Log): Promise<EmulatorObserver> {
+  const { SerialDescriber } = await import('../firmware-protocol/trace/describe.js');
+  const { recordSplitter } = await import('../firmware-protocol/trace/serial-records.js');
   const describer = new SerialDescriber();
-  const split: Record<Direction, RecordSplitter> = {
+  const split = {
     hostToDevice: recordSplitter(protocol, 'hostToDevice'),
     deviceToHost: recordSplitter(protocol, 'deviceToHost'),
   };
@@ -55,23 +53,34 @@ export interface ObserveOptions {
   baud?: number;
 }
 
-/** The observers of one emulator run, and the lines they say about the host. */
+/**
+ * The observers of one emulator run, and the lines they say about the host. What a run does not
+ * ask for is not even loaded (the page's HTTP server, the trace writer): start-up stays fast.
+ */
 export class Observation {
   readonly log: Log;
-  readonly watch?: BoardWatch;
-  readonly trace?: EmulatorTrace;
   readonly observers: EmulatorObserver[] = [];
   private ui?: UiServer;
   private readonly transports: string[] = [];
 
-  constructor(private readonly o: ObserveOptions) {
+  private constructor(
+    private readonly o: ObserveOptions,
+    readonly trace: EmulatorTrace | undefined,
+    readonly watch: BoardWatch | undefined,
+  ) {
     this.log = makeLog(o.verbosity ?? 'normal');
-    // Opened first, so a trace path that cannot be written fails before anything starts.
-    if (o.trace) this.trace = openEmulatorTrace(o.trace, o.protocol);
-    if (o.ui !== undefined) this.watch = new BoardWatch({ protocol: o.protocol });
-    for (const x of [this.trace?.observer, this.watch]) if (x) this.observers.push(x);
-    if (o.verbosity === 'verbose') this.observers.push(serialPrinter(o.protocol, this.log));
-    this.watch?.setLink({ baud: o.baud ?? null });
+    for (const x of [trace?.observer, watch]) if (x) this.observers.push(x);
+    watch?.setLink({ baud: o.baud ?? null });
+  }
+
+  static async open(o: ObserveOptions): Promise<Observation> {
+    // The trace is opened first, so a path that cannot be written fails before anything starts.
+    const traces = o.trace ? await import('../emulator/observe/trace.js') : undefined;
+    const trace = o.trace ? traces?.openEmulatorTrace(o.trace, o.protocol) : undefined;
+    const Watch = o.ui === undefined ? undefined : (await import('../emulator/observe/board-watch.js')).BoardWatch;
+    const seen = new Observation(o, trace, Watch && new Watch({ protocol: o.protocol }));
+    if (o.verbosity === 'verbose') seen.observers.push(await serialPrinter(o.protocol, seen.log));
+    return seen;
   }
 
   /** A transport is ready (`listening socket://…`, `pty /dev/pts/5`). */
@@ -112,6 +121,8 @@ export class Observation {
   async startUi(emu: Emulator, dropHost: () => boolean): Promise<string | undefined> {
     if (!this.watch || this.o.ui === undefined) return undefined;
     this.watch.bind(emu);
+    const { serveUi } = await import('../emulator/ui/server.js');
+    const { boardActions } = await import('../emulator/ui/actions.js');
     this.ui = await serveUi({
       port: this.o.ui,
       watch: this.watch,

@@ -170,7 +170,7 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   const caWritten = o.caOut && pki ? pki.then((p) => writeCa(o.caOut as string, p.ca)) : undefined;
   const netOpts = { mode: o.network, ...(hosts ? { hosts } : {}), pki };
   // Several processes can share one virtual network: the first to join hosts it.
-  const seen = new Observation({ ...o, baud: o.baud });
+  const seen = await Observation.open({ ...o, baud: o.baud });
   const log = seen.log;
   const named = o.join ? await joinNamedNetwork(o.join, netOpts) : undefined;
   const faults = faultScenario(o) ?? uiScenario(o);
