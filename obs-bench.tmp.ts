@@ -1,0 +1,2 @@
+import { measureTrace, printTrace } from './bench/trace.js';
+for (const f of await measureTrace(false)) printTrace(f);
