@@ -37,6 +37,7 @@ export class NetTap implements NetworkCore {
   private nextId = 1;
   /** Source ports shown for the board's outgoing connections (the virtual network has none). */
   private nextPort = 49152;
+  private readonly listeners = new Map<number, TcpListener>();
 
   constructor(
     private readonly inner: NetInterface,
@@ -81,8 +82,6 @@ export class NetTap implements NetworkCore {
       return acceptor(conn, peer);
     };
   }
-
-  private readonly listeners = new Map<number, { close(): Promise<void> }>();
 
   unregisterListener(_ip: string, port: number): void {
     const l = this.listeners.get(port);
