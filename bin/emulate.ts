@@ -151,6 +151,68 @@ function transportError(option: string, err: unknown): Error {
   return new Error(`${option}: ${e.message ?? String(err)}`);
 }
 
+/**
+ * Opens the transports asked for on `line`, each with its attach/detach/busy lines; pushes
+ * their closers (so a failure half-way closes what opened) and returns their drop-host actions.
+ */
+async function openTransports(
+  o: EmulateOptions,
+  line: Duplex,
+  emulator: Emulator,
+  seen: Observation,
+  say: (text: string) => void,
+  closers: (() => Promise<void>)[],
+): Promise<(() => boolean)[]> {
+  const log = seen.log;
+  const drops: (() => boolean)[] = [];
+  for (const spec of o.listen) {
+    let via = spec; // the chosen port once listening
+    const t = await listenTcp(line, {
+      ...parseListen(spec),
+      onAttach: (peer) => seen.attached(peer, via),
+      onDetach: (peer) => seen.detached(peer, via),
+      onBusy: (peer) => seen.busy(peer, via),
+    }).catch((err) => {
+      throw transportError(`--listen ${spec}`, err);
+    });
+    via = t.url;
+    closers.push(() => t.close());
+    drops.push(() => t.dropHost());
+    say(`listening ${t.url}`);
+  }
+  if (o.rfc2217 !== undefined) {
+    const t = await listenRfc2217(line, {
+      port: o.rfc2217,
+      onAttach: (peer) => seen.attached(peer, 'rfc2217'),
+      onDetach: (peer) => seen.detached(peer, 'rfc2217'),
+      onBusy: (peer) => seen.busy(peer, 'rfc2217'),
+      onChange: (change) => log.info(`rfc2217: ${describeChange(change)}`),
+      // The ESP auto-reset circuit let the chip out of reset (esptool's RTS pulse): power-cycle it.
+      onReset: () => {
+        log.info('rfc2217: reset');
+        emulator.reboot();
+      },
+    }).catch((err) => {
+      throw transportError(`--rfc2217 ${o.rfc2217}`, err);
+    });
+    closers.push(() => t.close());
+    drops.push(() => t.dropHost());
+    say(`listening ${t.url}`);
+  }
+  if (o.pty) {
+    const events = {
+      onAttach: (peer: string) => seen.attached(peer, 'pty'),
+      onDetach: (peer: string) => seen.detached(peer, 'pty'),
+    };
+    const p = await openPty(line, { ...(typeof o.pty === 'string' ? { link: o.pty } : {}), ...events }).catch((err) => {
+      throw transportError(`--pty${typeof o.pty === 'string' ? ` ${o.pty}` : ''}`, err);
+    });
+    closers.push(() => p.close());
+    say(`pty ${p.path}`);
+  }
+  return drops;
+}
+
 export async function startEmulator(o: EmulateOptions, print: (line: string) => void): Promise<RunningEmulator> {
   if (o.flash !== undefined) checkFlashDir(o.flash);
   const hosts = o.config ? loadHostsFile(o.config) : undefined;
@@ -169,9 +231,9 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   // The CA is written after the `listening` lines (they must come at once): `ca FILE` says when.
   const caWritten = o.caOut && pki ? pki.then((p) => writeCa(o.caOut as string, p.ca)) : undefined;
   const netOpts = { mode: o.network, ...(hosts ? { hosts } : {}), pki };
-  // Several processes can share one virtual network: the first to join hosts it.
   const seen = await Observation.open({ ...o, baud: o.baud });
   const log = seen.log;
+  // Several processes can share one virtual network: the first to join hosts it.
   const named = o.join ? await joinNamedNetwork(o.join, netOpts) : undefined;
   const faults = faultScenario(o) ?? uiScenario(o);
   let board: Emulator | undefined;
@@ -200,7 +262,6 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     if (emulator.personality instanceof SlipPersonality) log.info(`uart ${describeUart(u)}`);
   });
   const line: Duplex = o.baud && !faults ? paceDuplex(emulator.uart, o.baud) : emulator.uart;
-  const closers: (() => Promise<void>)[] = [];
   if (named) print(`network ${o.join} ${named.network ? 'hosted' : 'joined'}, device ${emulator.nic.ip}`);
   const lines: string[] = [];
   const say = (text: string): void => {
@@ -208,55 +269,9 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     print(text);
     seen.transport(text);
   };
-  const drops: (() => boolean)[] = [];
+  const closers: (() => Promise<void>)[] = [];
   try {
-    for (const spec of o.listen) {
-      let via = spec; // the chosen port once listening
-      const t = await listenTcp(line, {
-        ...parseListen(spec),
-        onAttach: (peer) => seen.attached(peer, via),
-        onDetach: (peer) => seen.detached(peer, via),
-        onBusy: (peer) => seen.busy(peer, via),
-      }).catch((err) => {
-        throw transportError(`--listen ${spec}`, err);
-      });
-      via = t.url;
-      closers.push(() => t.close());
-      drops.push(() => t.dropHost());
-      say(`listening ${t.url}`);
-    }
-    if (o.rfc2217 !== undefined) {
-      const t = await listenRfc2217(line, {
-        port: o.rfc2217,
-        onAttach: (peer) => seen.attached(peer, 'rfc2217'),
-        onDetach: (peer) => seen.detached(peer, 'rfc2217'),
-        onBusy: (peer) => seen.busy(peer, 'rfc2217'),
-        onChange: (change) => log.info(`rfc2217: ${describeChange(change)}`),
-        // The ESP auto-reset circuit let the chip out of reset (esptool's RTS pulse): power-cycle it.
-        onReset: () => {
-          log.info('rfc2217: reset');
-          emulator.reboot();
-        },
-      }).catch((err) => {
-        throw transportError(`--rfc2217 ${o.rfc2217}`, err);
-      });
-      closers.push(() => t.close());
-      drops.push(() => t.dropHost());
-      say(`listening ${t.url}`);
-    }
-    if (o.pty) {
-      const events = {
-        onAttach: (peer: string) => seen.attached(peer, 'pty'),
-        onDetach: (peer: string) => seen.detached(peer, 'pty'),
-      };
-      const p = await openPty(line, { ...(typeof o.pty === 'string' ? { link: o.pty } : {}), ...events }).catch(
-        (err) => {
-          throw transportError(`--pty${typeof o.pty === 'string' ? ` ${o.pty}` : ''}`, err);
-        },
-      );
-      closers.push(() => p.close());
-      say(`pty ${p.path}`);
-    }
+    const drops = await openTransports(o, line, emulator, seen, say, closers);
     const ui = await seen.startUi(emulator, () => drops.some((drop) => drop()));
     if (ui) say(ui);
   } catch (err) {
