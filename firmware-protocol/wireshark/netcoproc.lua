@@ -25,6 +25,7 @@ local OPS = {
   [0x18] = "SETSOCKOPT",
   [0x19] = "GETADDRINFO",
   [0x1a] = "POLL",
+  [0x1b] = "SHUTDOWN",
   [0x20] = "TLS_WRAP",
   [0x40] = "FILE_WRITE",
   [0x41] = "FILE_READ",
@@ -145,7 +146,7 @@ local ERRNO_NEWLIB = {
 }
 
 local SOCK_FIRST = {
-  [0] = { [0x11] = true, [0x12] = true, [0x13] = true, [0x14] = true, [0x15] = true, [0x16] = true, [0x17] = true, [0x18] = true, [0x20] = true },
+  [0] = { [0x11] = true, [0x12] = true, [0x13] = true, [0x14] = true, [0x15] = true, [0x16] = true, [0x17] = true, [0x18] = true, [0x1b] = true, [0x20] = true },
   [1] = { [0x10] = true, [0x14] = true },
   [2] = { [0x81] = true, [0x82] = true, [0x83] = true, [0x84] = true, [0x85] = true, [0x86] = true, [0x90] = true },
 }
