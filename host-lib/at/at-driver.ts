@@ -310,12 +310,12 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     return s;
   }
 
-  /** AT+CIPDOMAIN (or the DNS cache); an IP literal is answered locally. Unknown name → OSError(-2). */
   /** AT+UART_CUR=<baudrate>,<databits>,<stopbits>,<parity>,<flow control>; the reply comes at the old speed. */
   async setLineSpeed(baudRate: number): Promise<void> {
     await this.channel.run({ name: 'UART_CUR', form: 'set', params: [baudRate, 8, 1, 0, 0] });
   }
 
+  /** AT+CIPDOMAIN (or the DNS cache); an IP literal is answered locally. Unknown name → OSError(-2). */
   async getaddrinfo(host: string, port: number, _family = 0, type = 0, proto = 0): Promise<AddrInfo[]> {
     this.checkUsable();
     const ip = isIpLiteral(host) ? host : (this.dns.get(host) ?? (await this.lookup(host)));
