@@ -1,11 +1,11 @@
 /**
  * The ESP-AT driver: stock Espressif AT firmware (v2.x–v4.x) as a Driver (driver.ts). One
- * command channel, one link table with one URC reducer, background reads/sends, and reboot
+ * command channel, one connection (link id) table with one URC reducer, background reads/sends, and reboot
  * detection: `\r\nready\r\n` at any time fails every socket with ECONNRESET ("coprocessor
  * restarted"), emits 'reset' and runs the start-up again.
  *
  * ```ts
- * const drv = await AtDriver.open(link);
+ * const drv = await AtDriver.open(transport);
  * const s = await drv.socket(AF_INET, SOCK_STREAM, 0);
  * ```
  */
@@ -76,7 +76,7 @@ export class AtDriver extends EventEmitter implements Driver {
   private readonly detach: () => void;
 
   private constructor(
-    link: Duplex,
+    transport: Duplex,
     private readonly opts: AtDriverOptions,
   ) {
     super();
@@ -86,7 +86,7 @@ export class AtDriver extends EventEmitter implements Driver {
       maxSend: this.capabilities?.maxSend ?? 2048,
       timeoutMs: (name, bytes) => this.dataTimeoutMs(name, bytes),
     }));
-    this.channel = new AtChannel(link, {
+    this.channel = new AtChannel(transport, {
       onUrc: (m) => this.onUrc(m),
       onStray: (m) => this.emit('stray', m),
       background: () => (this.capabilities ? this.io.next() : undefined),
@@ -102,20 +102,20 @@ export class AtDriver extends EventEmitter implements Driver {
     });
     this.network = createNetworkModule(this.channel, this.table);
     const onData = (chunk: Uint8Array) => this.channel.feed(chunk);
-    const onGone = (err?: Error) => this.linkGone(err?.message ?? 'the link to the coprocessor closed');
-    link.on('data', onData);
-    link.on('error', onGone);
-    link.on('close', onGone);
+    const onGone = (err?: Error) => this.transportGone(err?.message ?? 'the link to the coprocessor closed');
+    transport.on('data', onData);
+    transport.on('error', onGone);
+    transport.on('close', onGone);
     this.detach = () => {
-      link.off('data', onData);
-      link.off('error', onGone);
-      link.off('close', onGone);
+      transport.off('data', onData);
+      transport.off('error', onGone);
+      transport.off('close', onGone);
     };
   }
 
   /** Probes the module and sets it up; rejects with OSError(ETIMEDOUT) if nothing answers `AT`. */
-  static async open(link: Duplex, opts: AtDriverOptions = {}): Promise<AtDriver> {
-    const drv = new AtDriver(link, opts);
+  static async open(transport: Duplex, opts: AtDriverOptions = {}): Promise<AtDriver> {
+    const drv = new AtDriver(transport, opts);
     try {
       await drv.startUp();
       drv.startLiveness();
@@ -249,7 +249,7 @@ export class AtDriver extends EventEmitter implements Driver {
     this.emit('reset', { reason });
     this.startUp().catch((err: Error) => {
       // Without a working module every queued and later command must fail, not wait.
-      this.linkGone(`the coprocessor did not come back after restarting: ${err.message}`);
+      this.transportGone(`the coprocessor did not come back after restarting: ${err.message}`);
       this.emit('error', err);
     });
   }
@@ -258,7 +258,7 @@ export class AtDriver extends EventEmitter implements Driver {
     this.connections.failAll(err);
   }
 
-  private linkGone(detail: string): void {
+  private transportGone(detail: string): void {
     if (this.closed) return;
     this.closed = true;
     this.gone = detail;
@@ -313,7 +313,7 @@ export class AtDriver extends EventEmitter implements Driver {
     return field;
   }
 
-  /** Closes every socket (bounded), then stops listening to the link. */
+  /** Closes every socket (bounded), then stops listening to the transport. */
   async close(): Promise<void> {
     if (!this.closed) {
       const all = Promise.all([...this.connections.sockets].map((s) => s.close().catch(() => {})));
