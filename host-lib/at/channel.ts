@@ -1,5 +1,5 @@
 /**
- * The command channel: one AT command in flight at a time over a byte link, its reply lines
+ * The command channel: one AT command in flight at a time over the transport, its reply lines
  * paired strictly with it, everything else handed to the URC reducer the moment it is parsed.
  *
  * Pairing rule: a message is part of the running command's reply only if its type is a reply
@@ -44,7 +44,7 @@ const SYNC: AtCommand = {
 
 /**
  * @example
- * const ch = new AtChannel(link, { onUrc: (m) => table.apply(m) });
+ * const ch = new AtChannel(transport, { onUrc: (m) => table.apply(m) });
  * const reply = await ch.run({ name: 'CIPDOMAIN', form: 'set', params: ['echo.test'] });
  * infoLines(reply, '+CIPDOMAIN')[0].fields[0]; // '10.77.0.7'
  */
@@ -85,14 +85,14 @@ export class AtChannel {
   private readonly flightHost: FlightHost;
 
   constructor(
-    private readonly link: Duplex,
+    private readonly transport: Duplex,
     private readonly opts: AtChannelOptions,
   ) {
     this.flightHost = {
       busyRetries: opts.busyRetries ?? 8,
       busyBackoffMs: opts.busyBackoffMs ?? 100,
       sendFailGraceMs: opts.sendFailGraceMs ?? 500,
-      write: (bytes) => this.link.write(bytes),
+      write: (bytes) => this.transport.write(bytes),
       ended: (f, failure) => this.finish(f, failure),
       strayPrompt: () => this.onStrayReply({ type: 'prompt' }),
       desync: () => {
@@ -116,7 +116,7 @@ export class AtChannel {
     });
   }
 
-  /** Whether the link is gone (every command fails at once). */
+  /** Whether the transport is gone (every command fails at once). */
   get isClosed(): boolean {
     return this.closed !== null;
   }
@@ -161,7 +161,7 @@ export class AtChannel {
     if (!f || this.probeAnswerDue) return false;
     if (f.prompt && !f.replies.some((m) => m.type === 'recv')) return false;
     this.probeAnswerDue = true;
-    this.link.write(PROBE_LINE);
+    this.transport.write(PROBE_LINE);
     return true;
   }
 
@@ -172,7 +172,7 @@ export class AtChannel {
 
   /** Bytes straight onto the line, outside any command (start-up recovery, unwedge.ts). */
   writeRaw(bytes: Uint8Array): void {
-    if (!this.closed) this.link.write(bytes);
+    if (!this.closed) this.transport.write(bytes);
   }
 
   /** Feeds device bytes; every parsed message is paired or handed on, in order. */
@@ -194,7 +194,7 @@ export class AtChannel {
     }
   }
 
-  /** Fails the command in flight and every queued one (device restarted, link gone). */
+  /** Fails the command in flight and every queued one (device restarted, transport gone). */
   failAll(failure: AtFailure): void {
     const queued = this.queue.splice(0);
     if (this.next) queued.unshift(this.next);
@@ -208,7 +208,7 @@ export class AtChannel {
     this.desynced = false;
   }
 
-  /** Fails everything now and later (the link is gone). */
+  /** Fails everything now and later (the transport is gone). */
   close(detail: string): void {
     if (this.closed) return;
     this.closed = { kind: 'link-closed', detail };
@@ -312,7 +312,7 @@ export class AtChannel {
     // A CIPSEND that timed out before its prompt may still get one: the device now waits for
     // exactly that payload, and anything else we wrote would be swallowed as data.
     if (m.type === 'prompt' && this.latePayload) {
-      this.link.write(this.latePayload);
+      this.transport.write(this.latePayload);
       this.latePayload = null;
       return;
     }
