@@ -1,28 +1,28 @@
 /**
  * The ESP-AT driver: stock Espressif AT firmware (v2.x–v4.x) as a Driver (driver.ts). One
- * command channel, one link table with one URC reducer, background reads/sends, and reboot
+ * command channel, one connection (link id) table with one URC reducer, background reads/sends, and reboot
  * detection: `\r\nready\r\n` at any time fails every socket with ECONNRESET ("coprocessor
  * restarted"), emits 'reset' and runs the start-up again.
  *
  * ```ts
- * const drv = await AtDriver.open(link);
+ * const drv = await AtDriver.open(transport);
  * const s = await drv.socket(AF_INET, SOCK_STREAM, 0);
  * ```
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { at, constants as C, errno as E } from '../../firmware-protocol/index.js';
+import { type at, constants as C, errno as E } from '../../firmware-protocol/index.js';
 import { isIpLiteral } from '../args.js';
-import type { AddrInfo, Driver, NetworkModule, SockAddr } from '../driver.js';
+import type { AddrInfo, Driver, NetworkModule } from '../driver.js';
 import { OSError, osError } from '../errors.js';
-import { AtSocket, type AtSocketHost } from './at-socket.js';
+import type { AtSocket } from './at-socket.js';
 import { AtChannel, type AtCommand, infoLines } from './channel.js';
+import { AtConnections, dataTimeoutMs, LINKS } from './connections.js';
 import { DnsCache } from './dns-cache.js';
-import { connectTimedOut, EAI_NONAME } from './errno-map.js';
+import { EAI_NONAME } from './errno-map.js';
 import { IoPicker } from './io.js';
-import { applyUrc, type LinkEntry, LinkTable } from './links.js';
+import { applyUrc, LinkTable } from './links.js';
 import { AtLiveness } from './liveness.js';
-import { configureSslLink, ensureRealTime } from './ssl.js';
 import { type AtCapabilities, configure, syncAt } from './startup.js';
 import { createNetworkModule } from './wlan.js';
 
@@ -54,39 +54,19 @@ export interface AtDriverOptions {
   keepaliveTimeoutMs?: number;
 }
 
-/** The firmware's link count (AT_SOCKET_MAX_CONN_NUM). */
-const LINKS = 5;
-
-/**
- * A local port for a socket bound to port 0 (ESP-AT needs a number in CIPSERVER and UDP
- * CIPSTART): lwIP's ephemeral range, 49152–65535, from a random start.
- */
-function ephemeralPort(): number {
-  return 49152 + Math.floor(Math.random() * 16384);
-}
-
-export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
+export class AtDriver extends EventEmitter implements Driver {
   readonly profile = 'esp-at';
   readonly maxSockets = LINKS;
   readonly table = new LinkTable(LINKS);
   readonly channel: AtChannel;
   readonly network: NetworkModule;
-  readonly rxBuffer: number;
-  readonly txBuffer: number;
+  /** The sockets and their connections (link ids). */
+  readonly connections: AtConnections;
   private capabilities: AtCapabilities | null = null;
-  private readonly sockets = new Set<AtSocket>();
-  /** The listening socket that owns the module's one AT+CIPSERVER. */
-  private serverOwner: AtSocket | null = null;
-  private readonly udpOpening = new WeakMap<AtSocket, Promise<void>>();
-  /** Links switched to active receive (UDP keeps datagram boundaries that way). */
-  private readonly activeLinks = new Set<number>();
   private readonly io: IoPicker;
   private readonly dns: DnsCache;
-  private nextId = 1;
   /** Counts boots seen; work started before a reboot checks it and gives up. */
   private boot = 0;
-  /** The boot whose clock is known to be real (SNTP synced), for verified SSL links. */
-  private clockBoot = -1;
   private closed = false;
   /** The module stopped answering: every call fails at once until recover() finds it again. */
   private lost = false;
@@ -96,40 +76,46 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
   private readonly detach: () => void;
 
   private constructor(
-    link: Duplex,
+    transport: Duplex,
     private readonly opts: AtDriverOptions,
   ) {
     super();
-    this.rxBuffer = opts.rxBuffer ?? 16384;
-    this.txBuffer = opts.txBuffer ?? 16384;
     this.dns = new DnsCache(opts.dnsCacheMs ?? 30_000);
     this.io = new IoPicker(this.table, () => ({
       maxRead: opts.maxRead ?? 8192,
       maxSend: this.capabilities?.maxSend ?? 2048,
       timeoutMs: (name, bytes) => this.dataTimeoutMs(name, bytes),
     }));
-    this.channel = new AtChannel(link, {
+    this.channel = new AtChannel(transport, {
       onUrc: (m) => this.onUrc(m),
       onStray: (m) => this.emit('stray', m),
       background: () => (this.capabilities ? this.io.next() : undefined),
       busyRetries: opts.busyRetries,
     });
+    this.connections = new AtConnections({
+      table: this.table,
+      channel: this.channel,
+      options: opts,
+      boot: () => this.boot,
+      caps: () => this.capabilities,
+      report: (err) => this.emit('error', err),
+    });
     this.network = createNetworkModule(this.channel, this.table);
     const onData = (chunk: Uint8Array) => this.channel.feed(chunk);
-    const onGone = (err?: Error) => this.linkGone(err?.message ?? 'the link to the coprocessor closed');
-    link.on('data', onData);
-    link.on('error', onGone);
-    link.on('close', onGone);
+    const onGone = (err?: Error) => this.transportGone(err?.message ?? 'the link to the coprocessor closed');
+    transport.on('data', onData);
+    transport.on('error', onGone);
+    transport.on('close', onGone);
     this.detach = () => {
-      link.off('data', onData);
-      link.off('error', onGone);
-      link.off('close', onGone);
+      transport.off('data', onData);
+      transport.off('error', onGone);
+      transport.off('close', onGone);
     };
   }
 
   /** Probes the module and sets it up; rejects with OSError(ETIMEDOUT) if nothing answers `AT`. */
-  static async open(link: Duplex, opts: AtDriverOptions = {}): Promise<AtDriver> {
-    const drv = new AtDriver(link, opts);
+  static async open(transport: Duplex, opts: AtDriverOptions = {}): Promise<AtDriver> {
+    const drv = new AtDriver(transport, opts);
     try {
       await drv.startUp();
       drv.startLiveness();
@@ -179,7 +165,8 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     this.liveness = new AtLiveness(
       this.channel,
       {
-        active: () => this.capabilities !== null && !this.lost && (this.sockets.size > 0 || !this.channel.isIdle),
+        active: () =>
+          this.capabilities !== null && !this.lost && (this.connections.sockets.size > 0 || !this.channel.isIdle),
         onLost: (errno, why) => this.onLost(errno, why),
         onRestarted: () => this.onReboot('set-up gone (+CIPMUX:0): it restarted unseen'),
         slack: () => Math.ceil(((this.capabilities?.maxSend ?? 2048) * 10 * 1000) / baud),
@@ -201,7 +188,7 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     this.channel.hold(true);
     this.channel.suspend({ kind: 'lost', errno, detail: why });
     this.failSockets(new OSError(errno, why));
-    this.activeLinks.clear();
+    this.connections.rebooted();
     this.dns.clear();
     this.emit('hang', { reason: why });
     void this.recover();
@@ -223,13 +210,16 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     }
   }
 
-  /**
-   * A data command's deadline: the table's, plus the time `bytes` take on the line at 10 bits
-   * per byte (8192 bytes are 0.7 s at 115200 baud but 8.5 s at 9600).
-   */
+  /** A data command's deadline at this line rate (connections.ts). */
   dataTimeoutMs(name: 'CIPSEND' | 'CIPRECVDATA', bytes: number): number {
-    const base = at.AT_COMMANDS[name].timeoutMs;
-    return base + Math.ceil((bytes * 10 * 1000) / (this.opts.baudRate ?? 115200));
+    return dataTimeoutMs(name, bytes, this.opts.baudRate);
+  }
+
+  get rxBuffer(): number {
+    return this.connections.rxBuffer;
+  }
+  get txBuffer(): number {
+    return this.connections.txBuffer;
   }
 
   private onUrc(m: at.AtMessage): void {
@@ -242,7 +232,7 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     if (m.type === 'unknown' || m.type === 'overflow') this.emit('stray', m);
     if (effect === 'io') this.channel.kick();
     else if (effect === 'reboot') this.onReboot();
-    else if (typeof effect === 'object') this.closeOrphan(effect.closeLink);
+    else if (typeof effect === 'object') this.connections.closeOrphan(effect.closeLink);
   }
 
   /** `ready`: the module restarted; every socket and command fails, then start-up runs again. */
@@ -253,24 +243,22 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     this.channel.hold(true);
     this.channel.failAll({ kind: 'reset' });
     this.failSockets(new OSError(E.ECONNRESET, 'coprocessor restarted'));
-    this.activeLinks.clear();
+    this.connections.rebooted();
     this.dns.clear();
     if (!started) return; // already starting: the failed command makes start-up begin again
     this.emit('reset', { reason });
     this.startUp().catch((err: Error) => {
       // Without a working module every queued and later command must fail, not wait.
-      this.linkGone(`the coprocessor did not come back after restarting: ${err.message}`);
+      this.transportGone(`the coprocessor did not come back after restarting: ${err.message}`);
       this.emit('error', err);
     });
   }
 
   private failSockets(err: OSError): void {
-    for (const s of this.sockets) s.fail(err);
-    this.table.resetAll();
-    this.serverOwner = null;
+    this.connections.failAll(err);
   }
 
-  private linkGone(detail: string): void {
+  private transportGone(detail: string): void {
     if (this.closed) return;
     this.closed = true;
     this.gone = detail;
@@ -281,13 +269,6 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
 
   private run(cmd: AtCommand) {
     return this.channel.run(cmd);
-  }
-
-  private async tryRun(cmd: AtCommand): Promise<boolean> {
-    return this.run(cmd).then(
-      () => true,
-      () => false,
-    );
   }
 
   // ---- Driver ----
@@ -304,18 +285,17 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     if (type !== C.SOCK_STREAM && type !== C.SOCK_DGRAM) throw osError('EPROTONOSUPPORT', `socket type ${type}`);
     if (proto === C.IPPROTO_SEC && type !== C.SOCK_STREAM)
       throw osError('EPROTONOSUPPORT', 'IPPROTO_SEC needs SOCK_STREAM');
-    const s = new AtSocket(this.nextId++, type, this);
+    const s = this.connections.create(type);
     if (proto === C.IPPROTO_SEC) s.tls = true;
-    this.sockets.add(s);
     return s;
   }
 
-  /** AT+CIPDOMAIN (or the DNS cache); an IP literal is answered locally. Unknown name → OSError(-2). */
   /** AT+UART_CUR=<baudrate>,<databits>,<stopbits>,<parity>,<flow control>; the reply comes at the old speed. */
   async setLineSpeed(baudRate: number): Promise<void> {
     await this.channel.run({ name: 'UART_CUR', form: 'set', params: [baudRate, 8, 1, 0, 0] });
   }
 
+  /** AT+CIPDOMAIN (or the DNS cache); an IP literal is answered locally. Unknown name → OSError(-2). */
   async getaddrinfo(host: string, port: number, _family = 0, type = 0, proto = 0): Promise<AddrInfo[]> {
     this.checkUsable();
     const ip = isIpLiteral(host) ? host : (this.dns.get(host) ?? (await this.lookup(host)));
@@ -333,220 +313,15 @@ export class AtDriver extends EventEmitter implements Driver, AtSocketHost {
     return field;
   }
 
-  /** Closes every socket (bounded), then stops listening to the link. */
+  /** Closes every socket (bounded), then stops listening to the transport. */
   async close(): Promise<void> {
     if (!this.closed) {
-      const all = Promise.all([...this.sockets].map((s) => s.close().catch(() => {})));
+      const all = Promise.all([...this.connections.sockets].map((s) => s.close().catch(() => {})));
       await Promise.race([all, new Promise((r) => setTimeout(r, 2000).unref())]);
     }
     this.closed = true;
     this.liveness?.stop();
     this.channel.close('device closed');
     this.detach();
-  }
-
-  // ---- AtSocketHost: what sockets ask of the driver ----
-  /** IPPROTO_SEC: real time first if the server is verified (once per boot), then the link's AT+CIPSSLC* (ssl.ts). */
-  private async prepareSsl(sock: AtSocket, id: number): Promise<void> {
-    const run = (c: AtCommand) => this.run(c);
-    if (sock.sslConfig.auth >= 2 && this.clockBoot !== this.boot) {
-      await ensureRealTime(run);
-      this.clockBoot = this.boot;
-    }
-    await configureSslLink(run, id, sock.sslConfig);
-  }
-
-  connectTcp(sock: AtSocket, addr: SockAddr): void {
-    const e = this.table.allocate(sock);
-    if (!e) throw osError('ENFILE', `ESP-AT link table full (${LINKS} links)`);
-    sock.link = e;
-    this.startTcp(sock, e, addr).catch((err: Error) => this.emit('error', err));
-  }
-
-  private async startTcp(sock: AtSocket, e: LinkEntry, [ip, port]: SockAddr): Promise<void> {
-    const boot = this.boot;
-    const deviceMs = Math.min(60_000, this.opts.connectTimeoutMs ?? 20_000);
-    const kind = sock.tls ? 'SSL' : 'TCP';
-    const params: at.ParamInput[] = [e.id, ip.includes(':') ? `${kind}v6` : kind, ip, port];
-    if (this.capabilities?.startTimeout) params.push(null, null, deviceMs);
-    let err: OSError | null = null;
-    let started = 0;
-    try {
-      const cancelled = () => sock.state === 'closed';
-      if (sock.tls) await this.prepareSsl(sock, e.id);
-      const context = sock.tls ? 'CIPSTART:SSL' : undefined;
-      started = performance.now();
-      await this.run({ name: 'CIPSTART', form: 'set', params, timeoutMs: deviceMs + 1000, cancelled, context });
-    } catch (e2) {
-      err = e2 instanceof OSError ? e2 : new OSError(E.EIO, String(e2));
-      const asked = this.capabilities?.startTimeout ? deviceMs : undefined;
-      if (started > 0) err = connectTimedOut(err, performance.now() - started, asked) ?? err;
-    }
-    if (boot !== this.boot) return; // the socket already failed with ECONNRESET
-    // After a timeout the module may still connect later: close the id rather than reuse it.
-    const mayBeUp = !err || err.errno === E.ETIMEDOUT;
-    if (sock.state === 'closed' || e.sink !== sock) {
-      if (mayBeUp) await this.closeLink(e);
-      else this.table.release(e);
-      return;
-    }
-    if (!err) {
-      if (e.phase === 'connecting') e.phase = 'open';
-      sock.connectDone(null);
-      return;
-    }
-    sock.link = null;
-    if (mayBeUp) void this.closeLink(e);
-    else this.table.release(e);
-    sock.connectDone(err);
-  }
-
-  /**
-   * UDP: AT+CIPSTART=<id>,"UDP",<remote>,<rport>,<lport>,2 — mode 2 takes datagrams from anyone.
-   * `remote` null (a bind): `"0.0.0.0",<lport>`, the form lwIP-based hosts use for a UDP
-   * listener (esp-at#450); every datagram then names its sender in `+IPD`.
-   */
-  openUdp(sock: AtSocket, remote: SockAddr | null): Promise<void> {
-    const pending = this.udpOpening.get(sock);
-    if (pending) return pending;
-    const e = this.table.allocate(sock);
-    if (!e) return Promise.reject(osError('ENFILE', `ESP-AT link table full (${LINKS} links)`));
-    sock.link = e;
-    const p = this.startUdp(sock, e, remote).finally(() => this.udpOpening.delete(sock));
-    this.udpOpening.set(sock, p);
-    return p;
-  }
-
-  private async startUdp(sock: AtSocket, e: LinkEntry, remote: SockAddr | null): Promise<void> {
-    if (this.capabilities?.recvCommand === 'CIPRECVTYPE') {
-      if (await this.tryRun({ name: 'CIPRECVTYPE', form: 'set', params: [e.id, 0] })) this.activeLinks.add(e.id);
-    }
-    const localPort = sock.local[1] || ephemeralPort();
-    const [ip, port] = remote ?? ['0.0.0.0', localPort];
-    const type = ip.includes(':') ? 'UDPv6' : 'UDP';
-    try {
-      await this.run({
-        name: 'CIPSTART',
-        form: 'set',
-        params: [e.id, type, ip, port, localPort, 2],
-        context: 'CIPSTART:UDP',
-      });
-    } catch (err) {
-      sock.link = null;
-      await this.restoreMode(e.id);
-      this.table.release(e);
-      throw err;
-    }
-    if (e.phase === 'connecting') e.phase = 'open';
-    sock.local = [sock.local[0], localPort];
-    if (sock.state === 'closed') await this.closeLink(e); // closed while the link was opening
-  }
-
-  async sendDatagram(sock: AtSocket, data: Uint8Array, addr: SockAddr): Promise<number> {
-    const max = this.capabilities?.maxSend ?? 2048;
-    if (data.length > max) throw osError('EMSGSIZE', `datagram larger than ${max} bytes (AT+CIPSEND limit)`);
-    if (!sock.link) await this.openUdp(sock, addr);
-    const e = sock.link;
-    if (!e || sock.state === 'closed') throw osError('EBADF');
-    if (data.length === 0) return 0; // AT+CIPSEND cannot carry an empty datagram
-    await this.run({
-      name: 'CIPSEND',
-      form: 'set',
-      params: [e.id, data.length, addr[0], addr[1]],
-      payload: data,
-      timeoutMs: this.dataTimeoutMs('CIPSEND', data.length),
-    });
-    return data.length;
-  }
-
-  /** AT+CIPSERVER=1,<port>. ESP-AT has ONE server: a second listening socket gets EOPNOTSUPP. */
-  async listen(sock: AtSocket): Promise<void> {
-    if (this.table.server) throw osError('EOPNOTSUPP', 'ESP-AT allows one listening socket (AT+CIPSERVER)');
-    const port = sock.local[1] || ephemeralPort(); // lwIP picks one for an unbound listener too
-    const sink = {
-      onAccept: (e: LinkEntry, remote: at.Remote | null) => {
-        const child = new AtSocket(this.nextId++, C.SOCK_STREAM, this);
-        child.state = 'connected';
-        child.link = e;
-        if (remote) child.remote = [remote.ip, remote.port];
-        this.sockets.add(child);
-        sock.onAccepted(child);
-        return child;
-      },
-    };
-    // The sink is in place before the OK: a client already waiting is reported as `0,CONNECT`
-    // right after it, often in the same chunk, before this function resumes.
-    const start = () => {
-      this.table.server = sink;
-      return this.run({ name: 'CIPSERVER', form: 'set', params: [1, port] }).catch((err: unknown) => {
-        this.table.server = null;
-        throw err;
-      });
-    };
-    try {
-      await start();
-    } catch {
-      // A server left over from an earlier session blocks a new one: stop it and try once more.
-      await this.tryRun({ name: 'CIPSERVER', form: 'set', params: [0] });
-      await start();
-    }
-    sock.local = [sock.local[0], port];
-    this.serverOwner = sock;
-  }
-
-  /** The peer of an accepted link, from `+CIPSTATE:<id>,"TCP","<ip>",<port>,<lport>,1`. */
-  async peerOf(sock: AtSocket): Promise<SockAddr> {
-    const id = sock.link?.id;
-    if (id === undefined) return ['0.0.0.0', 0];
-    const reply = await this.run({ name: 'CIPSTATE', form: 'query' });
-    const line = infoLines(reply, '+CIPSTATE').find((l) => l.fields[0] === id);
-    const [ip, port] = [line?.fields[2], line?.fields[3]];
-    return typeof ip === 'string' && typeof port === 'number' ? [ip, port] : ['0.0.0.0', 0];
-  }
-
-  async release(sock: AtSocket, wasListening: boolean): Promise<void> {
-    this.sockets.delete(sock);
-    if (wasListening) {
-      if (this.serverOwner !== sock) return; // failed by a reboot: the module has no server now
-      this.serverOwner = null;
-      this.table.server = null;
-      await this.tryRun({ name: 'CIPSERVER', form: 'set', params: [0] });
-      return;
-    }
-    const e = sock.link;
-    if (!e || e.sink !== sock || e.phase === 'connecting') return; // a running CIPSTART cleans up itself
-    const deadline = Date.now() + (this.opts.flushTimeoutMs ?? 5000);
-    while (sock.tx.bytes > 0 && e.sink === sock && e.phase === 'open' && Date.now() < deadline) {
-      this.channel.kick();
-      await sock.wait(deadline);
-    }
-    if (e.sink === sock) await this.closeLink(e);
-  }
-
-  /** AT+CIPCLOSE=<id>; the id is free again afterwards, whatever the module answered. */
-  private async closeLink(e: LinkEntry): Promise<void> {
-    const boot = this.boot;
-    const wasClosed = e.phase === 'closed';
-    e.phase = 'closing';
-    e.sink = null;
-    e.devData = false;
-    if (!wasClosed) await this.tryRun({ name: 'CIPCLOSE', form: 'set', params: [e.id] });
-    if (boot !== this.boot) return;
-    await this.restoreMode(e.id);
-    this.table.release(e);
-  }
-
-  private async restoreMode(id: number): Promise<void> {
-    if (!this.activeLinks.delete(id)) return;
-    await this.tryRun({ name: 'CIPRECVTYPE', form: 'set', params: [id, 1] });
-  }
-
-  /** A link came up that no socket owns (a stale server's client): close it. */
-  private closeOrphan(id: number): void {
-    const e = this.table.get(id);
-    if (!e) return;
-    void this.tryRun({ name: 'CIPCLOSE', form: 'set', params: [id] }).then(() => {
-      if (e.phase === 'orphan') this.table.release(e);
-    });
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The command channel: one AT command in flight at a time over a byte link, its reply lines
+ * The command channel: one AT command in flight at a time over the transport, its reply lines
  * paired strictly with it, everything else handed to the URC reducer the moment it is parsed.
  *
  * Pairing rule: a message is part of the running command's reply only if its type is a reply
@@ -23,38 +23,13 @@
  */
 import type { Duplex } from 'node:stream';
 import { at } from '../../firmware-protocol/index.js';
-import {
-  ALWAYS_EXPECTED,
-  type AtChannelOptions,
-  type AtCommand,
-  type AtJob,
-  type AtReply,
-  FINAL_RESULTS,
-  isBusyCode,
-  URC_TYPES,
-} from './command.js';
+import { type AtChannelOptions, type AtCommand, type AtJob, type AtReply, isBusyCode, URC_TYPES } from './command.js';
 import { type AtFailure, atOSError } from './errno-map.js';
+import { Flight, type FlightHost } from './flight.js';
 
 export { type AtChannelOptions, type AtCommand, type AtJob, type AtReply, infoLines } from './command.js';
 
 type AtMessage = at.AtMessage;
-
-interface Flight {
-  readonly job: AtJob;
-  readonly line: Uint8Array;
-  readonly prompt: boolean;
-  readonly expects: ReadonlySet<string>;
-  readonly context: string;
-  readonly timeoutMs: number;
-  replies: AtMessage[];
-  payloadSent: boolean;
-  attempts: number;
-  timer?: NodeJS.Timeout;
-  retryTimer?: NodeJS.Timeout;
-  /** `SEND FAIL` seen: the failure, unless a `SEND OK` follows before `graceTimer` fires. */
-  sendFailed?: AtFailure;
-  graceTimer?: NodeJS.Timeout;
-}
 
 /** The liveness probe written beside a running command. */
 const PROBE_LINE = new TextEncoder().encode('AT\r\n');
@@ -69,7 +44,7 @@ const SYNC: AtCommand = {
 
 /**
  * @example
- * const ch = new AtChannel(link, { onUrc: (m) => table.apply(m) });
+ * const ch = new AtChannel(transport, { onUrc: (m) => table.apply(m) });
  * const reply = await ch.run({ name: 'CIPDOMAIN', form: 'set', params: ['echo.test'] });
  * infoLines(reply, '+CIPDOMAIN')[0].fields[0]; // '10.77.0.7'
  */
@@ -105,17 +80,30 @@ export class AtChannel {
   private suspended: AtFailure | null = null;
   /** A command that must run next (the one a resync was run for). */
   private next: AtJob | null = null;
-  private readonly busyRetries: number;
-  private readonly busyBackoffMs: number;
-  private readonly sendFailGraceMs: number;
+
+  /** What the command in flight may ask of the channel (flight.ts). */
+  private readonly flightHost: FlightHost;
 
   constructor(
-    private readonly link: Duplex,
+    private readonly transport: Duplex,
     private readonly opts: AtChannelOptions,
   ) {
-    this.busyRetries = opts.busyRetries ?? 8;
-    this.busyBackoffMs = opts.busyBackoffMs ?? 100;
-    this.sendFailGraceMs = opts.sendFailGraceMs ?? 500;
+    this.flightHost = {
+      busyRetries: opts.busyRetries ?? 8,
+      busyBackoffMs: opts.busyBackoffMs ?? 100,
+      sendFailGraceMs: opts.sendFailGraceMs ?? 500,
+      write: (bytes) => this.transport.write(bytes),
+      ended: (f, failure) => this.finish(f, failure),
+      strayPrompt: () => this.onStrayReply({ type: 'prompt' }),
+      desync: () => {
+        this.desynced = true;
+      },
+      lostPrompt: (payload) => {
+        this.latePayload = payload;
+      },
+      quietMs: () => Date.now() - this.lastInputAt,
+      partialInput: () => this.parser.bufferedBytes > 0,
+    };
   }
 
   /** Queues a command; resolves with its reply lines, rejects with OSError (errno-map.ts). */
@@ -128,7 +116,7 @@ export class AtChannel {
     });
   }
 
-  /** Whether the link is gone (every command fails at once). */
+  /** Whether the transport is gone (every command fails at once). */
   get isClosed(): boolean {
     return this.closed !== null;
   }
@@ -173,7 +161,7 @@ export class AtChannel {
     if (!f || this.probeAnswerDue) return false;
     if (f.prompt && !f.replies.some((m) => m.type === 'recv')) return false;
     this.probeAnswerDue = true;
-    this.link.write(PROBE_LINE);
+    this.transport.write(PROBE_LINE);
     return true;
   }
 
@@ -184,7 +172,7 @@ export class AtChannel {
 
   /** Bytes straight onto the line, outside any command (start-up recovery, unwedge.ts). */
   writeRaw(bytes: Uint8Array): void {
-    if (!this.closed) this.link.write(bytes);
+    if (!this.closed) this.transport.write(bytes);
   }
 
   /** Feeds device bytes; every parsed message is paired or handed on, in order. */
@@ -206,7 +194,7 @@ export class AtChannel {
     }
   }
 
-  /** Fails the command in flight and every queued one (device restarted, link gone). */
+  /** Fails the command in flight and every queued one (device restarted, transport gone). */
   failAll(failure: AtFailure): void {
     const queued = this.queue.splice(0);
     if (this.next) queued.unshift(this.next);
@@ -220,7 +208,7 @@ export class AtChannel {
     this.desynced = false;
   }
 
-  /** Fails everything now and later (the link is gone). */
+  /** Fails everything now and later (the transport is gone). */
   close(detail: string): void {
     if (this.closed) return;
     this.closed = { kind: 'link-closed', detail };
@@ -283,21 +271,9 @@ export class AtChannel {
       return;
     }
     const spec: at.CommandSpec = at.AT_COMMANDS[job.cmd.name];
-    const form = spec.forms[job.cmd.form];
-    const f: Flight = {
-      job,
-      line,
-      prompt: form?.prompt === true,
-      expects: new Set([...(form?.info ?? []), ...ALWAYS_EXPECTED]),
-      context: job.cmd.context ?? job.cmd.name,
-      timeoutMs: job.cmd.timeoutMs ?? form?.timeoutMs ?? spec.timeoutMs,
-      replies: [],
-      payloadSent: false,
-      attempts: 1,
-    };
+    const f = new Flight(job, line, spec.forms[job.cmd.form], spec.timeoutMs, this.flightHost);
     this.current = f;
-    f.timer = setTimeout(() => this.onTimeout(f), f.timeoutMs);
-    this.link.write(line);
+    f.start();
   }
 
   /** After a timeout: prove the line is in step again before the next command runs. */
@@ -324,126 +300,28 @@ export class AtChannel {
       this.opts.onUrc(m);
       return;
     }
-    if (f) this.onReply(f, m);
-    else this.onStrayReply(m);
-  }
-
-  private onReply(f: Flight, m: AtMessage): void {
-    if (m.type === 'busy' && this.probeAnswerDue) {
+    if (f && m.type === 'busy' && this.probeAnswerDue) {
       // The probe's answer (it came while the command ran), not the command's line refused.
       this.probeAnswerDue = false;
       f.replies = f.replies.filter((r) => !isBusyCode(r));
-      return;
-    }
-    const final = FINAL_RESULTS.get(m.type);
-    if (m.type !== 'busy') this.cancelRetry(f);
-    if (m.type === 'prompt') this.onPrompt(f);
-    else if (m.type === 'busy') this.onBusy(f);
-    else if (final !== undefined) this.onFinal(f, final);
-    else {
-      f.replies.push(m);
-      f.job.onLine?.(m);
-    }
-  }
-
-  private onFinal(f: Flight, result: 'ok' | 'error' | 'send-fail'): void {
-    if (result === 'send-fail' && f.payloadSent && !f.sendFailed) {
-      this.awaitSendOk(f);
-    } else if (result === 'error' || result === 'send-fail') {
-      this.finish(f, f.sendFailed ?? { kind: result, replies: f.replies });
-    } else if (f.prompt && !f.payloadSent) {
-      // `\r\nOK\r\n\r\n>`: the prompt follows.
-    } else if (f.job.cmd.needLine && !f.replies.some(f.job.cmd.needLine)) {
-      f.replies = []; // a late OK of an older command
-    } else {
-      this.finish(f, null);
-    }
-  }
-
-  /**
-   * `SEND FAIL` of a send whose payload went out: a `SEND OK` of the same send may follow, and
-   * then the bytes were sent (`\r\nSEND FAIL\r\n\r\nSEND OK\r\n`). The command stays in flight
-   * until the grace ends, so that late `SEND OK` cannot pass for the next command's `OK`.
-   */
-  private awaitSendOk(f: Flight): void {
-    f.sendFailed = { kind: 'send-fail', replies: f.replies };
-    f.graceTimer = setTimeout(() => {
-      this.desynced = true; // a SEND OK later still must meet the resync probe, not a command
-      this.finish(f, f.sendFailed!);
-    }, this.sendFailGraceMs);
-  }
-
-  /** A reply line arrived: a pending busy resend is off, the device took the line after all. */
-  private cancelRetry(f: Flight): void {
-    if (!f.retryTimer) return;
-    clearTimeout(f.retryTimer);
-    f.retryTimer = undefined;
-  }
-
-  private onPrompt(f: Flight): void {
-    const payload = f.job.cmd.payload;
-    if (!f.prompt || f.payloadSent || payload === undefined) {
-      this.onStrayReply({ type: 'prompt' });
-      return;
-    }
-    f.payloadSent = true;
-    this.link.write(payload);
-  }
-
-  /** `busy p...`: the line was dropped; resend after a backoff unless a result comes first. */
-  private onBusy(f: Flight): void {
-    f.replies = f.replies.filter((m) => !isBusyCode(m));
-    if (f.payloadSent || f.retryTimer) return;
-    if (f.job.cmd.retryBusy === false || f.attempts > this.busyRetries) {
-      this.finish(f, { kind: 'busy', attempts: f.attempts });
-      return;
-    }
-    const delay = Math.min(1000, this.busyBackoffMs * 2 ** (f.attempts - 1));
-    f.retryTimer = setTimeout(() => this.resend(f, delay), delay);
-  }
-
-  /**
-   * The backoff is over. Unless the line has been quiet for as long, the busy may have been
-   * stray and the reply on its way (`busy p...` then an 8 KiB `+CIPRECVDATA` that takes 0.7 s
-   * at 115200 baud, esp-at#731): a resend then would run the command twice, so wait again.
-   */
-  private resend(f: Flight, delay: number): void {
-    f.retryTimer = undefined;
-    if (this.current !== f) return;
-    const quiet = Date.now() - this.lastInputAt;
-    if (this.parser.bufferedBytes > 0 || quiet < delay) {
-      const wait = this.parser.bufferedBytes > 0 ? delay : delay - quiet;
-      f.retryTimer = setTimeout(() => this.resend(f, delay), wait);
-      return;
-    }
-    f.attempts++;
-    f.replies = [];
-    this.link.write(f.line);
+    } else if (f) f.reply(m);
+    else this.onStrayReply(m);
   }
 
   private onStrayReply(m: AtMessage): void {
     // A CIPSEND that timed out before its prompt may still get one: the device now waits for
     // exactly that payload, and anything else we wrote would be swallowed as data.
     if (m.type === 'prompt' && this.latePayload) {
-      this.link.write(this.latePayload);
+      this.transport.write(this.latePayload);
       this.latePayload = null;
       return;
     }
     this.opts.onStray?.(m);
   }
 
-  private onTimeout(f: Flight): void {
-    if (this.current !== f) return;
-    if (f.prompt && !f.payloadSent) this.latePayload = f.job.cmd.payload ?? null;
-    this.desynced = true;
-    this.finish(f, { kind: 'timeout', ms: f.timeoutMs });
-  }
-
   private finish(f: Flight, failure: AtFailure | null): void {
     if (this.current !== f) return;
-    clearTimeout(f.timer);
-    clearTimeout(f.retryTimer);
-    clearTimeout(f.graceTimer);
+    f.stop();
     this.current = null;
     if (this.probeAnswerDue) {
       // The probe met no running command: its `OK` is still to come, and must meet the resync
