@@ -9,6 +9,7 @@ import {
   type AtVersion,
   createEmulator,
   type Emulator,
+  type EmulatorOptions,
   type FaultEvent,
   type FaultFlags,
   type FaultScenario,
@@ -19,7 +20,7 @@ import {
 import { joinNamedNetwork, loadHostsFile } from '../emulator/network/index.js';
 import { SlipPersonality } from '../emulator/slip/personality.js';
 import { listenRfc2217, listenTcp, openPty, type PortChange, paceDuplex } from '../emulator/transports/index.js';
-import { generateFixturePki } from '../fixtures/certs/index.js';
+import { type FixturePki, generateFixturePki } from '../fixtures/certs/index.js';
 import { Observation, type Verbosity } from './emulate-observe.js';
 
 export interface EmulateOptions {
@@ -213,14 +214,20 @@ async function openTransports(
   return drops;
 }
 
-export async function startEmulator(o: EmulateOptions, print: (line: string) => void): Promise<RunningEmulator> {
-  if (o.flash !== undefined) checkFlashDir(o.flash);
-  const hosts = o.config ? loadHostsFile(o.config) : undefined;
-  // Made afresh at every start, never stored, in the background while the board boots (loading
-  // the X.509 library is most of its cost): https hosts and /flash/cert/ca.pem wait for it.
-  // Started only once the transports listen (below): loading @peculiar/x509 is synchronous
-  // CPU work that would otherwise delay the `listening` lines by a few hundred milliseconds.
-  let startPki: (() => void) | undefined;
+/**
+ * The virtual network's PKI, made afresh at every start, never stored, in the background while
+ * the board boots (loading the X.509 library is most of its cost): https hosts and
+ * /flash/cert/ca.pem wait for it. `startPki` is called once the transports listen: loading
+ * @peculiar/x509 is synchronous CPU work that would otherwise delay the `listening` lines by a
+ * few hundred milliseconds. The CA is written (--ca-out) after the `listening` lines, which
+ * must come at once: `ca FILE` says when.
+ */
+function fixturePki(o: EmulateOptions): {
+  pki: Promise<FixturePki> | undefined;
+  startPki: () => void;
+  caWritten: Promise<void> | undefined;
+} {
+  let startPki = (): void => undefined;
   const pki =
     o.network === 'virtual'
       ? new Promise<void>((resolve) => {
@@ -228,26 +235,27 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
         }).then(() => generateFixturePki())
       : undefined;
   pki?.catch((err: Error) => process.stderr.write(`fixture PKI failed, https hosts will reset: ${err.message}\n`));
-  // The CA is written after the `listening` lines (they must come at once): `ca FILE` says when.
   const caWritten = o.caOut && pki ? pki.then((p) => writeCa(o.caOut as string, p.ca)) : undefined;
-  const netOpts = { mode: o.network, ...(hosts ? { hosts } : {}), pki };
-  const seen = await Observation.open({ ...o, baud: o.baud });
+  return { pki, startPki, caWritten };
+}
+
+/** The emulated board, its events reported through `seen` (logs, faults, UART changes, forwards). */
+function createBoard(
+  o: EmulateOptions,
+  seen: Observation,
+  where: Pick<EmulatorOptions, 'network' | 'nic' | 'faults' | 'pki'>,
+  print: (line: string) => void,
+): Emulator {
   const log = seen.log;
-  // Several processes can share one virtual network: the first to join hosts it.
-  const named = o.join ? await joinNamedNetwork(o.join, netOpts) : undefined;
-  const faults = faultScenario(o) ?? uiScenario(o);
   let board: Emulator | undefined;
   const emulator = createEmulator({
-    faults,
+    ...where,
     observers: seen.observers,
     onFault: (e) => seen.fault(e, describeFault(e), board),
     protocol: o.protocol,
     atVersion: o.atVersion,
     profile: o.profile,
-    network: named?.network ?? netOpts,
-    nic: named?.nic,
     seed: o.seed,
-    pki,
     flash: o.flash === undefined ? undefined : { dir: o.flash },
     onBadFrame: (reason) => log.info(`bad frame from host: ${reason}`),
     onCommandError: (reason) => log.info(`AT command failed: ${reason}`),
@@ -256,11 +264,25 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     onForward: (f) => print(`forward tcp ${f.ip}:${f.port} -> 127.0.0.1:${f.forwardPort}`),
   });
   board = emulator;
-  // With faults the scenario paces the line (below the faults); without, pace it here.
   // SLIP's UART_CONFIG: the same report as AT+UART_CUR's.
   emulator.personality.on('uart-config', (u: object) => {
     if (emulator.personality instanceof SlipPersonality) log.info(`uart ${describeUart(u)}`);
   });
+  return emulator;
+}
+
+export async function startEmulator(o: EmulateOptions, print: (line: string) => void): Promise<RunningEmulator> {
+  if (o.flash !== undefined) checkFlashDir(o.flash);
+  const hosts = o.config ? loadHostsFile(o.config) : undefined;
+  const { pki, startPki, caWritten } = fixturePki(o);
+  const netOpts = { mode: o.network, ...(hosts ? { hosts } : {}), pki };
+  const seen = await Observation.open({ ...o, baud: o.baud });
+  const log = seen.log;
+  // Several processes can share one virtual network: the first to join hosts it.
+  const named = o.join ? await joinNamedNetwork(o.join, netOpts) : undefined;
+  const faults = faultScenario(o) ?? uiScenario(o);
+  const emulator = createBoard(o, seen, { network: named?.network ?? netOpts, nic: named?.nic, faults, pki }, print);
+  // With faults the scenario paces the line (below the faults); without, pace it here.
   const line: Duplex = o.baud && !faults ? paceDuplex(emulator.uart, o.baud) : emulator.uart;
   if (named) print(`network ${o.join} ${named.network ? 'hosted' : 'joined'}, device ${emulator.nic.ip}`);
   const lines: string[] = [];
@@ -270,18 +292,21 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     seen.transport(text);
   };
   const closers: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const c of closers.reverse()) await c().catch(() => {});
+    await seen.close();
+    await emulator.close();
+    await named?.close();
+  };
   try {
     const drops = await openTransports(o, line, emulator, seen, say, closers);
     const ui = await seen.startUi(emulator, () => drops.some((drop) => drop()));
     if (ui) say(ui);
   } catch (err) {
-    for (const c of closers) await c();
-    await seen.close();
-    await emulator.close();
-    await named?.close();
+    await stop();
     throw err;
   }
-  setImmediate(() => startPki?.());
+  setImmediate(() => startPki());
   caWritten?.then(
     () => say(`ca ${o.caOut}`),
     (err: Error) => process.stderr.write(`--ca-out ${o.caOut}: ${err.message}\n`),
@@ -290,10 +315,7 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     emulator,
     lines,
     async close() {
-      for (const c of closers.reverse()) await c().catch(() => {});
-      await seen.close();
-      await emulator.close();
-      await named?.close();
+      await stop();
       if (faults) log.info(faultSummary(emulator));
     },
   };
