@@ -98,6 +98,13 @@ async function startUdp(dev: AtDevice, id: number, cmd: AtCommand): Promise<Link
   }
 }
 
+/** CIPSTART's `<keep_alive>` is AT+CIPTCPOPT's too: the last writer of either wins (esp-at docs). */
+function keepAliveFromStart(dev: AtDevice, id: number, seconds: number): void {
+  const tcpOpt = structuredClone(dev.settings.live.tcpOpt);
+  tcpOpt[id] = { ...tcpOpt[id]!, keepAlive: seconds };
+  dev.settings.store({ tcpOpt });
+}
+
 /** CIPSTART / CIPSTARTEX once the link id is known. */
 async function start(dev: AtDevice, cmd: AtCommand, id: number): Promise<Outcome> {
   requireIp(dev);
@@ -109,6 +116,7 @@ async function start(dev: AtDevice, cmd: AtCommand, id: number): Promise<Outcome
   }
   const timeout = Number(cmd.args.timeout ?? 0) || dev.timing.connectTimeoutMs;
   const link = type === 'UDP' ? await startUdp(dev, id, cmd) : await startTcp(dev, id, cmd, timeout, type === 'SSL');
+  if (type !== 'UDP' && cmd.args.keep_alive !== undefined) keepAliveFromStart(dev, id, Number(cmd.args.keep_alive));
   link.state = 'open';
   dev.say(connectMessage(dev, link), { type: 'ok' });
   dev.pump(link); // data that arrived with the handshake follows the OK

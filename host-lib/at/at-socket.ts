@@ -13,6 +13,7 @@ import { OSError, osError, WOULD_BLOCK } from '../errors.js';
 import { SocketCore } from '../socket-core.js';
 import type { LinkEntry, LinkSink } from './links.js';
 import { AT_SSL_DEFAULT, type AtSslConfig, atSslConfig } from './ssl.js';
+import { TCP_OPT_DEFAULT, type TcpOpt, withOption } from './tcp-options.js';
 
 /** What a socket needs from its driver. */
 export interface AtSocketHost {
@@ -25,6 +26,8 @@ export interface AtSocketHost {
   listen(sock: AtSocket): Promise<void>;
   peerOf(sock: AtSocket): Promise<SockAddr>;
   release(sock: AtSocket, wasListening: boolean): Promise<void>;
+  /** AT+CIPTCPOPT for the socket's open link if its options differ from the module's (else nothing). */
+  applyTcpOptions(sock: AtSocket): Promise<void>;
   kick(): void;
 }
 
@@ -39,6 +42,8 @@ export class AtSocket extends SocketCore implements LinkSink {
   tls = false;
   /** The link's AT+CIPSSLC* settings for that connect (ssl.wrap_socket). */
   sslConfig: AtSslConfig = AT_SSL_DEFAULT;
+  /** The AT+CIPTCPOPT values this socket asked for (written once its link is open). */
+  tcpOpt: TcpOpt = TCP_OPT_DEFAULT;
   /** Bytes waiting to be written with AT+CIPSEND (stream sockets). */
   readonly tx = new ByteQueue();
   /** Datagrams dropped because the receive queue was full (UDP semantics). */
@@ -211,9 +216,19 @@ export class AtSocket extends SocketCore implements LinkSink {
     if (this.link?.devData) this.host.kick();
   }
 
-  /** Accepted and ignored: ESP-AT has no per-socket options for these (TCP_NODELAY etc. are global). */
-  async setsockopt(level: number, option: number, _value: Uint8Array): Promise<void> {
+  /**
+   * TCP_NODELAY and SO_KEEPALIVE become the link's AT+CIPTCPOPT (tcp-options.ts): now if the
+   * link is open, else right after AT+CIPSTART. SO_REUSEADDR and SO_BROADCAST are accepted and
+   * ignored (the module sets them itself).
+   */
+  async setsockopt(level: number, option: number, value: Uint8Array): Promise<void> {
     this.checkOpen();
+    const next = this.type === C.SOCK_STREAM ? withOption(this.tcpOpt, level, option, value) : null;
+    if (next) {
+      this.tcpOpt = next;
+      await this.host.applyTcpOptions(this);
+      return;
+    }
     const known =
       (level === C.SOL_SOCKET && [C.SO_REUSEADDR, C.SO_KEEPALIVE, C.SO_BROADCAST].includes(option)) ||
       (level === C.IPPROTO_TCP && option === C.TCP_NODELAY);

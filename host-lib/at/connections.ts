@@ -14,6 +14,7 @@ import { connectTimedOut } from './errno-map.js';
 import type { LinkEntry, LinkTable } from './links.js';
 import { configureSslLink, ensureRealTime } from './ssl.js';
 import type { AtCapabilities } from './startup.js';
+import { sameTcpOpt, tcpOptParams } from './tcp-options.js';
 
 /** The firmware's link count (AT_SOCKET_MAX_CONN_NUM). */
 export const LINKS = 5;
@@ -159,6 +160,10 @@ export class AtConnections implements AtSocketHost {
     }
     if (!err) {
       if (e.phase === 'connecting') e.phase = 'open';
+      // Options set before connect (or left on this id by an earlier socket); a failure leaves
+      // the connection usable, as a failed setsockopt would.
+      await this.applyTcpOptions(sock).catch(() => {});
+      if (boot !== this.ctx.boot()) return;
       sock.connectDone(null);
       return;
     }
@@ -258,6 +263,15 @@ export class AtConnections implements AtSocketHost {
     }
     sock.local = [sock.local[0], port];
     this.serverOwner = sock;
+  }
+
+  /** AT+CIPTCPOPT=<id>,<so_linger>,<tcp_nodelay>,<so_sndtimeo>[,<keep_alive>] when the socket's wish differs. */
+  async applyTcpOptions(sock: AtSocket): Promise<void> {
+    const e = sock.link;
+    if (!e || e.sink !== sock || e.phase !== 'open' || sameTcpOpt(e.tcpOpt, sock.tcpOpt)) return;
+    const want = sock.tcpOpt;
+    await this.ctx.channel.run({ name: 'CIPTCPOPT', form: 'set', params: tcpOptParams(e.id, want, e.tcpOpt) });
+    e.tcpOpt = want;
   }
 
   /** The peer of an accepted link, from `+CIPSTATE:<id>,"TCP","<ip>",<port>,<lport>,1`. */

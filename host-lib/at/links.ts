@@ -12,6 +12,7 @@
  * ```
  */
 import type { at } from '../../firmware-protocol/index.js';
+import { TCP_OPT_DEFAULT, type TcpOpt } from './tcp-options.js';
 
 /** What a link reports to the socket that owns it. */
 export interface LinkSink {
@@ -54,6 +55,8 @@ export class LinkEntry {
   lastOp: 'read' | 'send' = 'send';
   /** Logical time of release, for least-recently-used allocation. */
   lastUsed = 0;
+  /** What the module holds for this id's AT+CIPTCPOPT (it keeps them across connections). */
+  tcpOpt: TcpOpt = TCP_OPT_DEFAULT;
 
   constructor(readonly id: number) {}
 
@@ -122,6 +125,7 @@ export class LinkTable {
     for (const e of this.links) {
       this.release(e);
       e.lastUsed = 0;
+      e.tcpOpt = TCP_OPT_DEFAULT; // a restarted module starts from its defaults (AT+SYSSTORE=0 assumed)
     }
     this.server = null;
     this.wifi.connected = false;

@@ -64,7 +64,8 @@ export class NetSocket extends Duplex {
   private idle?: NodeJS.Timeout;
   private idleMs = 0;
   private noDelay?: boolean;
-  private keepAlive?: boolean;
+  /** SO_KEEPALIVE's value: 0 off, 1 on, above 1 the idle seconds (initialDelay, for ESP-AT). */
+  private keepAlive?: number;
   private refed = true;
   private halfClosed = false;
 
@@ -337,16 +338,20 @@ export class NetSocket extends Duplex {
     this.idle?.refresh();
   }
 
-  /** TCP_NODELAY on the board socket (SLIP SETSOCKOPT; accepted and ignored over ESP-AT). */
+  /** TCP_NODELAY on the board socket (SLIP SETSOCKOPT; ESP-AT AT+CIPTCPOPT). */
   setNoDelay(noDelay = true): this {
     this.noDelay = noDelay;
     if (this.open) this.applyOptions();
     return this;
   }
 
-  /** SO_KEEPALIVE on the board socket; `initialDelay` has no board option and is ignored. */
-  setKeepAlive(enable = false, _initialDelay = 0): this {
-    this.keepAlive = enable;
+  /**
+   * SO_KEEPALIVE on the board socket. The value carries `initialDelay` in whole seconds when it
+   * is 2 s or more (ESP-AT's `<keep_alive>` idle time; any nonzero value is "on" to other stacks).
+   */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    const seconds = Number.isFinite(initialDelay) && initialDelay > 0 ? Math.ceil(initialDelay / 1000) : 1;
+    this.keepAlive = enable ? seconds : 0;
     if (this.open) this.applyOptions();
     return this;
   }
@@ -356,8 +361,7 @@ export class NetSocket extends Duplex {
     if (!sock) return;
     // Node ignores a failed option too; the socket works without it.
     if (this.noDelay !== undefined) sock.setsockopt(C.IPPROTO_TCP, C.TCP_NODELAY, this.noDelay ? 1 : 0).catch(() => {});
-    if (this.keepAlive !== undefined)
-      sock.setsockopt(C.SOL_SOCKET, C.SO_KEEPALIVE, this.keepAlive ? 1 : 0).catch(() => {});
+    if (this.keepAlive !== undefined) sock.setsockopt(C.SOL_SOCKET, C.SO_KEEPALIVE, this.keepAlive).catch(() => {});
     this.noDelay = undefined;
     this.keepAlive = undefined;
   }
