@@ -44,6 +44,37 @@ describe('AT socket options (AT+CIPTCPOPT)', () => {
     await dev.close();
   });
 
+  it('a socket that asked for nothing gets the defaults back on an id an earlier socket changed', async () => {
+    const start = (id: number) => ({
+      expect: `AT+CIPSTART=${id},"TCP","10.0.0.1",80\r\n`,
+      reply: `${id},CONNECT\r\n${OK}`,
+    });
+    const close = (id: number) => ({ expect: `AT+CIPCLOSE=${id}\r\n`, reply: `${id},CLOSED\r\n${OK}` });
+    // Ids are handed out least recently used first: 4, then 3..0, then 4 again.
+    const others = [3, 2, 1, 0].flatMap((id) => [start(id), close(id)]);
+    const { dev, fake } = await openFake([
+      start(4),
+      { expect: 'AT+CIPTCPOPT=4,-1,1,0,7200\r\n', reply: OK },
+      close(4),
+      ...others, // default sockets on default ids: no AT+CIPTCPOPT at all
+      start(4),
+      { expect: 'AT+CIPTCPOPT=4,-1,0,0,0\r\n', reply: OK },
+      close(4),
+    ]);
+    const first = await dev.socket.socket();
+    await first.setsockopt(C.IPPROTO_TCP, C.TCP_NODELAY, 1);
+    await first.setsockopt(C.SOL_SOCKET, C.SO_KEEPALIVE, 1);
+    await first.connect(['10.0.0.1', 80]);
+    await first.close();
+    for (let i = 0; i < 5; i++) {
+      const s = await dev.socket.socket();
+      await s.connect(['10.0.0.1', 80]);
+      await s.close();
+    }
+    await fake.done(1000);
+    await dev.close();
+  });
+
   it('a module that refuses the option: setsockopt raises, the connection still works', async () => {
     const { dev, fake } = await openFake([
       CONNECT,
