@@ -10,11 +10,20 @@ export class LinkDriver {
   private state?: LinkState;
   private timer?: ReturnType<typeof setTimeout>;
 
+  /** Called (once per microtask) when acknowledgements freed room in the window (see `room`). */
+  onRoom?: () => void;
+  private roomPending = false;
+
   constructor(
     private readonly write: (msg: Message) => void,
     private readonly onDead: () => void,
     private readonly opts: Partial<LinkOptions> = {},
   ) {}
+
+  /** Frames that can be sent now without queueing (unbounded while the link is off). */
+  get room(): number {
+    return this.state ? this.state.room : Number.POSITIVE_INFINITY;
+  }
 
   /** Starts numbering from 0 (both ends do so right after the granting HELLO response). */
   enable(): void {
@@ -49,9 +58,18 @@ export class LinkDriver {
   receive(msg: Message): Message[] {
     if (!this.state) return msg.link ? (msg.op === 'ACK' ? [] : [stripLink(msg)]) : [msg];
     if (!msg.link) return [msg]; // unnumbered traffic: BOOT, HELLO
-    const r = this.state.receive(msg, Date.now());
+    const state = this.state;
+    const before = state.room;
+    const r = state.receive(msg, Date.now());
     for (const m of r.wire) this.write(m);
     this.arm();
+    if (state.room > before && this.onRoom && !this.roomPending) {
+      this.roomPending = true;
+      queueMicrotask(() => {
+        this.roomPending = false;
+        this.onRoom?.();
+      });
+    }
     return r.deliver;
   }
 

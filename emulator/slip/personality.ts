@@ -57,6 +57,9 @@ export interface Forward {
   forwardPort: number;
 }
 
+/** Link window slots kept free of DATA/DGRAM, so a response or event never waits behind them. */
+const LINK_RESERVE = 4;
+
 interface Session {
   hostMaxFrame: number;
   rxWindow: number;
@@ -88,6 +91,7 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
       // The host stopped acknowledging: it is gone; a new HELLO starts over.
       () => this.endSession(),
     );
+    this.link.onRoom = () => this.resumeWaiting();
     this.bootNonce = opts.random.bytes(8);
     this.emitEvent({
       kind: 'event',
@@ -127,7 +131,21 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
   override _read(): void {
     if (!this.outputBlocked) return;
     this.outputBlocked = false;
+    this.resumeWaiting();
+  }
+
+  private resumeWaiting(): void {
+    if (this.waiting.size === 0) return;
     for (const id of [...this.waiting]) this.onReadable(id);
+  }
+
+  /**
+   * DATA and DGRAM frames are built only while the reliable link's window has room (a few slots
+   * stay free for responses and events): a frame built now gets the link's current payload limit,
+   * and a stalled window does not pile up frames sized for a cleaner line (SPEC §7 "Frame size").
+   */
+  private get canPush(): boolean {
+    return !this.outputBlocked && this.link.room > LINK_RESERVE;
   }
 
   /** The host is gone (its link died): drop its sockets and wait for a new HELLO. */
@@ -334,7 +352,7 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
   onReadable(id: number): void {
     const s = this.table.find(id);
     if (!s || !this.session || this.finished.has(id) || this.connectUnanswered.has(id)) return;
-    if (this.outputBlocked) {
+    if (!this.canPush) {
       this.waiting.add(id);
       return;
     }
@@ -345,7 +363,7 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
 
   private pumpStream(id: number): void {
     const s = this.table.find(id);
-    while (s?.kind === 'tcp' && !this.outputBlocked) {
+    while (s?.kind === 'tcp' && this.canPush) {
       const credit = this.credit.get(id) ?? 0;
       if (s.buffered > 0 && credit === 0) return;
       const r = s.read(Math.min(credit, this.maxPayload));
@@ -361,12 +379,12 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
         return;
       }
     }
-    if (this.outputBlocked) this.waiting.add(id);
+    if (!this.canPush) this.waiting.add(id);
   }
 
   private pumpDatagrams(id: number): void {
     const s = this.table.find(id);
-    while (s?.kind === 'udp' && !this.outputBlocked) {
+    while (s?.kind === 'udp' && this.canPush) {
       const credit = this.credit.get(id) ?? 0;
       // A datagram larger than a frame is truncated (SPEC §4.4), so cap what we ask for.
       // Datagrams cannot be split: only the host's frame size limits them, never the link's
@@ -380,7 +398,7 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
       this.credit.set(id, credit - data.length);
       this.emitEvent({ kind: 'event', seq: 0, op: 'DGRAM', body: { sock: id, addr: d.addr, data } });
     }
-    if (this.outputBlocked) this.waiting.add(id);
+    if (!this.canPush) this.waiting.add(id);
   }
 
   onConnected(id: number, error?: DeviceError['code']): void {
