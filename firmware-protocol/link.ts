@@ -31,6 +31,12 @@ export interface LinkOptions {
   maxRetries: number;
   /** How long an acknowledgement may wait for a frame to ride on, ms. */
   ackDelayMs: number;
+  /**
+   * Most payload bytes (DATA/SEND/... `data`) unacknowledged at once; a frame always goes when
+   * nothing is. Keeps the queue in front of a slow line short, so an acknowledgement or CREDIT
+   * sent after a burst does not wait behind all of it (the other end's timer would fire falsely).
+   */
+  maxBytes: number;
 }
 
 export const DEFAULT_LINK: LinkOptions = {
@@ -40,6 +46,7 @@ export const DEFAULT_LINK: LinkOptions = {
   maxRtoMs: 2000,
   maxRetries: 8,
   ackDelayMs: 5,
+  maxBytes: Number.POSITIVE_INFINITY,
 };
 
 export interface LinkStats {
@@ -53,9 +60,16 @@ export interface LinkStats {
 
 interface Outstanding {
   msg: Message;
+  bytes: number;
   seq: number;
   sentAt: number;
   retransmitted: boolean;
+}
+
+/** Payload bytes a message carries (what `maxBytes` counts). */
+function payloadOf(msg: Message): number {
+  const body = (msg as { body?: { data?: Uint8Array } }).body;
+  return body?.data?.length ?? 0;
 }
 
 function strip(msg: Message): Message {
@@ -123,18 +137,27 @@ export class LinkState {
 
   /** Numbers `msg` and returns it for the wire, or queues it while the window is full. */
   send(msg: Message, now: number): { wire: Message[] } {
-    if (this.unacked.length >= this.opts.window) {
+    if (this.queued.length > 0 || !this.fits(payloadOf(msg))) {
       this.queued.push(msg);
       return { wire: [] };
     }
     return { wire: [this.transmit(msg, now)] };
   }
 
+  private unackedBytes = 0;
+
+  private fits(bytes: number): boolean {
+    if (this.unacked.length >= this.opts.window) return false;
+    return this.unacked.length === 0 || this.unackedBytes + bytes <= this.opts.maxBytes;
+  }
+
   private transmit(msg: Message, now: number): Message {
     const seq = this.nextSeq;
     this.nextSeq = (this.nextSeq + 1) & 0xffff;
     const out = { ...msg, link: this.header(seq) } as Message;
-    this.unacked.push({ msg, seq, sentAt: now, retransmitted: false });
+    const bytes = payloadOf(msg);
+    this.unackedBytes += bytes;
+    this.unacked.push({ msg, bytes, seq, sentAt: now, retransmitted: false });
     this.stats.sent++;
     this.ackAt = undefined; // the ack rides on this frame
     if (this.rtoAt === undefined) this.rtoAt = now + this.rto;
@@ -184,6 +207,7 @@ export class LinkState {
     let progressed = false;
     while (this.unacked.length > 0 && !before(ack, (this.unacked[0] as Outstanding).seq)) {
       const done = this.unacked.shift() as Outstanding;
+      this.unackedBytes -= done.bytes;
       if (!done.retransmitted) this.sampleRtt(now - done.sentAt);
       if (!done.retransmitted && ++this.cleanAcks >= 16) {
         this.cleanAcks = 0;
@@ -219,7 +243,7 @@ export class LinkState {
       else this.recoverUntil = undefined;
     }
     this.rtoAt = this.unacked.length > 0 ? now + this.rto : undefined;
-    while (this.queued.length > 0 && this.unacked.length < this.opts.window) {
+    while (this.queued.length > 0 && this.fits(payloadOf(this.queued[0] as Message))) {
       wire.push(this.transmit(this.queued.shift() as Message, now));
     }
     return wire;

@@ -29,6 +29,7 @@ import type { NetInterface } from '../network/index.js';
 import type { Profile } from '../profiles.js';
 import type { Random } from '../random.js';
 import { runRequest, type SlipBoard } from './handlers.js';
+import { OutputQueue } from './output-queue.js';
 
 export interface SlipPersonalityOptions {
   profile: Profile;
@@ -75,6 +76,7 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
   private session?: Session;
   private eventSeq = 0;
   private outputBlocked = false;
+  private readonly out = new OutputQueue();
   private readonly credit = new Map<number, number>();
   private readonly finished = new Set<number>();
   private readonly waiting = new Set<number>();
@@ -83,13 +85,15 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
   badFrames = 0;
 
   constructor(private readonly opts: SlipPersonalityOptions) {
-    super({ readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
+    // A small readable buffer: frames wait in `out`, where resends and ACKs can still overtake.
+    super({ readableHighWaterMark: 4 * 1024, writableHighWaterMark: 64 * 1024 });
     this.table = new SocketTable(opts.profile, opts.network, this);
     this.decoder = new MessageDecoder(opts.profile.maxFrame);
     this.link = new LinkDriver(
       (m) => this.pushRaw(m),
       // The host stopped acknowledging: it is gone; a new HELLO starts over.
       () => this.endSession(),
+      {},
     );
     this.link.onRoom = () => this.resumeWaiting();
     this.bootNonce = opts.random.bytes(8);
@@ -113,6 +117,7 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
     this.waiting.clear();
     this.connectUnanswered.clear();
     this.session = undefined;
+    this.out.resetNumbering();
     this.bootNonce = this.opts.random.bytes(8);
     this.eventSeq = 0;
     this.emitEvent({
@@ -131,7 +136,16 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
   override _read(): void {
     if (!this.outputBlocked) return;
     this.outputBlocked = false;
-    this.resumeWaiting();
+    this.flushOut();
+    if (!this.outputBlocked) this.resumeWaiting();
+  }
+
+  private flushOut(): void {
+    this.out.drain((wire) => {
+      const ok = this.push(wire);
+      if (!ok) this.outputBlocked = true;
+      return ok;
+    });
   }
 
   private resumeWaiting(): void {
@@ -156,6 +170,7 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.out.clear();
     this.link.disable();
     this.table.closeAll();
     cb(err);
@@ -280,7 +295,10 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
     if (err === undefined && req.op === 'HELLO') {
       const flags = this.opts.reliable === false ? 0 : this.helloFlags;
       this.pushRaw({ kind: 'response', seq: req.seq, op: req.op, status: 0, body, flags } as Message);
-      if (flags) this.link.enable();
+      if (flags) {
+        this.out.resetNumbering();
+        this.link.enable();
+      }
       return;
     }
     if (err === undefined) {
@@ -318,9 +336,9 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
   private pushRaw(msg: Message): boolean {
     if (this.destroyed) return false;
     // Bodies built by this device are typed; skip zod on the hot data path.
-    const ok = this.push(encodeWire(msg, msg.op !== 'DATA'));
-    if (!ok) this.outputBlocked = true;
-    return ok;
+    this.out.add(msg, encodeWire(msg, msg.op !== 'DATA'));
+    if (!this.outputBlocked) this.flushOut();
+    return !this.outputBlocked;
   }
 
   /** Host bytes held for an unfinished frame (fault and fuzz tests check it stays bounded). */

@@ -10,6 +10,12 @@ import { Duplex, PassThrough, Transform, type TransformCallback } from 'node:str
 const TICK_MS = 4;
 /** Most a line may "save up" while idle, in milliseconds of traffic; keeps bursts after idle short. */
 const BURST_MS = 10;
+/**
+ * While bytes wait, a real UART keeps shifting them out however busy its CPU is; so a timer that
+ * fires late (a loaded machine, a GC pause) releases all the line time that passed, up to this much.
+ * Capping that at BURST_MS too made the paced figures measure the event loop's lateness, not the line.
+ */
+const CATCH_UP_MS = 250;
 
 /** 8N1 = start bit + 8 data bits + stop bit: 10 bit times per byte. */
 export function bytesPerSecond(baud: number): number {
@@ -31,13 +37,15 @@ class Pacer extends Transform {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(rate: number) {
-    super();
+    // A UART's transmit buffer is small: a long one here would only delay what the device sends next.
+    super({ writableHighWaterMark: 1024 });
     this.#perMs = rate / 1000;
     this.#burst = Math.max(1, this.#perMs * BURST_MS);
     this.#tokens = this.#burst;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#refill(this.#burst); // the line was idle since the last chunk: only a short burst is saved
     this.#chunk = chunk;
     this.#offset = 0;
     this.#done = callback;
@@ -57,7 +65,7 @@ class Pacer extends Transform {
     this.#timer = undefined;
     const chunk = this.#chunk;
     if (!chunk) return;
-    this.#refill();
+    this.#refill(Math.max(this.#burst, this.#perMs * CATCH_UP_MS));
     const n = Math.min(Math.floor(this.#tokens), chunk.length - this.#offset);
     if (n > 0) {
       this.push(chunk.subarray(this.#offset, this.#offset + n));
@@ -74,9 +82,9 @@ class Pacer extends Transform {
     done?.();
   };
 
-  #refill(): void {
+  #refill(cap: number): void {
     const now = performance.now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
+    this.#tokens = Math.min(cap, this.#tokens + (now - this.#last) * this.#perMs);
     this.#last = now;
   }
 
