@@ -115,11 +115,31 @@ describe('recovery cost', () => {
     }
     expect(delivered).toEqual([0, 1, 2]);
     const resent = back.flatMap((m) => a.receive(m, 2).wire);
-    expect(resent.map((m) => m.link?.seq)).toEqual([3]);
+    // One resend of frame 3, put on the wire twice because it is small (a lost single copy would
+    // stall the window until the timeout).
+    expect(resent.map((m) => m.link?.seq)).toEqual([3, 3]);
     for (const m of b.receive(resent[0] as Message, 3).deliver)
       delivered.push((m as { body: { bytes: number } }).body.bytes);
     expect(delivered).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(a.stats.retransmitted).toBe(1);
     expect(a.stats.fastRetransmits).toBe(1);
+  });
+});
+
+describe('bytes in flight', () => {
+  const send = (n: number, bytes: number): Message =>
+    ({ kind: 'request', seq: n, op: 'SEND', body: { sock: 0, data: new Uint8Array(bytes) } }) as Message;
+
+  it('keeps at most maxBytes of payload unacknowledged, in order, and always lets one frame go', () => {
+    const a = new LinkState({ maxBytes: 100 });
+    const b = new LinkState();
+    expect(a.send(send(1, 150), 0).wire).toHaveLength(1); // alone: goes although larger than maxBytes
+    expect(a.send(send(2, 60), 0).wire).toHaveLength(0);
+    expect(a.send(send(3, 30), 0).wire).toHaveLength(0); // waits behind 2, though it would fit
+    const first = b.receive({ ...send(1, 150), link: { seq: 0, ack: 0xffff, unnumbered: false } } as Message, 1);
+    expect(first.deliver).toHaveLength(1);
+    const ack = { kind: 'event', seq: 0, op: 'ACK', body: {}, link: { seq: 0, ack: 0, unnumbered: true } } as Message;
+    const released = a.receive(ack, 2).wire;
+    expect(released.map((m) => (m as { seq: number }).seq)).toEqual([2, 3]); // 60 + 30 <= 100
   });
 });

@@ -72,6 +72,9 @@ function payloadOf(msg: Message): number {
   return body?.data?.length ?? 0;
 }
 
+/** Resends of frames with at most this much payload go out twice (see resendOldest). */
+const DOUBLE_RESEND_BYTES = 2048;
+
 function strip(msg: Message): Message {
   const { link: _drop, ...plain } = msg;
   return plain as Message;
@@ -205,10 +208,15 @@ export class LinkState {
 
   private onAck(ack: number, now: number, pure: boolean): Message[] {
     let progressed = false;
+    // Only a clean acknowledgement measures the round trip: frames acknowledged when a hole before
+    // them is filled waited for the resend (measured: srtt 30 ms -> 640 ms after one recovery, so the
+    // next lost resend idled the line for 2 s), and so did everything acked during recovery.
+    const clean = this.recoverUntil === undefined && this.dupAcks === 0;
     while (this.unacked.length > 0 && !before(ack, (this.unacked[0] as Outstanding).seq)) {
       const done = this.unacked.shift() as Outstanding;
       this.unackedBytes -= done.bytes;
-      if (!done.retransmitted) this.sampleRtt(now - done.sentAt);
+      // The newest frame acknowledged is the one this ack answers; older ones waited for it.
+      if (clean && done.seq === ack && !done.retransmitted) this.sampleRtt(now - done.sentAt);
       if (!done.retransmitted && ++this.cleanAcks >= 16) {
         this.cleanAcks = 0;
         this.payloadLimit = Math.min(65536, Math.ceil(this.payloadLimit * 1.5));
@@ -230,7 +238,7 @@ export class LinkState {
       if (firstResend || resendLost) {
         this.recoverUntil ??= (this.nextSeq - 1) & 0xffff;
         this.stats.fastRetransmits++;
-        wire.push(this.resendOldest(now));
+        wire.push(...this.resendOldest(now));
       }
       return wire;
     }
@@ -239,7 +247,7 @@ export class LinkState {
     this.retries = 0;
     if (this.recoverUntil !== undefined) {
       // A partial ack during recovery names the next hole: fill it now, not a timeout later.
-      if (before(ack, this.recoverUntil) && this.unacked.length > 0) wire.push(this.resendOldest(now));
+      if (before(ack, this.recoverUntil) && this.unacked.length > 0) wire.push(...this.resendOldest(now));
       else this.recoverUntil = undefined;
     }
     this.rtoAt = this.unacked.length > 0 ? now + this.rto : undefined;
@@ -249,7 +257,18 @@ export class LinkState {
     return wire;
   }
 
-  private resendOldest(now: number): Message {
+  /**
+   * The oldest frame again. A small one goes twice: the sender is usually stalled on exactly this
+   * hole, and if the one copy is hit too, only the timeout recovers it (a timeout's worth of idle
+   * line, 100-400 ms, against one more short frame; measured on the lossy line at 921600).
+   */
+  private resendOldest(now: number): Message[] {
+    const m = this.resendOne(now);
+    const o = this.unacked[0] as Outstanding;
+    return o.bytes <= DOUBLE_RESEND_BYTES ? [m, m] : [m];
+  }
+
+  private resendOne(now: number): Message {
     this.payloadLimit = Math.max(256, Math.floor(Math.min(this.payloadLimit, 8192) / 2));
     this.cleanAcks = 0;
     const o = this.unacked[0] as Outstanding;
@@ -291,7 +310,7 @@ export class LinkState {
       this.retries++;
       if (this.retries > this.opts.maxRetries) this.dead = true;
       this.rto = Math.min(this.opts.maxRtoMs, this.rto * 2);
-      wire.push(this.resendOldest(now));
+      wire.push(...this.resendOldest(now));
       this.recoverUntil = (this.nextSeq - 1) & 0xffff;
       this.ackAt = undefined;
       this.rtoAt = now + this.rto;

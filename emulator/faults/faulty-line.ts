@@ -39,7 +39,9 @@ export class FaultyLine extends Duplex {
   ignoredWhileHung = 0;
 
   constructor(uart: Duplex, toDevice: LineFaults, toHost: LineFaults, onTrigger: (t: LineTrigger) => void) {
-    super({ readableHighWaterMark: 64 * 1024, writableHighWaterMark: 16 * 1024 });
+    // A short readable buffer toward the host: device frames wait in the personality's queue, where
+    // a resend still overtakes new frames; 64 KiB here delayed every resend by a window's line time.
+    super({ readableHighWaterMark: 4 * 1024, writableHighWaterMark: 16 * 1024 });
     this.#uart = uart;
     this.#onTrigger = onTrigger;
     this.#faults = { hostToDevice: toDevice, deviceToHost: toHost };
