@@ -4,8 +4,10 @@
  * against the emulator (rows.ts): unpaced in-process / pty / socket:// in MiB/s with request round
  * trips; paced at 115200 and 921600 over pty and socket:// as % of line rate; a noisy line (the
  * lossy-line scenario paced at 921600, goodput); emulator start-up and boards per process
- * (process.ts); TLS handshake and bulk (tls.ts); Node-native fetch/MQTT (node.ts); tracing cost (trace.ts). `--only` keeps the rows (and sections: `startup`,
- * `boards`, `tls`, `node`, `trace`) whose name contains TEXT. With --json, stdout is one JSON document and nothing else.
+ * (process.ts); TLS handshake and bulk (tls.ts); Node-native fetch/MQTT (node.ts); tracing cost
+ * (trace.ts). `--only` keeps the rows (and sections: `startup`, `boards`, `tls`, `node`, `trace`)
+ * whose name contains TEXT. With --json, stdout is one JSON document and nothing else (progress
+ * goes to stderr).
  */
 import { measureNode, type NodeFigures, printNode } from './node.js';
 import { type BoardsFigures, measureBoards } from './process.js';
@@ -24,8 +26,10 @@ const only = onlyAt >= 0 ? argv[onlyAt + 1] : undefined;
 const MiB = 1 << 20;
 
 const wanted = (name: string): boolean => only === undefined || name.includes(only);
+/** Progress: stdout for people; with --json on stderr, so stdout stays one JSON document. */
 const say = (line: string): void => {
-  if (!json) console.log(line);
+  if (json) process.stderr.write(`${line}\n`);
+  else console.log(line);
 };
 
 async function main(): Promise<void> {
