@@ -131,7 +131,7 @@ describe('bytes in flight', () => {
     ({ kind: 'request', seq: n, op: 'SEND', body: { sock: 0, data: new Uint8Array(bytes) } }) as Message;
 
   it('keeps at most maxBytes of payload unacknowledged, in order, and always lets one frame go', () => {
-    const a = new LinkState({ maxBytes: 100 });
+    const a = new LinkState({ maxBytes: 100, maxBytesAboveRttMs: 0 });
     const b = new LinkState();
     expect(a.send(send(1, 150), 0).wire).toHaveLength(1); // alone: goes although larger than maxBytes
     expect(a.send(send(2, 60), 0).wire).toHaveLength(0);
@@ -141,5 +141,11 @@ describe('bytes in flight', () => {
     const ack = { kind: 'event', seq: 0, op: 'ACK', body: {}, link: { seq: 0, ack: 0, unnumbered: true } } as Message;
     const released = a.receive(ack, 2).wire;
     expect(released.map((m) => (m as { seq: number }).seq)).toEqual([2, 3]); // 60 + 30 <= 100
+  });
+
+  it('does not cap a fast link (no round trip of maxBytesAboveRttMs measured)', () => {
+    const a = new LinkState({ maxBytes: 100 });
+    expect(a.send(send(1, 150), 0).wire).toHaveLength(1);
+    expect(a.send(send(2, 60), 0).wire).toHaveLength(1);
   });
 });

@@ -90,7 +90,7 @@ export class RpcClient {
         );
         opts.onLinkDead?.();
       },
-      // At most 16 KiB of SEND payload unacknowledged on the line: on a slow line the host would
+      // At most 16 KiB of SEND payload unacknowledged on a slow line (round trip >= 10 ms): it would
       // otherwise queue its whole txWindow (64 KiB, 0.7 s at 921600) ahead of its acknowledgements
       // and CREDITs, the device's timer fires falsely and the echo drops to ~55 % each way.
       { maxBytes: 16 * 1024, ...opts.link },
