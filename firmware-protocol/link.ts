@@ -225,7 +225,11 @@ export class LinkState {
       this.unackedBytes -= done.bytes;
       // The newest frame acknowledged is the one this ack answers; older ones waited for it.
       if (clean && done.seq === ack && !done.retransmitted) this.sampleRtt(now - done.sentAt);
-      if (!done.retransmitted && ++this.cleanAcks >= 16) {
+      // Only a frame near the current size tests it: 300 empty SEND responses acknowledged during an
+      // upload had grown it to 64 KiB, and the download's first DATA frames (16 KiB, 96 % lost on
+      // the lossy line) then failed every resend until the link was declared dead.
+      const tested = done.bytes >= this.payloadLimit / 2;
+      if (!done.retransmitted && tested && ++this.cleanAcks >= 16) {
         this.cleanAcks = 0;
         this.payloadLimit = Math.min(65536, Math.ceil(this.payloadLimit * 1.5));
       }
