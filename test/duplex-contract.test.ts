@@ -238,8 +238,7 @@ describe.each([
         d.end((err?: Error | null) => resolve(err ?? null));
         d.once('error', (err) => resolve(err));
       });
-      // No hang. (How fast a silent board is noticed is test/adversarial's business; over SLIP with
-      // SENDs in flight it is the reliable link's retries that give up, several seconds.)
+      // No hang. (How fast a silent board is noticed is test/adversarial's business.)
       expect(Date.now() - t0).toBeLessThan(15_000);
       const got = await peer.received(data.length, outcome ? 1000 : 10_000);
       if (outcome) expect(got.equals(data.subarray(0, got.length))).toBe(true);

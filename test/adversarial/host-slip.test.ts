@@ -4,6 +4,7 @@
  * (ARCHITECTURE §9: a silent or replaced board within 3 s; once the link is lost, every call
  * within 100 ms) with a clear OSError, and memory stays bounded while the device floods.
  */
+import net from 'node:net';
 import { crc32 } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errno as E, encodeMessage, encodeSlip } from '../../firmware-protocol/index.js';
@@ -73,6 +74,39 @@ describe('hostile SLIP device (socket://)', () => {
     await s2.connect(['echo.test', 7]);
     await s2.sendall('again');
     expect(Buffer.from(await s2.recv(5)).toString()).toBe('again');
+  });
+
+  it('goes silent while a sendall is in flight (unacknowledged frames): it fails within 3 s (ETIMEDOUT)', async () => {
+    // A loopback peer that swallows everything, so the SENDs keep flowing until the silence.
+    let got = 0;
+    const conns: net.Socket[] = [];
+    const sink = net.createServer((c) => {
+      conns.push(c);
+      c.on('data', (b: Buffer) => {
+        got += b.length;
+      });
+      c.on('error', () => {});
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+    try {
+      bad = await HostileDevice.start('slip');
+      dev = await openDevice(bad.url);
+      dev.on('error', () => {});
+      const s = await dev.socket.socket();
+      await s.connect(['127.0.0.1', (sink.address() as net.AddressInfo).port]); // blocking, no timeout
+      const sending = s.sendall(Buffer.alloc(64 << 20, 0x5a));
+      sending.catch(() => {});
+      for (let i = 0; got < 256 << 10 && i < 500; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(got).toBeGreaterThanOrEqual(256 << 10);
+      bad.silence();
+      const r = await timed(sending);
+      expect(r.err?.errno, r.err?.message).toBe(E.ETIMEDOUT);
+      expect(r.err?.message).toMatch(/not responding/);
+      expect(r.ms).toBeLessThan(3000);
+    } finally {
+      for (const c of conns) c.destroy();
+      await new Promise((r) => sink.close(r));
+    }
   });
 
   it('streams an endless frame (64 MiB, no END): the recv fails within 3 s and memory stays bounded', async () => {
