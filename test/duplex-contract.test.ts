@@ -56,9 +56,9 @@ class Peer {
 }
 
 /**
- * Destroys the stream and waits until its socket is closed on the device too. (Closing the
- * device right after a bare destroy() leaves the SLIP emulator a socket the host never closed;
- * an emulator process in that state then ignored SIGTERM — reported, not this suite's subject.)
+ * Destroys the stream and waits until its socket is closed on the device too, so each case starts
+ * clean. (An emulator left with a socket its host never closed must still exit on SIGTERM:
+ * test/adversarial/device-sigterm.test.ts.)
  */
 function closed(d: Duplex): Promise<void> {
   return new Promise((resolve) => {

@@ -35,8 +35,11 @@ class RealTcpStream extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: Callback): void {
-    // An error means abortive close: RST, as a real stack does for close() with SO_LINGER 0.
-    if (error && !this.socket.destroyed) this.socket.resetAndDestroy();
+    // An error means abortive close: RST, as a real stack does for close() with SO_LINGER 0 —
+    // unless our FIN is already asked for: libuv then refuses the reset (EINVAL), and Node never
+    // closes the handle nor emits 'close', so the process could not exit (it spun in its
+    // handle clean-up, deaf to SIGTERM). A plain close after the FIN is what remains.
+    if (error && !this.socket.destroyed && !this.socket.writableEnded) this.socket.resetAndDestroy();
     else this.socket.destroy();
     // Report 'close' only once the OS handle is gone, so network.close() leaves nothing open.
     if (this.socket.closed) callback(error);
