@@ -126,6 +126,50 @@ describe('recovery cost', () => {
   });
 });
 
+describe('a slow line that loses nothing', () => {
+  /**
+   * A paced line: A's frames take 40 ms each on the wire (in order, nothing lost), answers come
+   * back at once; 20 frames are queued at once, so the timeout (set to 30 ms, as if learnt from
+   * small requests) fires while they are still queued. Returns the frames A put on the wire.
+   */
+  function pacedRun(count: number): { sentByA: number; delivered: number; a: LinkState; b: LinkState } {
+    const a = new LinkState({ window: 32, initialRtoMs: 30 });
+    const b = new LinkState({ window: 32 });
+    const toB: Message[] = [];
+    const toA: Message[] = [];
+    let sentByA = 0;
+    let delivered = 0;
+    const putB = (msgs: Message[]): void => {
+      sentByA += msgs.length;
+      toB.push(...msgs);
+    };
+    for (let i = 0; i < count; i++) putB(a.send(data(i), 0).wire);
+    for (let now = 5; now < 20_000 && delivered < count; now += 5) {
+      const f = now % 40 === 0 ? toB.shift() : undefined;
+      if (f) {
+        const r = b.receive(f, now);
+        delivered += r.deliver.length;
+        toA.push(...r.wire);
+      }
+      const back = toA.shift();
+      if (back) putB(a.receive(back, now).wire);
+      putB(a.tick(now).wire);
+      toA.push(...b.tick(now).wire);
+    }
+    return { sentByA, delivered, a, b };
+  }
+
+  it('a timeout that fires while frames are only queued costs one resend, not a storm', () => {
+    const { sentByA, delivered, a } = pacedRun(20);
+    expect(delivered).toBe(20);
+    // The timeout's resend goes out twice (small frame); the acknowledgements of the queued
+    // originals and the receiver's answers to the duplicate copies must not resend anything more.
+    expect(a.stats.retransmitted).toBe(1);
+    expect(sentByA).toBe(22);
+    expect(a.stats.fastRetransmits).toBe(0);
+  });
+});
+
 describe('bytes in flight', () => {
   const send = (n: number, bytes: number): Message =>
     ({ kind: 'request', seq: n, op: 'SEND', body: { sock: 0, data: new Uint8Array(bytes) } }) as Message;
