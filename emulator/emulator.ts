@@ -24,6 +24,7 @@ import { type EmulatorObserver, faultFanOut, observedNic, observedUart } from '.
 import { getProfile, type Profile } from './profiles.js';
 import { makeRandom } from './random.js';
 import { type Forward, SlipPersonality } from './slip/personality.js';
+import { asLine } from './uart-line.js';
 
 export interface EmulatorOptions {
   /** Firmware personality: 'slip' (our RPC, default) or 'at' (Espressif ESP-AT). */
@@ -130,7 +131,8 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
       : new SlipPersonality({ profile, network: nic, onForward, random, files, onBadFrame: opts.onBadFrame });
   const rigged = rig?.attach(personality);
   const faults = rigged?.control ?? new FaultControl(personality, { trace: new FaultTrace(onFault) });
-  const uart = observedUart(rigged?.uart ?? personality, observers);
+  const observed = observedUart(rigged?.uart ?? personality, observers);
+  const uart = asLine(observed);
   return {
     profile,
     network,
@@ -143,7 +145,8 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
     reboot: () => faults.reboot(),
     async close() {
       faults.close();
-      if (uart !== personality) uart.destroy();
+      uart.destroy();
+      if (observed !== personality) observed.destroy();
       rigged?.uart.destroy();
       rigged?.line.destroy();
       personality.destroy();
