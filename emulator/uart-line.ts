@@ -8,6 +8,9 @@
  */
 import { Duplex } from 'node:stream';
 
+/** Device output one event-loop turn may carry before the device is paused. */
+const TURN_BYTES = 64 * 1024;
+
 type Pending = { kind: 'data'; chunk: Uint8Array } | { kind: 'end' } | { kind: 'close'; err: Error | null };
 
 class LineUart extends Duplex {
@@ -15,13 +18,20 @@ class LineUart extends Duplex {
   /** Device output (and its end/close) not yet delivered, in order: flushed together on one turn. */
   #pending: Pending[] = [];
   #scheduled = false;
-  readonly #onData = (chunk: Uint8Array): void => this.#queue({ kind: 'data', chunk });
+  /** Bytes in #pending: counted against the mark at once, so a burst in one turn still meets backpressure. */
+  #pendingBytes = 0;
+  readonly #onData = (chunk: Uint8Array): void => {
+    this.#pendingBytes += chunk.length;
+    this.#queue({ kind: 'data', chunk });
+    if (this.#pendingBytes + this.readableLength >= this.readableHighWaterMark) this.#uart.pause();
+  };
   readonly #onEnd = (): void => this.#queue({ kind: 'end' });
   readonly #onClose = (): void => this.#queue({ kind: 'close', err: null });
   readonly #onError = (err: Error): void => this.#queue({ kind: 'close', err });
 
   constructor(uart: Duplex) {
-    super({ allowHalfOpen: true, readableHighWaterMark: uart.readableHighWaterMark });
+    // One turn carries up to this much device output: enough that a download is not paced per turn.
+    super({ allowHalfOpen: true, readableHighWaterMark: Math.max(uart.readableHighWaterMark, TURN_BYTES) });
     this.#uart = uart;
     uart.on('data', this.#onData);
     uart.on('end', this.#onEnd);
@@ -40,6 +50,7 @@ class LineUart extends Duplex {
     this.#scheduled = false;
     const batch = this.#pending;
     this.#pending = [];
+    this.#pendingBytes = 0;
     let room = true;
     for (const p of batch) {
       if (this.destroyed) return;
@@ -47,16 +58,19 @@ class LineUart extends Duplex {
       else if (p.kind === 'end') this.push(null);
       else this.destroy(p.err ?? undefined);
     }
-    // Over the mark: the device waits until the host reads (_read resumes it).
-    if (!room) this.#uart.pause();
+    // Under the mark again: the device may go on (over it, _read resumes it once the host reads).
+    if (room) this.#uart.resume();
+    else this.#uart.pause();
   };
 
   override _read(): void {
     this.#uart.resume();
   }
 
+  /** Straight in, in the caller's turn (the UART's own callback may come later); waits only when the device is full. */
   override _write(chunk: Uint8Array, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#uart.write(chunk, callback);
+    if (this.#uart.write(chunk)) callback();
+    else this.#uart.once('drain', () => callback());
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -69,6 +83,7 @@ class LineUart extends Duplex {
     this.#uart.off('close', this.#onClose);
     this.#uart.off('error', this.#onError);
     this.#pending = [];
+    this.#pendingBytes = 0;
     callback(error);
   }
 }
