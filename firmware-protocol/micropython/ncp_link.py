@@ -41,6 +41,8 @@ MIN_RTO = 20
 MAX_RTO = 2000
 MAX_RETRIES = 8
 ACK_DELAY = 5
+GAP = 0  # an ACK frame's linkSeq: a frame after a gap arrived (a loss report)
+PLAIN = 1  # an ACK frame's linkSeq: a plain acknowledgement (delayed, or for a duplicate)
 
 
 def before(a, b):
@@ -69,6 +71,7 @@ class ReliableLink:
         self.last_ack = 0xFFFF
         self.dup_acks = 0
         self.recover_until = None  # in recovery until this frame is acknowledged
+        self.by_timeout = False  # that recovery began at a timeout, not at a reported gap
         self.clean_acks = 0
         # SPEC section 7 "Frame size": less payload per frame while resending
         self.payload_limit = 65536
@@ -107,14 +110,21 @@ class ReliableLink:
         """-> (ready, frames). `ready`: raw frames to process now, in order (this one, then kept
         ones it completes). A duplicate is dropped unprocessed; a frame after a gap is kept;
         both are answered at once with an ACK."""
-        out = self._on_ack(link[1], now, flags & FLAG_UNNUMBERED)
+        # Only an ACK frame reporting a gap (linkSeq GAP) is a loss signal (SPEC section 7).
+        out = self._on_ack(link[1], now, (flags & FLAG_UNNUMBERED) and link[0] != PLAIN)
         if flags & FLAG_UNNUMBERED:
             return [], out
         ahead = (link[0] - self.expected) & 0xFFFF
+        if ahead >= 0x8000:
+            # A duplicate: acknowledged like an accepted frame, within ACK_DELAY, not at once
+            # (SPEC section 7: an immediate answer reads as a loss and feeds a resend storm).
+            if self.ack_at is None:
+                self.ack_at = ticks_add(now, ACK_DELAY)
+            return [], out
         if ahead:
             if ahead < self.window and link[0] not in self.early:
                 self.early[link[0]] = frame
-            out.append(self._ack_frame())
+            out.append(self._ack_frame(GAP))  # a loss report: it says what is missing
             return [], out
         ready = [frame]
         self.expected = (self.expected + 1) & 0xFFFF
@@ -148,6 +158,7 @@ class ReliableLink:
                 if first or lost:
                     if self.recover_until is None:
                         self.recover_until = (self.next_seq - 1) & 0xFFFF
+                    self.by_timeout = False  # the receiver reported a hole
                     out.append(self._resend_oldest(now))
             return out
         self.last_ack = ack
@@ -155,10 +166,12 @@ class ReliableLink:
         self.retries = 0
         self.rto = self._estimated()  # progress clears the back-off: losses here are noise
         if self.recover_until is not None:
-            if before(ack, self.recover_until) and self.unacked:
-                out.append(self._resend_oldest(now))  # a partial ack names the next hole
-            else:
+            if not before(ack, self.recover_until) or not self.unacked:
                 self.recover_until = None
+            elif not self.by_timeout:
+                # A partial ack names the next hole; after a timeout it names nothing (on a paced
+                # line the frames were mostly queued, not lost; a real hole sends its own gap ACK).
+                out.append(self._resend_oldest(now))
         self.rto_at = ticks_add(now, self.rto) if self.unacked else None
         while self.queued and len(self.unacked) < self.window:
             q = self.queued.pop(0)
@@ -192,9 +205,10 @@ class ReliableLink:
         """A bare ACK for what was delivered, at once (the delayed one is then not needed)."""
         return self._ack_frame()
 
-    def _ack_frame(self):
+    def _ack_frame(self, why=PLAIN):
+        """An ACK frame; its linkSeq says why (SPEC section 7): GAP = a loss report, PLAIN = otherwise."""
         self.ack_at = None
-        return encode_frame(KIND_EVENT, 0, OP_ACK, b'', FLAG_LINK | FLAG_UNNUMBERED, (0, self.ack()))
+        return encode_frame(KIND_EVENT, 0, OP_ACK, b'', FLAG_LINK | FLAG_UNNUMBERED, (why, self.ack()))
 
     def deadline(self):
         """When tick() must run next (a ticks value), or None."""
@@ -215,6 +229,7 @@ class ReliableLink:
             self.rto = min(MAX_RTO, self.rto * 2)
             out.append(self._resend_oldest(now))
             self.recover_until = (self.next_seq - 1) & 0xFFFF
+            self.by_timeout = True
             self.ack_at = None
             self.rto_at = ticks_add(now, self.rto)
         if self.ack_at is not None and ticks_diff(now, self.ack_at) >= 0:
