@@ -12,7 +12,6 @@ import {
   type ErrnoBase,
   type EventMsg,
   FRAME_OVERHEAD,
-  type LinkState,
   PROTOCOL_VERSION,
   type RequestBody,
   type RequestOp,
@@ -22,6 +21,7 @@ import {
 import type { AddrInfo, Driver, SockAddr } from '../driver.js';
 import { OSError } from '../errors.js';
 import { Files } from '../files.js';
+import { KeepAlive } from './keepalive.js';
 import { LinkError, RpcClient, StatusError } from './rpc-client.js';
 import { SlipSocket } from './slip-socket.js';
 
@@ -71,20 +71,18 @@ export class SlipDriver extends EventEmitter implements Driver {
   private readonly closing = new Set<number>();
   private acceptsRunning = 0;
   private info?: HelloInfo;
-  private keepalive?: NodeJS.Timeout;
+  private readonly keepalive: KeepAlive;
   private recovering = false;
   /** Why the device was declared lost (no answer); every call fails at once until a HELLO succeeds. */
   private lost: string | null = null;
   private closed = false;
   private fileStore?: Files;
-  /** The reliable link's retransmission timeout right after the device's latest bytes (see `silentWithBacklog`). */
-  private rtoWhenHeard?: number;
   readonly rxWindow: number;
   readonly maxFrame: number;
 
   private constructor(
     transport: Duplex,
-    private readonly opts: SlipDriverOptions,
+    opts: SlipDriverOptions,
   ) {
     super();
     this.maxFrame = opts.maxFrame ?? 16384 + FRAME_OVERHEAD + 1;
@@ -101,68 +99,19 @@ export class SlipDriver extends EventEmitter implements Driver {
       onClose: (err) => this.failSockets(E.ECONNRESET, `link closed: ${err?.message ?? ''}`),
       onLinkDead: () => this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding (link lost)', 'hang'),
     });
-    // After the client's own listener: the timeout as this chunk's acknowledgements left it.
-    transport.on('data', () => {
-      this.rtoWhenHeard = this.rpc.reliable.link?.currentRtoMs;
-    });
-  }
-
-  /**
-   * After `keepaliveMs` of silence from the device, one empty PING with a deadline (checked four
-   * times per period, so the silence is never much longer). Its answer is the boot nonce
-   * (SPEC §4.4 rev 1.1): another nonce means another boot, whose BOOT frame we missed.
-   * While the reliable link has unacknowledged frames no PING is sent (see `silentWithBacklog`).
-   */
-  private startKeepalive(): void {
-    const every = this.opts.keepaliveMs ?? 750;
-    if (every <= 0) return;
-    const tick = Math.max(10, every >> 2);
-    let inFlight = false;
-    this.keepalive = setInterval(() => {
-      if (this.recovering || this.closed) return;
-      const reliable = this.rpc.reliable.link;
-      if (reliable && reliable.backlog > 0) {
-        if (this.silentWithBacklog(every, reliable))
-          this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding', 'hang');
-        return;
-      }
-      if (inFlight || Date.now() - this.rpc.lastRx < every) return;
-      const deadline = this.answerDeadline(reliable?.currentRtoMs ?? 0);
-      const sentAt = Date.now();
-      inFlight = true;
-      this.call('PING', { payload: new Uint8Array(0) }, deadline)
-        .then(({ payload }) => this.checkNonce(payload))
-        .catch((err) => {
-          // Frames that arrived meanwhile prove the device alive: the answer is only queued
-          // behind them (a slow line); the next round asks again.
-          const heard = this.rpc.lastRx > sentAt;
-          if (err instanceof OSError && err.errno === E.ETIMEDOUT && !this.closed && !heard) {
-            this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding', 'hang');
-          }
-        })
-        .finally(() => {
-          inFlight = false;
-        });
-    }, tick);
-    this.keepalive.unref();
-  }
-
-  /** How long a keep-alive PING may wait for its answer: longer on a line whose round trips are slow. */
-  private answerDeadline(rtoMs: number): number {
-    return (this.opts.keepaliveTimeoutMs ?? 1500) + 2 * rtoMs;
-  }
-
-  /**
-   * While the reliable link retransmits, a PING would only queue behind the backed-off frames and
-   * time out falsely, and the link's own retries take ~10 s to give up. But a device that is alive
-   * acknowledges each frame as it arrives, even on a slow paced line, so hearing nothing valid for
-   * the keep-alive period plus a PING's answer deadline means the same as an unanswered PING.
-   * The deadline uses the link's timeout as it was when the device was last heard, not the one
-   * that the silence's own retransmissions doubled since.
-   */
-  private silentWithBacklog(every: number, link: LinkState): boolean {
-    const rtoMs = this.rtoWhenHeard ?? link.currentRtoMs;
-    return Date.now() - this.rpc.lastRx > every + this.answerDeadline(rtoMs);
+    this.keepalive = new KeepAlive(
+      transport,
+      this.rpc,
+      {
+        paused: () => this.recovering || this.closed,
+        ping: async (deadlineMs) => (await this.call('PING', { payload: new Uint8Array(0) }, deadlineMs)).payload,
+        answered: (payload) => this.checkNonce(payload),
+        silent: () => {
+          if (!this.closed) this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding', 'hang');
+        },
+      },
+      { everyMs: opts.keepaliveMs ?? 750, answerMs: opts.keepaliveTimeoutMs ?? 1500 },
+    );
   }
 
   /** A keep-alive answer: 8 bytes = the answering board's boot nonce (empty from a rev 1.0 device). */
@@ -180,7 +129,7 @@ export class SlipDriver extends EventEmitter implements Driver {
     for (;;) {
       try {
         await drv.hello(Math.min(500, Math.max(50, deadline - Date.now())));
-        drv.startKeepalive();
+        drv.keepalive.start();
         return drv;
       } catch (err) {
         if (!(err instanceof OSError && err.errno === E.ETIMEDOUT) || Date.now() >= deadline) {
@@ -424,7 +373,7 @@ export class SlipDriver extends EventEmitter implements Driver {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.keepalive) clearInterval(this.keepalive);
+    this.keepalive.stop();
     for (const s of [...this.sockets.values()]) await s.close().catch(() => {});
     this.rpc.close();
   }

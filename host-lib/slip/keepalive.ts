@@ -1,0 +1,104 @@
+/**
+ * The SLIP keep-alive: after some silence from the device, one empty PING with a deadline. Its
+ * answer is the boot nonce (SPEC §4.4 rev 1.1), so a board that restarted while its BOOT frame was
+ * lost is caught too; a silent board is declared lost within ARCHITECTURE §9's 3 s.
+ */
+import type { Duplex } from 'node:stream';
+import { errno as E, type LinkState } from '../../firmware-protocol/index.js';
+import { OSError } from '../errors.js';
+import type { RpcClient } from './rpc-client.js';
+
+/** What the keep-alive needs from its driver. */
+export interface KeepAliveDriver {
+  /** True while the driver recovers or is closed: no PING then. */
+  paused(): boolean;
+  /** An empty PING with a deadline; resolves to the answer's payload. */
+  ping(deadlineMs: number): Promise<Uint8Array>;
+  /** A PING's answer payload (the answering board's boot nonce, or empty from a rev 1.0 device). */
+  answered(payload: Uint8Array): void;
+  /** The device is silent: declare it lost (unless the driver closed meanwhile). */
+  silent(): void;
+}
+
+export interface KeepAliveOptions {
+  /** Silence before a PING, ms (0 = off). */
+  everyMs: number;
+  /** How long a PING may wait for its answer on a fast line, ms. */
+  answerMs: number;
+}
+
+export class KeepAlive {
+  private timer?: NodeJS.Timeout;
+  private inFlight = false;
+  /** The reliable link's retransmission timeout right after the device's latest bytes (see `silentWithBacklog`). */
+  private rtoWhenHeard?: number;
+
+  constructor(
+    transport: Duplex,
+    private readonly rpc: RpcClient,
+    private readonly driver: KeepAliveDriver,
+    private readonly opts: KeepAliveOptions,
+  ) {
+    // After the client's own listener: the timeout as this chunk's acknowledgements left it.
+    transport.on('data', () => {
+      this.rtoWhenHeard = this.rpc.reliable.link?.currentRtoMs;
+    });
+  }
+
+  /**
+   * Checked four times per period, so the silence is never much longer than `everyMs`. While the
+   * reliable link has unacknowledged frames no PING is sent (see `silentWithBacklog`).
+   */
+  start(): void {
+    const every = this.opts.everyMs;
+    if (every <= 0) return;
+    this.timer = setInterval(() => this.tick(every), Math.max(10, every >> 2));
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private tick(every: number): void {
+    if (this.driver.paused()) return;
+    const reliable = this.rpc.reliable.link;
+    if (reliable && reliable.backlog > 0) {
+      if (this.silentWithBacklog(every, reliable)) this.driver.silent();
+      return;
+    }
+    if (this.inFlight || Date.now() - this.rpc.lastRx < every) return;
+    const sentAt = Date.now();
+    this.inFlight = true;
+    this.driver
+      .ping(this.answerDeadline(reliable?.currentRtoMs ?? 0))
+      .then((payload) => this.driver.answered(payload))
+      .catch((err) => {
+        // Frames that arrived meanwhile prove the device alive: the answer is only queued
+        // behind them (a slow line); the next round asks again.
+        const heard = this.rpc.lastRx > sentAt;
+        if (err instanceof OSError && err.errno === E.ETIMEDOUT && !heard) this.driver.silent();
+      })
+      .finally(() => {
+        this.inFlight = false;
+      });
+  }
+
+  /** How long a keep-alive PING may wait for its answer: longer on a line whose round trips are slow. */
+  private answerDeadline(rtoMs: number): number {
+    return this.opts.answerMs + 2 * rtoMs;
+  }
+
+  /**
+   * While the reliable link retransmits, a PING would only queue behind the backed-off frames and
+   * time out falsely, and the link's own retries take ~10 s to give up. But a device that is alive
+   * acknowledges each frame as it arrives, even on a slow paced line, so hearing nothing valid for
+   * the keep-alive period plus a PING's answer deadline means the same as an unanswered PING.
+   * The deadline uses the link's timeout as it was when the device was last heard, not the one
+   * that the silence's own retransmissions doubled since.
+   */
+  private silentWithBacklog(every: number, link: LinkState): boolean {
+    const rtoMs = this.rtoWhenHeard ?? link.currentRtoMs;
+    return Date.now() - this.rpc.lastRx > every + this.answerDeadline(rtoMs);
+  }
+}
