@@ -80,10 +80,7 @@ export class SlipDriver extends EventEmitter implements Driver {
   readonly rxWindow: number;
   readonly maxFrame: number;
 
-  private constructor(
-    transport: Duplex,
-    opts: SlipDriverOptions,
-  ) {
+  private constructor(transport: Duplex, opts: SlipDriverOptions) {
     super();
     this.maxFrame = opts.maxFrame ?? 16384 + FRAME_OVERHEAD + 1;
     this.rxWindow = opts.rxWindow ?? 65536;
