@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { errno as E } from '../../firmware-protocol/index.js';
 import { type Device, openDevice } from '../../index.js';
+import { expectFastFailures, silentThenFoundAgain } from './host-scenarios.js';
 import { HostileDevice, rssMiB, timed } from './hostile-device.js';
 
 type AtDevice = Device<import('../../host-lib/at/at-driver.js').AtDriver>;
@@ -30,41 +31,10 @@ async function connectedSocket() {
   return s;
 }
 
-/** Once lost, each kind of call fails at once. */
-async function expectFastFailures(d: AtDevice, s: { send(b: string): Promise<number> }): Promise<void> {
-  const calls: (() => Promise<unknown>)[] = [
-    () => d.socket.getaddrinfo('echo.test', 7),
-    () => d.socket.socket(),
-    () => s.send('x'),
-  ];
-  for (const call of calls) {
-    const r = await timed(call());
-    expect(r.err?.errno, r.err?.message).toBeTypeOf('number');
-    expect(r.ms).toBeLessThan(100);
-  }
-}
-
 describe('hostile ESP-AT device (socket://)', () => {
   it('goes silent: a blocking recv fails within 3 s (ETIMEDOUT), later calls within 100 ms; it is found again', async () => {
     const s = await connectedSocket();
-    const hang = new Promise((r) => dev!.once('hang', r));
-    const pending = timed(s.recv(10));
-    bad!.silence();
-    const r = await pending;
-    expect(r.err?.errno).toBe(E.ETIMEDOUT);
-    expect(r.err?.message).toMatch(/not responding/);
-    expect(r.ms).toBeLessThan(3000);
-    await hang;
-    await expectFastFailures(dev!, s);
-    // The board answers again: the driver finds it and new sockets work.
-    const ready = new Promise((res) => dev!.once('ready', res));
-    bad!.speak();
-    await ready;
-    const s2 = await dev!.socket.socket();
-    s2.settimeout(5);
-    await s2.connect(['echo.test', 7]);
-    await s2.sendall('again');
-    expect(Buffer.from(await s2.recv(5)).toString()).toBe('again');
+    await silentThenFoundAgain(dev!, bad!, s);
   });
 
   it('streams an endless line (64 MiB, no LF): the recv fails within 3 s and memory stays bounded', async () => {

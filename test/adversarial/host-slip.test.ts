@@ -9,6 +9,7 @@ import { crc32 } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errno as E, encodeMessage, encodeSlip } from '../../firmware-protocol/index.js';
 import { type Device, openDevice } from '../../index.js';
+import { expectFastFailures, silentThenFoundAgain } from './host-scenarios.js';
 import { HostileDevice, rssMiB, timed } from './hostile-device.js';
 
 let bad: HostileDevice | undefined;
@@ -30,20 +31,6 @@ async function connectedSocket() {
   return s;
 }
 
-/** Once lost, each kind of call fails at once. */
-async function expectFastFailures(d: Device, s: { send(b: string): Promise<number> }): Promise<void> {
-  const calls: (() => Promise<unknown>)[] = [
-    () => d.socket.getaddrinfo('echo.test', 7),
-    () => d.socket.socket(),
-    () => s.send('x'),
-  ];
-  for (const call of calls) {
-    const r = await timed(call());
-    expect(r.err?.errno, r.err?.message).toBeTypeOf('number');
-    expect(r.ms).toBeLessThan(100);
-  }
-}
-
 /** A DGRAM event whose body lies about its lengths (0xff…: a 255-byte address), under a CRC that is right. */
 function lyingFrame(): Uint8Array {
   const body = { sock: 0, addr: ['10.77.0.7', 7] as [string, number], data: new Uint8Array(16) };
@@ -57,23 +44,7 @@ function lyingFrame(): Uint8Array {
 describe('hostile SLIP device (socket://)', () => {
   it('goes silent: a blocking recv fails within 3 s (ETIMEDOUT), later calls within 100 ms; it is found again', async () => {
     const s = await connectedSocket();
-    const hang = new Promise((r) => dev!.once('hang', r));
-    const pending = timed(s.recv(10));
-    bad!.silence();
-    const r = await pending;
-    expect(r.err?.errno).toBe(E.ETIMEDOUT);
-    expect(r.err?.message).toMatch(/not responding/);
-    expect(r.ms).toBeLessThan(3000);
-    await hang;
-    await expectFastFailures(dev!, s);
-    const ready = new Promise((res) => dev!.once('ready', res));
-    bad!.speak();
-    await ready;
-    const s2 = await dev!.socket.socket();
-    s2.settimeout(5);
-    await s2.connect(['echo.test', 7]);
-    await s2.sendall('again');
-    expect(Buffer.from(await s2.recv(5)).toString()).toBe('again');
+    await silentThenFoundAgain(dev!, bad!, s);
   });
 
   it('goes silent while a sendall is in flight (unacknowledged frames): it fails within 3 s (ETIMEDOUT)', async () => {
