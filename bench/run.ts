@@ -33,6 +33,29 @@ const say = (line: string): void => {
 };
 
 async function main(): Promise<void> {
+  const { rows, failed } = await measureLineRows();
+  const extras = await measureExtras();
+  const t = [
+    ...targets(rows),
+    ...(extras.startup ? [startupTarget(extras.startup)] : []),
+    ...traceTargets(extras.trace),
+  ];
+  if (json) {
+    const { startup, boards, tls, node, trace } = extras;
+    const doc = { node: process.version, date: new Date().toISOString(), quick, results: rows, failed };
+    console.log(JSON.stringify({ ...doc, startup, boards, tls, nodeNative: node, trace, targets: t }, null, 2));
+    return;
+  }
+  for (const f of failed) console.log(`FAILED ${f.name}: ${f.error}`);
+  console.log('\ntargets:');
+  for (const x of t) {
+    const cmp = x.higherIsBetter ? '>=' : '<=';
+    console.log(`  ${x.met ? 'MET ' : 'MISS'} ${x.name}: ${x.actual} ${x.unit} (target ${cmp} ${x.target})`);
+  }
+}
+
+/** The transfer rows (bench/rows.ts), each measured in turn. */
+async function measureLineRows(): Promise<{ rows: Row[]; failed: { name: string; error: string }[] }> {
   const rows: Row[] = [];
   const failed: { name: string; error: string }[] = [];
   for (const spec of allRows()) {
@@ -47,60 +70,47 @@ async function main(): Promise<void> {
       say(`${rowName(spec)}: FAILED ${String(err)}`);
     }
   }
-  let startup: Startup | undefined;
+  return { rows, failed };
+}
+
+interface Extras {
+  startup: Startup | undefined;
+  boards: BoardsFigures | undefined;
+  tls: TlsFigures[];
+  node: NodeFigures[];
+  trace: TraceFigures[];
+}
+
+/** The rows that are not transfers: start-up, boards per process, TLS, Node-native, tracing. */
+async function measureExtras(): Promise<Extras> {
+  const x: Extras = { startup: undefined, boards: undefined, tls: [], node: [], trace: [] };
   if (wanted('startup')) {
-    startup = await measureStartup(quick ? 5 : 10);
-    say(
-      `CLI start-up to listening: median ${startup.medianMs} ms, min ${startup.minMs} ms (bare node ${startup.nodeBaselineMs} ms)`,
-    );
+    const s = await measureStartup(quick ? 5 : 10);
+    x.startup = s;
+    say(`CLI start-up to listening: median ${s.medianMs} ms, min ${s.minMs} ms (bare node ${s.nodeBaselineMs} ms)`);
   }
-  let boards: BoardsFigures | undefined;
   if (wanted('boards')) {
-    boards = await measureBoards(quick ? 20 : 100);
+    const b = await measureBoards(quick ? 20 : 100);
+    x.boards = b;
     say(
-      `boards per process: ${boards.boards} in-process boards with a connected socket each: ` +
-        `RSS ${boards.rssBeforeMiB} -> ${boards.rssAfterMiB} MiB (${boards.perBoardKiB} KiB per board), opened in ${boards.openMs} ms`,
+      `boards per process: ${b.boards} in-process boards with a connected socket each: ` +
+        `RSS ${b.rssBeforeMiB} -> ${b.rssAfterMiB} MiB (${b.perBoardKiB} KiB per board), opened in ${b.openMs} ms`,
     );
   }
-  let tls: TlsFigures[] = [];
   if (wanted('tls')) {
-    tls = await measureTls(quick);
-    for (const f of tls) say(describeTls(f));
+    x.tls = await measureTls(quick);
+    for (const f of x.tls) say(describeTls(f));
   }
   // Node-native rows (bench/node.ts): dev.fetch of 1 MiB, mqtt.js publish rate.
-  let node: NodeFigures[] = [];
   if (wanted('node')) {
-    node = await measureNode(quick);
-    if (!json) for (const f of node) printNode(f);
+    x.node = await measureNode(quick);
+    if (!json) for (const f of x.node) printNode(f);
   }
-  let trace: TraceFigures[] = [];
   if (wanted('trace')) {
-    trace = await measureTrace(quick);
-    if (!json) for (const f of trace) printTrace(f);
+    x.trace = await measureTrace(quick);
+    if (!json) for (const f of x.trace) printTrace(f);
   }
-  const t = [...targets(rows), ...(startup ? [startupTarget(startup)] : []), ...traceTargets(trace)];
-  if (json) {
-    const doc = {
-      node: process.version,
-      date: new Date().toISOString(),
-      quick,
-      results: rows,
-      failed,
-      startup,
-      boards,
-      tls,
-      nodeNative: node,
-      trace,
-    };
-    console.log(JSON.stringify({ ...doc, targets: t }, null, 2));
-    return;
-  }
-  for (const f of failed) console.log(`FAILED ${f.name}: ${f.error}`);
-  console.log('\ntargets:');
-  for (const x of t) {
-    const cmp = x.higherIsBetter ? '>=' : '<=';
-    console.log(`  ${x.met ? 'MET ' : 'MISS'} ${x.name}: ${x.actual} ${x.unit} (target ${cmp} ${x.target})`);
-  }
+  return x;
 }
 
 function describeTls(f: TlsFigures): string {

@@ -22,7 +22,7 @@ import { FileStore, type FileStoreOptions } from './files/index.js';
 import { type NetInterface, type PkiSource, VirtualNetwork, type VirtualNetworkOptions } from './network/index.js';
 import { type EmulatorObserver, faultFanOut, observedNic, observedUart } from './observe/observer.js';
 import { getProfile, type Profile } from './profiles.js';
-import { makeRandom } from './random.js';
+import { makeRandom, type Random } from './random.js';
 import { type Forward, SlipPersonality } from './slip/personality.js';
 import { asLine } from './uart-line.js';
 
@@ -96,12 +96,7 @@ export interface Emulator {
 export function createEmulator(opts: EmulatorOptions = {}): Emulator {
   // A bad scenario fails here, before anything is started.
   const scenario = opts.faults === undefined ? undefined : resolveScenario(opts.faults);
-  const base = getProfile(opts.profile ?? (opts.protocol === 'at' ? 'esp-at' : 'wipy'));
-  const profile = {
-    ...base,
-    tlsHandshakeTimeoutMs: opts.tlsHandshakeTimeoutMs ?? base.tlsHandshakeTimeoutMs,
-    connectTimeoutMs: opts.connectTimeoutMs ?? base.connectTimeoutMs,
-  };
+  const profile = resolveProfile(opts);
   const ownNetwork = !(opts.network instanceof VirtualNetwork);
   const network =
     opts.network instanceof VirtualNetwork
@@ -121,14 +116,15 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
     forwards.push(f);
     opts.onForward?.(f);
   };
-  const personality =
-    opts.protocol === 'at'
-      ? new AtPersonality({
-          ...{ profile, network: nic, hosts: network.hosts, random, version: opts.atVersion, timing: opts.atTiming },
-          ...{ onForward, onUartConfig: opts.onUartConfig, onCommandError: opts.onCommandError, files },
-          ...(atQuirks ? { quirks: atQuirks } : {}),
-        })
-      : new SlipPersonality({ profile, network: nic, onForward, random, files, onBadFrame: opts.onBadFrame });
+  const personality = createPersonality(opts, {
+    profile,
+    nic,
+    hosts: network.hosts,
+    random,
+    files,
+    onForward,
+    atQuirks,
+  });
   const rigged = rig?.attach(personality);
   const faults = rigged?.control ?? new FaultControl(personality, { trace: new FaultTrace(onFault) });
   const observed = observedUart(rigged?.uart ?? personality, observers);
@@ -154,6 +150,40 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
       if (ownNetwork) await network.close();
     },
   };
+}
+
+/** The named profile (by protocol when none is named) with the options' timeouts over it. */
+function resolveProfile(opts: EmulatorOptions): Profile {
+  const base = getProfile(opts.profile ?? (opts.protocol === 'at' ? 'esp-at' : 'wipy'));
+  return {
+    ...base,
+    tlsHandshakeTimeoutMs: opts.tlsHandshakeTimeoutMs ?? base.tlsHandshakeTimeoutMs,
+    connectTimeoutMs: opts.connectTimeoutMs ?? base.connectTimeoutMs,
+  };
+}
+
+interface PersonalityParts {
+  profile: Profile;
+  nic: NetInterface;
+  hosts: VirtualNetwork['hosts'];
+  random: Random;
+  files: FileStore;
+  onForward: (f: Forward) => void;
+  atQuirks: EmulatorOptions['atQuirks'];
+}
+
+/** The device side that speaks the wire protocol the options ask for. */
+function createPersonality(opts: EmulatorOptions, p: PersonalityParts): SlipPersonality | AtPersonality {
+  if (opts.protocol !== 'at') {
+    const { profile, nic: network, onForward, random, files } = p;
+    return new SlipPersonality({ profile, network, onForward, random, files, onBadFrame: opts.onBadFrame });
+  }
+  return new AtPersonality({
+    ...{ profile: p.profile, network: p.nic, hosts: p.hosts, random: p.random, files: p.files },
+    ...{ version: opts.atVersion, timing: opts.atTiming, onForward: p.onForward },
+    ...{ onUartConfig: opts.onUartConfig, onCommandError: opts.onCommandError },
+    ...(p.atQuirks ? { quirks: p.atQuirks } : {}),
+  });
 }
 
 /**
