@@ -95,9 +95,12 @@ export class SlipDecoder {
     return out;
   }
 
-  /** Bytes held for an unfinished frame (bounded by maxFrame). */
+  /**
+   * Bytes held for an unfinished frame: at most maxFrame, since an oversize frame's bytes are let
+   * go as soon as it passes the limit (only their count is kept, for the error at its END).
+   */
   get pending(): number {
-    return this.size;
+    return this.oversize ? 0 : this.size;
   }
 
   private collect(part: Uint8Array): void {

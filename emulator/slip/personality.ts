@@ -6,10 +6,8 @@
  */
 import { Duplex } from 'node:stream';
 import {
-  type BadRequest,
   CAP,
   type DecodedItem,
-  errno as E,
   encodeWire,
   FLAG_RELIABLE,
   FRAME_OVERHEAD,
@@ -22,41 +20,15 @@ import {
   type ResponseBody,
 } from '../../firmware-protocol/index.js';
 import { DeviceError, deviceErrno } from '../core/device-error.js';
-import { ResolverError, SocketTable } from '../core/socket-table.js';
+import { SocketTable } from '../core/socket-table.js';
 import type { SocketNotify } from '../core/types.js';
 import type { FileStore } from '../files/index.js';
-import type { NetInterface } from '../network/index.js';
-import type { Profile } from '../profiles.js';
-import type { Random } from '../random.js';
 import { runRequest, type SlipBoard } from './handlers.js';
+import { invalidRequest, type SlipPersonalityOptions } from './options.js';
 import { OutputQueue } from './output-queue.js';
+import { invalidAnswer, responseTo } from './replies.js';
 
-export interface SlipPersonalityOptions {
-  profile: Profile;
-  /** This board's attachment to the (possibly shared) virtual network. */
-  network: NetInterface;
-  random: Random;
-  /** The board's file store (`/flash`); without one the FILE operations answer EOPNOTSUPP. */
-  files?: FileStore;
-  /** Grant the reliable link (SPEC §7) when a host asks (default true). */
-  reliable?: boolean;
-  /** A device listener became reachable from the machine at 127.0.0.1:forwardPort. */
-  onForward?: (f: Forward) => void;
-  /** Called for every frame the device had to drop (for logs and fault statistics). */
-  onBadFrame?: (reason: string) => void;
-}
-
-/** A stand-in for a request that could not be decoded: it takes its place in the link's order. */
-function invalidRequest(req: BadRequest, reason: string): Message {
-  const stand = { kind: 'request', seq: req.seq, op: 'PING', body: { payload: new Uint8Array(0) } } as Message;
-  return { ...stand, opcode: req.opcode, invalid: reason, ...(req.link ? { link: req.link } : {}) };
-}
-
-export interface Forward {
-  ip: string;
-  port: number;
-  forwardPort: number;
-}
+export type { Forward, SlipPersonalityOptions } from './options.js';
 
 /** Link window slots kept free of DATA/DGRAM, so a response or event never waits behind them. */
 const LINK_RESERVE = 4;
@@ -199,21 +171,9 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
     }
   }
 
-  /**
-   * SPEC §2: a request with a good CRC but an unknown opcode or a malformed body is not run, but
-   * answered EINVAL (its seq, its own opcode byte), so the host fails at once instead of waiting.
-   */
+  /** SPEC §2: a request with a good CRC but an unknown opcode or a malformed body is answered EINVAL. */
   private answerInvalid(stand: Message): void {
-    const status = fromLinuxErrno(E.EINVAL, this.opts.profile.errnoBase);
-    const message = (stand.invalid ?? '').slice(0, 200);
-    this.pushMessage({
-      kind: 'response',
-      seq: stand.seq,
-      op: 'PING',
-      opcode: stand.opcode,
-      status,
-      message,
-    } as Message);
+    this.pushMessage(invalidAnswer(stand, this.opts.profile.errnoBase));
   }
 
   private async onRequest(req: RequestMsg): Promise<void> {
@@ -301,23 +261,7 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
       }
       return;
     }
-    if (err === undefined) {
-      this.pushMessage({ kind: 'response', seq: req.seq, op: req.op, status: 0, body } as Message);
-      return;
-    }
-    let status: number;
-    let message: string;
-    if (err instanceof ResolverError) {
-      status = err.status;
-      message = err.message;
-    } else if (err instanceof DeviceError) {
-      status = fromLinuxErrno(deviceErrno(err.code), this.opts.profile.errnoBase);
-      message = err.message;
-    } else {
-      status = fromLinuxErrno(E.EINVAL, this.opts.profile.errnoBase);
-      message = err instanceof Error ? err.message : String(err);
-    }
-    this.pushMessage({ kind: 'response', seq: req.seq, op: req.op, status, message } as Message);
+    this.pushMessage(responseTo(req, body, err, this.opts.profile.errnoBase));
   }
 
   private emitEvent(msg: Message): boolean {

@@ -48,7 +48,7 @@ export interface AtDriverOptions {
   busyRetries?: number;
   /** How long a name resolved with AT+CIPDOMAIN is reused, ms (default 30000; 0 = never). */
   dnsCacheMs?: number;
-  /** Probe the module after this long without a sensible answer while work is pending, ms (default 750; 0 = never). */
+  /** Probe the module after this long without a sensible answer while work is pending, ms (default 500; 0 = never). */
   keepaliveMs?: number;
   /** A probe unanswered this long declares the module lost, ms (default 1500). */
   keepaliveTimeoutMs?: number;

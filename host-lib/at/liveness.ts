@@ -12,12 +12,19 @@
  * driver recovers in the background). Where a probe cannot go out (a CIPSEND between its
  * command and `Recv N bytes`: the probe would become payload) the silence itself decides,
  * after `idleMs + answerMs` plus the time the payload takes on the line.
+ *
+ * Schedule (ARCHITECTURE §9, a silent board noticed within 3 s): checked every {@link TICK_MS}, a
+ * silent board is declared lost at most idleMs + answerMs + 2 ticks after its last sensible byte
+ * (2.2 s with the defaults), leaving 0.8 s for a loaded machine. Life is a sensible byte: a whole
+ * line or payload bytes of a `+IPD`/`+CIPRECVDATA` (an endless line or garbage is not). A verdict
+ * waits one more I/O turn: when the event loop itself was stalled, an answer that arrived meanwhile
+ * is read before the timer's verdict stands, so a slow host is never read as a silent board.
  */
 import { errno as E } from '../../firmware-protocol/index.js';
 import type { AtChannel } from './channel.js';
 
 export interface LivenessOptions {
-  /** Probe after this long without a sensible byte, ms (default 750; 0 = never). */
+  /** Probe after this long without a sensible byte, ms (default 500; 0 = never). */
   idleMs?: number;
   /** A probe unanswered this long means the module is lost, ms (default 1500: a busy host may be slow). */
   answerMs?: number;
@@ -36,35 +43,49 @@ export interface LivenessHooks {
 
 const ignore = (): void => {};
 
+/** How often the schedule is checked, ms (at most; a quarter of the shorter period when smaller). */
+export const TICK_MS = 100;
+
 export class AtLiveness {
   private readonly idleMs: number;
   private readonly answerMs: number;
   private readonly timer?: NodeJS.Timeout;
   /** When the outstanding probe went out (0 = none). */
   private probeAt = 0;
+  /** A verdict waiting for one more I/O turn. */
+  private verdict?: NodeJS.Immediate;
 
   constructor(
     private readonly ch: AtChannel,
     private readonly hooks: LivenessHooks,
     opts: LivenessOptions = {},
   ) {
-    this.idleMs = opts.idleMs ?? 750;
+    this.idleMs = opts.idleMs ?? 500;
     this.answerMs = opts.answerMs ?? 1500;
     if (this.idleMs <= 0) return;
-    this.timer = setInterval(() => this.tick(), Math.max(20, Math.min(this.idleMs, this.answerMs) / 4));
+    const tick = Math.max(20, Math.min(TICK_MS, this.idleMs / 4, this.answerMs / 4));
+    this.timer = setInterval(() => this.tick(), tick);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    this.cancelVerdict();
   }
 
   /** Forgets an outstanding probe (the driver was reset or recovered). */
   reset(): void {
     this.probeAt = 0;
+    this.cancelVerdict();
+  }
+
+  private cancelVerdict(): void {
+    if (this.verdict) clearImmediate(this.verdict);
+    this.verdict = undefined;
   }
 
   private tick(): void {
+    if (this.verdict) return;
     const now = Date.now();
     if (this.probeAt > 0) {
       if (this.ch.lastProgressAt >= this.probeAt) this.probeAt = 0;
@@ -91,8 +112,18 @@ export class AtLiveness {
       }, ignore);
   }
 
+  /**
+   * Declares the module lost after one more I/O turn (setImmediate runs after the poll phase), so
+   * bytes that reached the socket while this process was stalled are read first: any progress
+   * meanwhile and the verdict is dropped.
+   */
   private lost(why: string): void {
-    this.probeAt = 0;
-    this.hooks.onLost(E.ETIMEDOUT, `coprocessor not responding (${why})`);
+    const progress = this.ch.lastProgressAt;
+    this.verdict = setImmediate(() => {
+      this.verdict = undefined;
+      if (this.ch.lastProgressAt !== progress) return; // tick() sees the answer next time
+      this.probeAt = 0;
+      this.hooks.onLost(E.ETIMEDOUT, `coprocessor not responding (${why})`);
+    });
   }
 }

@@ -2,6 +2,13 @@
  * The SLIP keep-alive: after some silence from the device, one empty PING with a deadline. Its
  * answer is the boot nonce (SPEC §4.4 rev 1.1), so a board that restarted while its BOOT frame was
  * lost is caught too; a silent board is declared lost within ARCHITECTURE §9's 3 s.
+ *
+ * Schedule: checked four times per `everyMs`; a board silent since its last valid frame is
+ * declared lost at most everyMs * 1.25 + answerMs + 2 RTO after it (2.2 s with the defaults on a
+ * fast line), leaving 0.8 s for a loaded machine. Life is a valid frame; any frame arriving while
+ * a PING waits excuses it (its answer is only queued behind data on a slow line), and the answer
+ * deadline grows with the link's round-trip timeout. A verdict waits one more I/O turn, so frames
+ * that reached the socket while this process was stalled are read before it stands.
  */
 import type { Duplex } from 'node:stream';
 import { errno as E, type LinkState } from '../../firmware-protocol/index.js';
@@ -32,6 +39,8 @@ export class KeepAlive {
   private inFlight = false;
   /** The reliable link's retransmission timeout right after the device's latest bytes (see `silentWithBacklog`). */
   private rtoWhenHeard?: number;
+  /** A verdict waiting for one more I/O turn. */
+  private verdict?: NodeJS.Immediate;
 
   constructor(
     transport: Duplex,
@@ -58,13 +67,15 @@ export class KeepAlive {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.verdict) clearImmediate(this.verdict);
+    this.verdict = undefined;
   }
 
   private tick(every: number): void {
-    if (this.driver.paused()) return;
+    if (this.driver.paused() || this.verdict) return;
     const reliable = this.rpc.reliable.link;
     if (reliable && reliable.backlog > 0) {
-      if (this.silentWithBacklog(every, reliable)) this.driver.silent();
+      if (this.silentWithBacklog(every, reliable)) this.silentUnlessHeard(this.rpc.lastRx);
       return;
     }
     if (this.inFlight || Date.now() - this.rpc.lastRx < every) return;
@@ -77,11 +88,22 @@ export class KeepAlive {
         // Frames that arrived meanwhile prove the device alive: the answer is only queued
         // behind them (a slow line); the next round asks again.
         const heard = this.rpc.lastRx > sentAt;
-        if (err instanceof OSError && err.errno === E.ETIMEDOUT && !heard) this.driver.silent();
+        if (err instanceof OSError && err.errno === E.ETIMEDOUT && !heard) this.silentUnlessHeard(sentAt);
       })
       .finally(() => {
         this.inFlight = false;
       });
+  }
+
+  /**
+   * Declares the device silent after one more I/O turn (setImmediate runs after the poll phase):
+   * a frame read meanwhile (it arrived while this process was stalled) proves it alive.
+   */
+  private silentUnlessHeard(since: number): void {
+    this.verdict = setImmediate(() => {
+      this.verdict = undefined;
+      if (this.rpc.lastRx <= since && !this.driver.paused()) this.driver.silent();
+    });
   }
 
   /** How long a keep-alive PING may wait for its answer: longer on a line whose round trips are slow. */

@@ -37,7 +37,7 @@ export interface SlipDriverOptions {
   /** Ask for the reliable link of SPEC §7 (default true): retransmission, ordering, no duplicates. */
   reliable?: boolean;
   /**
-   * PING the device after this long without hearing from it, ms (default 750; 0 = never). The
+   * PING the device after this long without hearing from it, ms (default 500; 0 = never). The
    * answer carries the boot nonce (SPEC §4.4 rev 1.1), so a board replaced behind an open link is
    * noticed within about `keepaliveMs` + a quarter of it, even when its BOOT was lost.
    */
@@ -107,7 +107,7 @@ export class SlipDriver extends EventEmitter implements Driver {
           if (!this.closed) this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding', 'hang');
         },
       },
-      { everyMs: opts.keepaliveMs ?? 750, answerMs: opts.keepaliveTimeoutMs ?? 1500 },
+      { everyMs: opts.keepaliveMs ?? 500, answerMs: opts.keepaliveTimeoutMs ?? 1500 },
     );
   }
 

@@ -143,8 +143,3 @@ export async function timed<T>(p: Promise<T>): Promise<{ ms: number; err?: Error
     return { ms: Date.now() - t0, err: err as Error & { errno?: number } };
   }
 }
-
-/** This process's resident memory, MiB. */
-export function rssMiB(): number {
-  return process.memoryUsage().rss / (1 << 20);
-}

@@ -21,8 +21,13 @@ export interface SpawnedEmulator {
   stop(): Promise<number | null>;
 }
 
-export async function spawnEmulator(args: string[], timeoutMs = 15_000): Promise<SpawnedEmulator> {
-  const proc = spawn(process.execPath, [CLI, 'emulate', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** @param nodeArgs Node flags for the child (before the script), e.g. test/adversarial/rss.ts's probe. */
+export async function spawnEmulator(
+  args: string[],
+  timeoutMs = 15_000,
+  nodeArgs: string[] = [],
+): Promise<SpawnedEmulator> {
+  const proc = spawn(process.execPath, [...nodeArgs, CLI, 'emulate', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => {
