@@ -10,7 +10,6 @@
  * # pty /dev/pts/5
  * ```
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -93,6 +92,8 @@ export function agentArgv(o: AgentOptions): string[] {
 /** Runs the agent until it exits or this process gets SIGINT/SIGTERM; resolves with its exit code. */
 export async function runAgent(o: AgentOptions): Promise<number> {
   if (!AGENT_PY) throw new Error('cannot find firmware-protocol/micropython/agent.py in the package');
+  // Imported here: node:child_process costs every other command's start a few milliseconds.
+  const { spawn } = await import('node:child_process');
   // stdout is inherited: the agent prints its `listening …` / `pty …` lines itself (or, with
   // --stdio, speaks the protocol on it).
   const child = spawn(o.python, ['-u', '-B', AGENT_PY, ...agentArgv(o)], {

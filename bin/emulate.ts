@@ -5,22 +5,26 @@
  */
 import { renameSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
+// Each module from its own file, not the emulator/index.js barrel (which also loads the live
+// page, the trace writer and the test transports), and pty, RFC 2217 and the fixture PKI only
+// when asked for: what `emulate` loads before its `listening` line is what it runs (docs/package.md).
+import type { AtVersion } from '../emulator/at/versions.js';
+import { createEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.js';
 import {
-  type AtVersion,
-  createEmulator,
-  type Emulator,
-  type EmulatorOptions,
   type FaultEvent,
   type FaultFlags,
   type FaultScenario,
   parseScenario,
   readScenarioFile,
   withFlags,
-} from '../emulator/index.js';
-import { joinNamedNetwork, loadHostsFile } from '../emulator/network/index.js';
+} from '../emulator/faults/index.js';
+import { loadHostsFile } from '../emulator/network/hosts.js';
+import { joinNamedNetwork } from '../emulator/network/named.js';
 import { SlipPersonality } from '../emulator/slip/personality.js';
-import { listenRfc2217, listenTcp, openPty, type PortChange, paceDuplex } from '../emulator/transports/index.js';
-import { type FixturePki, generateFixturePki } from '../fixtures/certs/index.js';
+import { paceDuplex } from '../emulator/transports/pace.js';
+import type { PortChange } from '../emulator/transports/rfc2217-session.js';
+import { listenTcp } from '../emulator/transports/tcp.js';
+import type { FixturePki } from '../fixtures/certs/index.js';
 import { Observation, type Verbosity } from './emulate-observe.js';
 
 export interface EmulateOptions {
@@ -182,6 +186,7 @@ async function openTransports(
     say(`listening ${t.url}`);
   }
   if (o.rfc2217 !== undefined) {
+    const { listenRfc2217 } = await import('../emulator/transports/rfc2217.js');
     const t = await listenRfc2217(line, {
       port: o.rfc2217,
       onAttach: (peer) => seen.attached(peer, 'rfc2217'),
@@ -205,6 +210,7 @@ async function openTransports(
       onAttach: (peer: string) => seen.attached(peer, 'pty'),
       onDetach: (peer: string) => seen.detached(peer, 'pty'),
     };
+    const { openPty } = await import('../emulator/transports/pty.js');
     const p = await openPty(line, { ...(typeof o.pty === 'string' ? { link: o.pty } : {}), ...events }).catch((err) => {
       throw transportError(`--pty${typeof o.pty === 'string' ? ` ${o.pty}` : ''}`, err);
     });
@@ -232,7 +238,9 @@ function fixturePki(o: EmulateOptions): {
     o.network === 'virtual'
       ? new Promise<void>((resolve) => {
           startPki = resolve;
-        }).then(() => generateFixturePki())
+        })
+          .then(() => import('../fixtures/certs/index.js'))
+          .then(({ generateFixturePki }) => generateFixturePki())
       : undefined;
   pki?.catch((err: Error) => process.stderr.write(`fixture PKI failed, https hosts will reset: ${err.message}\n`));
   const caWritten = o.caOut && pki ? pki.then((p) => writeCa(o.caOut as string, p.ca)) : undefined;

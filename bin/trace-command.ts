@@ -9,32 +9,7 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
-import { SerialDescriber } from '../firmware-protocol/trace/describe.js';
-import { LINKTYPE_USER0, readPcapng } from '../firmware-protocol/trace/pcapng.js';
-import { decodeRecord } from '../firmware-protocol/trace/serial-records.js';
 import { type Command, flag, UsageError } from './args.js';
-
-/** The text lines of a trace file's serial records; the network's packets are only counted. */
-export function traceLines(file: Uint8Array, opts: { absolute?: boolean } = {}): string[] {
-  const packets = readPcapng(file);
-  const describer = new SerialDescriber();
-  const first = packets[0]?.timestampUs ?? 0;
-  const lines: string[] = [];
-  let network = 0;
-  for (const p of packets) {
-    const r = p.linkType === LINKTYPE_USER0 ? decodeRecord(p.data) : undefined;
-    if (!r) {
-      network++;
-      continue;
-    }
-    const when = opts.absolute
-      ? new Date(p.timestampUs / 1000).toISOString()
-      : ((p.timestampUs - first) / 1e6).toFixed(3).padStart(8);
-    lines.push(`${when} ${describer.line(r)}`);
-  }
-  if (network) lines.push(`(${network} network packets: open the file in Wireshark to see them)`);
-  return lines;
-}
 
 export const TRACE: Command = {
   name: 'trace',
@@ -56,6 +31,7 @@ lengths and errno names. Wireshark shows the same with firmware-protocol/wiresha
     } catch (err) {
       throw new Error(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
+    const { traceLines } = await import('./trace.js');
     let lines: string[];
     try {
       lines = traceLines(bytes, { absolute: flag(values, 'absolute') });

@@ -174,6 +174,7 @@ describe('npm pack, installed into a fresh project', () => {
       'dist/emulator/index.d.ts',
       'dist/firmware-protocol/index.d.ts',
       'dist/bin/cli.js',
+      'dist/cli/netcoproc.js',
       'fixtures/hosts.json',
       'firmware-protocol/micropython/agent.py',
     ]) {

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { traceLines } from '../bin/trace-command.js';
+import { traceLines } from '../bin/trace.js';
 import { openDevice } from '../index.js';
 import { spawnEmulator } from './helpers/spawn-emulator.js';
 

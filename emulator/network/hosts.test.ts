@@ -41,6 +41,10 @@ describe('hosts table', () => {
     expect(t.wifi.accessPoints[0]).toMatchObject({ ssid: 'netcoproc', password: 'netcoproc-pass' });
   });
 
+  it('the default table, read without the schema at start-up, is what the schema makes of the file', () => {
+    expect(defaultHostsTable()).toStrictEqual(loadHostsFile(defaultHostsPath()));
+  });
+
   it('each caller gets its own copy of the default table', () => {
     defaultHostsTable().device = '10.77.0.200';
     expect(defaultHostsTable().device).toBe('10.77.0.2');

@@ -133,6 +133,21 @@ export function parseHostsTable(value: unknown, source = '(value)'): HostsTable 
 
 // A bad record key (port, host name) reports "Invalid key in record"; the reason is one level down.
 
+/** The JSON value of a hosts file; unreadable files and bad JSON fail as HostsTableError. */
+function readHostsJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new HostsTableError(path, [`cannot read file: ${(err as Error).message}`]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HostsTableError(path, [`not valid JSON: ${(err as Error).message}`]);
+  }
+}
+
 /**
  * Reads and validates a JSON hosts file.
  *
@@ -140,19 +155,7 @@ export function parseHostsTable(value: unknown, source = '(value)'): HostsTable 
  * @throws HostsTableError for unreadable files, bad JSON, or schema violations.
  */
 export function loadHostsFile(path: string): HostsTable {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new HostsTableError(path, [`cannot read file: ${(err as Error).message}`]);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new HostsTableError(path, [`not valid JSON: ${(err as Error).message}`]);
-  }
-  return parseHostsTable(value, path);
+  return parseHostsTable(readHostsJson(path), path);
 }
 
 // Works from the sources (emulator/network/) and from the build (dist/emulator/network/).
@@ -164,10 +167,25 @@ export function defaultHostsPath(): string {
   return paths.find((p) => existsSync(p)) ?? paths[0]!;
 }
 
+/**
+ * The package's own table with hostSchema's defaults filled in, read without running the schema:
+ * validating it cost every emulator start (`netcoproc emulate` must print `listening` within
+ * 300 ms, docs/package.md) about a tenth of its CPU, zod's first parse being the dearest. The file is
+ * ours and is checked by hosts.test.ts, which asserts this equals loadHostsFile's result;
+ * a user's table (--config, `hosts`) always goes through the schema.
+ */
+function readDefaultTable(path: string): HostsTable {
+  const table = readHostsJson(path) as HostsTableInput;
+  const hosts: Record<string, VirtualHost> = {};
+  for (const [name, host] of Object.entries(table.hosts))
+    hosts[name] = { closedPorts: 'refuse', tcp: {}, udp: {}, ...host };
+  return { ...table, hosts };
+}
+
 let cachedDefault: HostsTable | undefined;
 
-/** The default hosts table, read and validated once; each caller gets its own copy to change freely. */
+/** The default hosts table, read once; each caller gets its own copy to change freely. */
 export function defaultHostsTable(): HostsTable {
-  cachedDefault ??= loadHostsFile(defaultHostsPath());
+  cachedDefault ??= readDefaultTable(defaultHostsPath());
   return structuredClone(cachedDefault);
 }

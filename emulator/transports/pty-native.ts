@@ -5,8 +5,20 @@
  * why not a tty.ReadStream on the master: it closes the master on the first EIO (see pty.ts).
  */
 import { constants as fsConstants } from 'node:fs';
+import { createRequire } from 'node:module';
 import { getSystemErrorName } from 'node:util';
-import koffi from 'koffi';
+
+type Koffi = typeof import('koffi');
+let koffiModule: Koffi | undefined;
+
+/**
+ * koffi (a native addon) is required on first use, not imported: loading it costs a few
+ * milliseconds of every `netcoproc emulate` start, and most runs open no pty (docs/package.md).
+ */
+function koffi(): Koffi {
+  koffiModule ??= createRequire(import.meta.url)('koffi') as Koffi;
+  return koffiModule;
+}
 
 /** fcntl commands and tcsetattr action; the same numbers on Linux and macOS. */
 const F_SETFD = 2;
@@ -34,7 +46,7 @@ let libc: Libc | undefined;
 /** Loaded on first use, so importing the transports never fails on a machine without ptys. */
 function loadLibc(): Libc {
   if (libc) return libc;
-  const lib = koffi.load(process.platform === 'darwin' ? 'libSystem.B.dylib' : 'libc.so.6');
+  const lib = koffi().load(process.platform === 'darwin' ? 'libSystem.B.dylib' : 'libc.so.6');
   const fn = <T>(proto: string) => lib.func(proto) as T;
   libc = {
     posix_openpt: fn('int posix_openpt(int flags)'),
@@ -52,7 +64,7 @@ function loadLibc(): Libc {
 
 /** An Error shaped like Node's system errors (`code`, `errno`, `syscall`). */
 function sysError(syscall: string): NodeJS.ErrnoException {
-  const errno = koffi.errno();
+  const errno = koffi().errno();
   const code = errno ? getSystemErrorName(-errno) : 'EUNKNOWN';
   return Object.assign(new Error(`${syscall} failed: ${code}`), { code, errno: -errno, syscall });
 }
