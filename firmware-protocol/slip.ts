@@ -16,8 +16,13 @@ export const SLIP_ESC = 0xdb;
 export const SLIP_ESC_END = 0xdc;
 export const SLIP_ESC_ESC = 0xdd;
 
-/** Encoded frames and decoded frames are cut from blocks (see ByteSlab). */
-const slab = new ByteSlab();
+/** Encoded frames go to a transport and are dropped once written: large shared blocks. */
+const wireSlab = new ByteSlab(256 * 1024, 32 * 1024);
+/**
+ * Decoded frames may be kept by a user (a received payload is a view into its frame): only small
+ * ones share blocks, and small blocks, as Node's Buffer pool does (8 KiB).
+ */
+const frameSlab = new ByteSlab(8 * 1024, 512);
 
 /** Offsets of the special bytes of the frame being encoded (reused: grows, never shrinks). */
 let specials = new Int32Array(256);
@@ -59,7 +64,7 @@ function copyRun(from: Uint8Array, start: number, end: number, to: Uint8Array, a
  */
 export function encodeSlip(frame: Uint8Array): Uint8Array {
   const n = findSpecials(frame);
-  const out = slab.alloc(frame.length + n + 2);
+  const out = wireSlab.alloc(frame.length + n + 2);
   out[0] = SLIP_END;
   let o = 1;
   let start = 0;
@@ -129,7 +134,7 @@ export class SlipDecoder {
     if (size === 0) return undefined;
     if (size > this.maxFrame) return { type: 'error', code: 'oversize', dropped: size };
     // Copy: the caller may reuse its chunk buffer (serialport and fs.read do).
-    const raw = slab.alloc(size);
+    const raw = frameSlab.alloc(size);
     copyRun(chunk, start, end, raw, 0);
     return unescaped(raw);
   }
@@ -161,7 +166,7 @@ export class SlipDecoder {
     this.oversize = false;
     if (oversize) return { type: 'error', code: 'oversize', dropped: size };
     if (size === 0) return undefined;
-    const raw = slab.alloc(size);
+    const raw = frameSlab.alloc(size);
     raw.set(this.held.subarray(0, size));
     return unescaped(raw);
   }
