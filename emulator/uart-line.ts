@@ -7,9 +7,16 @@
  * Host writes still go straight in; backpressure passes through both ways.
  */
 import { Duplex } from 'node:stream';
+import { concatBytes } from '../firmware-protocol/index.js';
 
 /** Device output one event-loop turn may carry before the device is paused. */
 const TURN_BYTES = 64 * 1024;
+/**
+ * Consecutive chunks below this size are delivered as one: the device pushes a frame per chunk,
+ * and a window of small responses (16 SEND answers) cost the host 16 stream pushes and decoder
+ * passes per turn. Large chunks (DATA) go as they are: copying them would cost more than it saves.
+ */
+const SMALL_CHUNK = 2048;
 
 type Pending = { kind: 'data'; chunk: Uint8Array } | { kind: 'end' } | { kind: 'close'; err: Error | null };
 
@@ -52,12 +59,28 @@ class LineUart extends Duplex {
     this.#pending = [];
     this.#pendingBytes = 0;
     let room = true;
+    let small: Uint8Array[] = [];
+    let smallBytes = 0;
+    const pushSmall = (): void => {
+      if (small.length === 0) return;
+      room = this.push(concatBytes(small, smallBytes));
+      small = [];
+      smallBytes = 0;
+    };
     for (const p of batch) {
+      if (p.kind === 'data' && p.chunk.length < SMALL_CHUNK) {
+        small.push(p.chunk);
+        smallBytes += p.chunk.length;
+        continue;
+      }
+      if (!this.destroyed) pushSmall();
       if (this.destroyed) return;
       if (p.kind === 'data') room = this.push(p.chunk);
       else if (p.kind === 'end') this.push(null);
       else this.destroy(p.err ?? undefined);
     }
+    if (this.destroyed) return;
+    pushSmall();
     // Under the mark again: the device may go on (over it, _read resumes it once the host reads).
     if (room) this.#uart.resume();
     else this.#uart.pause();

@@ -22,3 +22,48 @@ export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8
   }
   return out;
 }
+
+/**
+ * Node's memchr-backed Buffer#indexOf, applied to any Uint8Array: 10-15x faster than
+ * Uint8Array#indexOf on long runs (measured: 0.09 vs 1.3 µs for 4 KiB without a match).
+ */
+const memchr = Buffer.prototype.indexOf as (this: Uint8Array, value: number, byteOffset: number) => number;
+
+/** The first `byte` at or after `from`, or -1. */
+export function indexOfByte(data: Uint8Array, byte: number, from = 0): number {
+  return from >= data.length ? -1 : memchr.call(data, byte, from);
+}
+
+/**
+ * Short-lived byte arrays cut from shared blocks: a fresh ArrayBuffer costs 1-4 µs (its own
+ * backing store, tracked by the GC) against ~0.05 µs for a view into a block, and the codecs
+ * need one or two per frame. A block is freed once no array cut from it is reachable, so an
+ * array kept long keeps its whole block alive: use large blocks only for arrays that are
+ * dropped soon (wire bytes on their way out), small ones (like Node's 8 KiB Buffer pool) for
+ * arrays a user may keep. Arrays above `largest` get their own buffer.
+ *
+ * @example
+ * const slab = new ByteSlab(8192, 512);
+ * const frame = slab.alloc(100); // zeroed, frame.byteOffset may be > 0
+ */
+export class ByteSlab {
+  private block = new Uint8Array(0);
+  private used = 0;
+
+  constructor(
+    readonly blockSize: number,
+    readonly largest: number,
+  ) {}
+
+  alloc(n: number): Uint8Array {
+    if (n > this.largest) return new Uint8Array(n);
+    if (this.used + n > this.block.length) {
+      // Zeroed (a few µs per block): a view's .buffer must never show another part of the heap.
+      this.block = new Uint8Array(this.blockSize);
+      this.used = 0;
+    }
+    const out = this.block.subarray(this.used, this.used + n);
+    this.used += n;
+    return out;
+  }
+}

@@ -6,7 +6,7 @@
 import {
   type BadRequest,
   decodeMessage,
-  encodeMessage,
+  encodeMessageScratch,
   FRAME_OVERHEAD,
   type FrameError,
   type FrameErrorCode,
@@ -64,5 +64,5 @@ export class MessageDecoder {
 
 /** Message → wire bytes (frame with CRC, SLIP-escaped, END at both ends). */
 export function encodeWire(msg: Message, validate = true): Uint8Array {
-  return encodeSlip(encodeMessage(msg, validate));
+  return encodeSlip(encodeMessageScratch(msg, validate));
 }

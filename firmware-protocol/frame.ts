@@ -104,6 +104,24 @@ function layoutFor(kind: Kind, op: (typeof OPS)[keyof typeof OPS]): Wire<any> | 
  * against its layout's zod schema first, so a bad value fails here, loudly, not on the wire.
  */
 export function encodeMessage(msg: Message, validate = true): Uint8Array {
+  return writeMessage(msg, validate, (n) => new Uint8Array(n));
+}
+
+/** Reused by encodeMessageScratch: grows to the largest frame encoded, never shrinks. */
+let scratch = new Uint8Array(2048);
+
+/**
+ * As encodeMessage, into a buffer shared by every call: valid only until the next call. For a
+ * caller that copies the frame out at once (SLIP escaping does), saving an allocation per frame.
+ */
+export function encodeMessageScratch(msg: Message, validate = true): Uint8Array {
+  return writeMessage(msg, validate, (n) => {
+    if (n > scratch.length) scratch = new Uint8Array(Math.max(n, 2 * scratch.length));
+    return scratch.subarray(0, n);
+  });
+}
+
+function writeMessage(msg: Message, validate: boolean, alloc: (size: number) => Uint8Array): Uint8Array {
   const op = OPS[msg.op];
   const layout = layoutFor(msg.kind, op);
   if (!layout) throw new FrameError('kind', `${msg.op} has no ${msg.kind} form`);
@@ -116,8 +134,8 @@ export function encodeMessage(msg: Message, validate = true): Uint8Array {
     if (validate) layout.schema.parse(body);
     size += layout.size(body);
   }
-  const bytes = new Uint8Array(size);
-  const view = new DataView(bytes.buffer);
+  const bytes = alloc(size);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, size);
   bytes[0] = PROTOCOL_VERSION;
   bytes[1] = KIND[msg.kind];
   view.setUint16(2, msg.seq);
@@ -136,8 +154,6 @@ export function encodeMessage(msg: Message, validate = true): Uint8Array {
   return bytes;
 }
 
-const headerSchema = z.object({ version: z.literal(PROTOCOL_VERSION), kind: z.number().int().min(0).max(2) });
-
 /**
  * Decodes and validates one unescaped frame. Throws FrameError with a stable code; `seq` is
  * set when the header was readable, so a responder can still answer a malformed request.
@@ -148,8 +164,7 @@ export function decodeMessage(frame: Uint8Array): Message {
   const end = frame.length - CRC_SIZE;
   if (view.getUint32(end) !== crc32(frame.subarray(0, end)) >>> 0) throw new FrameError('crc', 'CRC mismatch');
   const seq = view.getUint16(2);
-  const header = headerSchema.safeParse({ version: frame[0], kind: frame[1] });
-  if (!header.success) {
+  if (frame[0] !== PROTOCOL_VERSION || (frame[1] as number) > 2) {
     const code = frame[0] !== PROTOCOL_VERSION ? 'version' : 'kind';
     throw new FrameError(code, `unsupported ${code} ${code === 'version' ? frame[0] : frame[1]}`, seq);
   }

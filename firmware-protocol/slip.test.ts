@@ -44,6 +44,32 @@ describe('SLIP codec', () => {
     );
   });
 
+  it('matches a byte-by-byte reference on long frames dense in END/ESC, kept while more are coded', () => {
+    const reference = (f: Uint8Array): string => {
+      const out = [0xc0];
+      for (const b of f) out.push(...(b === 0xc0 ? [0xdb, 0xdc] : b === 0xdb ? [0xdb, 0xdd] : [b]));
+      out.push(0xc0);
+      return Buffer.from(out).toString('hex');
+    };
+    const byte = fc.oneof(fc.constantFrom(0xc0, 0xdb, 0xdc, 0xdd), fc.integer({ min: 0, max: 255 }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(byte, { maxLength: 6000, size: 'max' }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (lists, cuts) => {
+          const frames = lists.map((l) => Uint8Array.from(l));
+          const wire = frames.map((f) => encodeSlip(f));
+          expect(wire.map((w) => Buffer.from(w).toString('hex'))).toEqual(frames.map(reference));
+          const got = decodeAll(new SlipDecoder(12002), chunksOf(Buffer.concat(wire), cuts));
+          expect(got.map((f) => Buffer.from(f).toString('hex'))).toEqual(
+            frames.filter((f) => f.length > 0).map((f) => Buffer.from(f).toString('hex')),
+          );
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it('decodes a frame fed one byte at a time', () => {
     const frame = Uint8Array.from({ length: 512 }, (_, i) => i & 0xff);
     const wire = encodeSlip(frame);
@@ -61,6 +87,16 @@ describe('SLIP codec', () => {
     const out = d.push(Buffer.concat([encodeSlip(new Uint8Array(50)), encodeSlip(Uint8Array.of(7))]));
     expect(out[0]).toMatchObject({ type: 'error', code: 'oversize' });
     expect(out[1]).toMatchObject({ type: 'frame', frame: Uint8Array.of(7) });
+    expect(d.pending).toBe(0);
+    // The same when the oversize frame comes in pieces.
+    const wire = encodeSlip(new Uint8Array(50));
+    expect(d.push(wire.subarray(0, 7))).toEqual([]);
+    expect(d.pending).toBeLessThanOrEqual(10 + 7);
+    const rest = d.push(Buffer.concat([wire.subarray(7), encodeSlip(Uint8Array.of(8))]));
+    expect(rest).toEqual([
+      { type: 'error', code: 'oversize', dropped: 50 },
+      { type: 'frame', frame: Uint8Array.of(8) },
+    ]);
     expect(d.pending).toBe(0);
   });
 

@@ -6,6 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import {
+  concatBytes,
   type DecodedItem,
   type EventMsg,
   encodeWire,
@@ -43,7 +44,9 @@ interface Pending {
   op: RequestOp;
   resolve(body: unknown): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
+  /** When it fails with ETIMEDOUT (ms epoch), and the timeout it was given. */
+  deadline: number;
+  timeoutMs: number;
 }
 
 export interface RpcClientOptions {
@@ -63,14 +66,26 @@ export interface RpcClientOptions {
   onLinkDead?(): void;
 }
 
+/** Frames written in one job below this size go to the transport as one write (see writeRaw). */
+const JOIN_BELOW = 2048;
+const RESOLVED = Promise.resolve();
+
 export class RpcClient {
   private readonly decoder: MessageDecoder;
   private readonly pending = new Map<number, Pending>();
+  /**
+   * One timer for every request's deadline, set for the earliest (a setTimeout + clearTimeout per
+   * request was a measurable share of a small request's round trip); cleared when none waits.
+   */
+  private deadlineTimer?: NodeJS.Timeout;
+  private deadlineAt = 0;
   private seq = 0;
   private eventSeq = 0;
   private closed?: Error;
   badFrames = 0;
   private readonly inbox: Uint8Array[] = [];
+  /** Wire frames written in the current job, sent together (see writeRaw). */
+  private outbox: Uint8Array[] = [];
   private draining = false;
   /** When the last valid frame arrived (for the keep-alive). */
   lastRx = Date.now();
@@ -110,11 +125,9 @@ export class RpcClient {
         : this.opts.requestTimeoutMs);
     const seq = this.nextSeq();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(seq);
-        reject(new LinkError('ETIMEDOUT', `coprocessor did not answer ${op} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(seq, { op, resolve: resolve as (b: unknown) => void, reject, timer });
+      const deadline = Date.now() + timeoutMs;
+      this.pending.set(seq, { op, resolve: resolve as (b: unknown) => void, reject, deadline, timeoutMs });
+      this.armDeadline(deadline);
       if (op === 'HELLO') {
         // HELLO is unnumbered and restarts the link: both ends renumber from 0 after it.
         this.reliable.disable();
@@ -132,6 +145,42 @@ export class RpcClient {
     this.reliable.send({ ...msg, seq } as Message);
   }
 
+  private armDeadline(at: number): void {
+    if (this.deadlineTimer) {
+      if (this.deadlineAt <= at) {
+        this.deadlineTimer.ref();
+        return;
+      }
+      clearTimeout(this.deadlineTimer);
+    }
+    this.deadlineAt = at;
+    // setTimeout wraps above 2^31-1 ms: clamp, so a far deadline never fires at once.
+    this.deadlineTimer = setTimeout(this.expire, Math.min(2 ** 31 - 1, Math.max(0, at - Date.now())));
+  }
+
+  /** Fails the requests whose deadline passed; sets the timer for the next one. */
+  private readonly expire = (): void => {
+    this.deadlineTimer = undefined;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [seq, p] of this.pending) {
+      if (p.deadline > now) next = Math.min(next, p.deadline);
+      else {
+        this.pending.delete(seq);
+        p.reject(new LinkError('ETIMEDOUT', `coprocessor did not answer ${p.op} within ${p.timeoutMs} ms`));
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.armDeadline(next);
+  };
+
+  /**
+   * Nothing waits: the timer may not hold the process open. It stays set (unref'd) for the next
+   * request, so back-to-back requests set no timer at all; fired early, it just rescans.
+   */
+  private settled(): void {
+    if (this.pending.size === 0) this.deadlineTimer?.unref();
+  }
+
   private nextSeq(): number {
     // Skip numbers still waiting, so a slow request is never confused with a new one.
     do this.seq = (this.seq + 1) & 0xffff;
@@ -139,10 +188,40 @@ export class RpcClient {
     return this.seq;
   }
 
+  /**
+   * Frames go out together at the end of the current job: a burst (a window of SENDs, a request
+   * and its CREDIT) becomes one transport write, so the layers below run once per burst, not once
+   * per frame (each stream write and each decoder pass has a fixed cost; on a pty or TCP it is a
+   * syscall). Encoding stays synchronous, so a bad body still throws to the caller.
+   */
   private writeRaw(msg: Message): void {
     if (this.closed) return;
-    this.link.write(encodeWire(msg, msg.op !== 'SEND'));
+    const wire = encodeWire(msg, msg.op !== 'SEND');
+    // A promise job, not queueMicrotask: Node wraps each of those in an async resource.
+    if (this.outbox.length === 0) RESOLVED.then(this.flushOutbox);
+    this.outbox.push(wire);
   }
+
+  private readonly flushOutbox = (): void => {
+    const parts = this.outbox;
+    this.outbox = [];
+    if (this.link.destroyed) return;
+    // Small frames are joined; a large one (a SEND) goes as it is: copying it costs more than a write.
+    let small: Uint8Array[] = [];
+    let smallBytes = 0;
+    for (const p of parts) {
+      if (p.length < JOIN_BELOW) {
+        small.push(p);
+        smallBytes += p.length;
+        continue;
+      }
+      if (small.length > 0) this.link.write(concatBytes(small, smallBytes));
+      small = [];
+      smallBytes = 0;
+      this.link.write(p);
+    }
+    if (small.length > 0) this.link.write(concatBytes(small, smallBytes));
+  };
 
   /**
    * Not re-entrant on purpose: handling a frame can write (an ACK, a CREDIT), and an in-process
@@ -182,7 +261,7 @@ export class RpcClient {
       return;
     }
     this.pending.delete(msg.seq);
-    clearTimeout(p.timer);
+    this.settled();
     if (msg.op === 'HELLO' && msg.status === 0) {
       if ((msg.flags ?? 0) & FLAG_RELIABLE) this.reliable.enable();
       else this.reliable.disable();
@@ -194,10 +273,10 @@ export class RpcClient {
   /** Fails every pending request (link closed, or device restarted). */
   failAll(err: Error): void {
     for (const [seq, p] of this.pending) {
-      clearTimeout(p.timer);
       this.pending.delete(seq);
       p.reject(err);
     }
+    this.settled();
   }
 
   private shutdown(err: Error): void {
@@ -205,6 +284,8 @@ export class RpcClient {
     this.closed = err;
     this.reliable.disable();
     this.failAll(err);
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
     this.opts.onClose?.(err);
   }
 
