@@ -87,7 +87,9 @@ async function measureExtras(): Promise<Extras> {
   if (wanted('startup')) {
     const s = await measureStartup(quick ? 5 : 10);
     x.startup = s;
-    say(`CLI start-up to listening: median ${s.medianMs} ms, min ${s.minMs} ms (bare node ${s.nodeBaselineMs} ms)`);
+    say(
+      `CLI start-up to listening: median ${s.medianMs} ms, min ${s.minMs} ms (bare node ${s.nodeBaselineMs} ms, ratio ${s.ratioToNode})`,
+    );
   }
   if (wanted('boards')) {
     const b = await measureBoards(quick ? 20 : 100);

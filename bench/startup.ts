@@ -1,6 +1,8 @@
 /**
- * CLI start-up: wall time from spawning `netcoproc emulate` (the built JavaScript, as installed
- * from the package) to its `listening socket://…` line, over repeated runs like hyperfine.
+ * CLI start-up: wall time from spawning `netcoproc emulate` (the bundled JavaScript in dist/cli/,
+ * as installed from the package) to its `listening socket://…` line, over repeated runs like
+ * hyperfine. Bare `node -e 0` runs interleaved with them give the machine's own floor: on a busy
+ * machine both rise, so the ratio says more than either alone (docs/package.md, "Start-up").
  * `npx tsx bench/startup.ts [RUNS]` prints min / median / max; bench/run.ts reports it as a row.
  */
 import { spawn } from 'node:child_process';
@@ -8,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../bin/netcoproc.mjs', import.meta.url));
-const BUILT = fileURLToPath(new URL('../dist/bin/cli.js', import.meta.url));
+const BUILT = fileURLToPath(new URL('../dist/cli/netcoproc.js', import.meta.url));
 
 /** The contract's figure (ARCHITECTURE.md §8): `listening` within 300 ms of start. */
 export const STARTUP_TARGET_MS = 300;
@@ -20,6 +22,8 @@ export interface Startup {
   maxMs: number;
   /** Median of bare `node -e 0` runs on the same machine at the same time: what Node itself costs. */
   nodeBaselineMs: number;
+  /** medianMs / nodeBaselineMs: start-up in units of a bare Node start on the same machine, same time. */
+  ratioToNode: number;
   targetMs: number;
 }
 
@@ -75,12 +79,15 @@ export async function measureStartup(runs = 10, args: string[] = []): Promise<St
   }
   const round = (n: number): number => Math.round(n * 10) / 10;
   const median = (xs: number[]): number => round(xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number);
+  const medianMs = median(times);
+  const nodeBaselineMs = median(baseline);
   return {
     runs,
     minMs: round(Math.min(...times)),
-    medianMs: median(times),
+    medianMs,
     maxMs: round(Math.max(...times)),
-    nodeBaselineMs: median(baseline),
+    nodeBaselineMs,
+    ratioToNode: Math.round((medianMs / nodeBaselineMs) * 100) / 100,
     targetMs: STARTUP_TARGET_MS,
   };
 }
@@ -108,6 +115,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const s = await measureStartup(Number(process.argv[2] ?? 10));
   console.log(
     `CLI start-up to listening: min ${s.minMs} ms, median ${s.medianMs} ms, max ${s.maxMs} ms over ${s.runs} runs ` +
-      `(target ${s.targetMs} ms; bare \`node -e 0\` median ${s.nodeBaselineMs} ms)`,
+      `(target ${s.targetMs} ms; bare \`node -e 0\` median ${s.nodeBaselineMs} ms, ratio ${s.ratioToNode})`,
   );
 }

@@ -12,7 +12,15 @@ import type { TcpService } from './types.js';
 
 // 64 KiB is a multiple of 256, so every chunk of the i & 0xff pattern starts at byte value 0.
 const CHUNK = 64 * 1024;
-const PATTERN = Buffer.from(Uint8Array.from({ length: CHUNK }, (_, i) => i & 0xff));
+/** Made on the first /bytes/N request: building it at import cost every emulator start ~5 ms. */
+let pattern: Buffer | undefined;
+function bytePattern(): Buffer {
+  if (!pattern) {
+    pattern = Buffer.allocUnsafe(CHUNK);
+    for (let i = 0; i < CHUNK; i++) pattern[i] = i & 0xff;
+  }
+  return pattern;
+}
 /** Parsed requests waiting for their turn before we stop reading from a pipelining client. */
 const MAX_QUEUED = 8;
 
@@ -42,7 +50,7 @@ async function sendPattern(stream: Duplex, length: number): Promise<void> {
     const n = Math.min(CHUNK, length - sent);
     // A fresh buffer per chunk: whoever reads it owns it and may change it.
     const chunk = Buffer.allocUnsafe(n);
-    PATTERN.copy(chunk, 0, 0, n);
+    bytePattern().copy(chunk, 0, 0, n);
     await send(stream, chunk);
   }
 }
