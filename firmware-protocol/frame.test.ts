@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeWire, MessageDecoder } from './codec.js';
 import { decodeMessage, encodeMessage, FrameError, type Message } from './frame.js';
+import { OPS } from './opcodes.js';
+import { type Wire, WireReader } from './wire.js';
 
 const data = Uint8Array.from({ length: 256 }, (_, i) => i);
 const samples: Message[] = [
@@ -57,5 +59,31 @@ describe('RPC frames', () => {
         expect(() => new MessageDecoder(512).push(junk)).not.toThrow();
       }),
     );
+  });
+
+  it('reads only values its schema accepts, for every layout (decoding relies on it, no zod pass)', () => {
+    const layouts: [string, Wire<unknown>][] = [];
+    for (const [name, op] of Object.entries(OPS))
+      for (const kind of ['request', 'response', 'event'] as const)
+        if (kind in op) layouts.push([`${name} ${kind}`, (op as unknown as Record<string, Wire<unknown>>)[kind]]);
+    // Bodies biased toward what readers accept: small counts and lengths, families 2 and 10, ASCII.
+    const byte = fc.oneof(fc.constantFrom(0, 1, 2, 4, 10, 0x41, 0x7a, 0xff), fc.integer({ min: 0, max: 255 }));
+    let read = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(...layouts), fc.array(byte, { maxLength: 80 }), ([name, layout], body) => {
+        const r = new WireReader(Uint8Array.from(body));
+        let value: unknown;
+        try {
+          value = layout.read(r);
+        } catch {
+          return; // a body the reader refuses never reaches the caller
+        }
+        read++;
+        const parsed = layout.schema.safeParse(value);
+        expect(parsed.success, `${name}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
+      }),
+      { numRuns: 20000 },
+    );
+    expect(read).toBeGreaterThan(1000);
   });
 });

@@ -155,9 +155,17 @@ export class SlipSocket extends SocketCore {
     return this.inflight;
   }
 
+  /**
+   * A SEND was answered. Writers are woken once a quarter of the window is free (or all of it, or on
+   * an error), not per answer: a blocked sendall then hands over several frames per wake instead of
+   * one (each wake runs the whole blocking-send path). POLLOUT itself still shows any room at once.
+   */
   private sent(n: number): void {
+    const before = this.sendRoom();
     this.inflight -= n;
-    this.notify();
+    const wakeAt = this.drv.txWindow >> 2;
+    const crossed = before < wakeAt && this.sendRoom() >= wakeAt;
+    if (crossed || this.inflight === 0 || this.sendLost) this.notify();
   }
 
   async sendto(data: Uint8Array, addr: SockAddr): Promise<number> {
