@@ -132,6 +132,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
     files,
     onForward,
     atQuirks,
+    baud: scenario?.line?.baud ?? opts.baud,
   });
   const rigged = rig?.attach(personality);
   const faults = rigged?.control ?? new FaultControl(personality, { trace: new FaultTrace(onFault) });
@@ -180,13 +181,15 @@ interface PersonalityParts {
   files: FileStore;
   onForward: (f: Forward) => void;
   atQuirks: EmulatorOptions['atQuirks'];
+  /** The line's speed when paced (here or by the fault scenario). */
+  baud: number | undefined;
 }
 
 /** The device side that speaks the wire protocol the options ask for. */
 function createPersonality(opts: EmulatorOptions, p: PersonalityParts): SlipPersonality | AtPersonality {
   if (opts.protocol !== 'at') {
-    const { profile, nic: network, onForward, random, files } = p;
-    return new SlipPersonality({ profile, network, onForward, random, files, onBadFrame: opts.onBadFrame });
+    const { profile, nic: network, onForward, random, files, baud } = p;
+    return new SlipPersonality({ profile, network, onForward, random, files, onBadFrame: opts.onBadFrame, baud });
   }
   return new AtPersonality({
     ...{ profile: p.profile, network: p.nic, hosts: p.hosts, random: p.random, files: p.files },
