@@ -250,6 +250,21 @@ describe('a line of known speed (lineBytesPerSecond)', () => {
     expect(now).toBeLessThan(1900);
   });
 
+  it('a timeout found false (the first copy is acknowledged before the resend left) is undone', () => {
+    const a = new LinkState({ initialRtoMs: 30, lineBytesPerSecond: 11_520 });
+    a.send(send(1, 1024), 0); // on the line until 90 ms
+    const limit = a.payloadLimit;
+    const at = a.nextDeadline() as number;
+    expect(at).toBeGreaterThan(90);
+    expect(a.tick(at).wire).toHaveLength(2); // a resend, twice: they leave the line 90 and 180 ms later
+    expect(a.payloadLimit).toBeLessThan(limit);
+    const ack = { kind: 'event', seq: 0, op: 'ACK', body: {}, link: { seq: 1, ack: 0, unnumbered: true } } as Message;
+    a.receive(ack, at + 10);
+    expect(a.stats.spuriousTimeouts).toBe(1);
+    expect(a.payloadLimit).toBe(limit);
+    expect(a.currentRtoMs).toBe(30);
+  });
+
   it('a line faster than its stated speed (a pty ignores baud) is not held to that speed', () => {
     const { a, delivered, now } = run(200, 11_520, 10_000_000);
     expect(delivered).toBe(200);
