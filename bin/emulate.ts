@@ -21,7 +21,6 @@ import {
 import { loadHostsFile } from '../emulator/network/hosts.js';
 import { joinNamedNetwork } from '../emulator/network/named.js';
 import { SlipPersonality } from '../emulator/slip/personality.js';
-import { paceDuplex } from '../emulator/transports/pace.js';
 import type { PortChange } from '../emulator/transports/rfc2217-session.js';
 import { listenTcp } from '../emulator/transports/tcp.js';
 import type { FixturePki } from '../fixtures/certs/index.js';
@@ -251,7 +250,7 @@ function fixturePki(o: EmulateOptions): {
 function createBoard(
   o: EmulateOptions,
   seen: Observation,
-  where: Pick<EmulatorOptions, 'network' | 'nic' | 'faults' | 'pki'>,
+  where: Pick<EmulatorOptions, 'network' | 'nic' | 'faults' | 'pki' | 'baud'>,
   print: (line: string) => void,
 ): Emulator {
   const log = seen.log;
@@ -289,9 +288,15 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
   // Several processes can share one virtual network: the first to join hosts it.
   const named = o.join ? await joinNamedNetwork(o.join, netOpts) : undefined;
   const faults = faultScenario(o) ?? uiScenario(o);
-  const emulator = createBoard(o, seen, { network: named?.network ?? netOpts, nic: named?.nic, faults, pki }, print);
-  // With faults the scenario paces the line (below the faults); without, pace it here.
-  const line: Duplex = o.baud && !faults ? paceDuplex(emulator.uart, o.baud) : emulator.uart;
+  // With faults the scenario paces the line (below the faults); without, the board paces its UART.
+  const baud = faults ? undefined : o.baud;
+  const emulator = createBoard(
+    o,
+    seen,
+    { network: named?.network ?? netOpts, nic: named?.nic, faults, pki, baud },
+    print,
+  );
+  const line: Duplex = emulator.uart;
   if (named) print(`network ${o.join} ${named.network ? 'hosted' : 'joined'}, device ${emulator.nic.ip}`);
   const lines: string[] = [];
   const say = (text: string): void => {

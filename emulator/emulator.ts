@@ -24,6 +24,7 @@ import { type EmulatorObserver, faultFanOut, observedNic, observedUart } from '.
 import { getProfile, type Profile } from './profiles.js';
 import { makeRandom, type Random } from './random.js';
 import { type Forward, SlipPersonality } from './slip/personality.js';
+import { paceDuplex } from './transports/pace.js';
 import { asLine } from './uart-line.js';
 
 export interface EmulatorOptions {
@@ -51,6 +52,13 @@ export interface EmulatorOptions {
   faults?: FaultScenario | string;
   /** Called for every injected fault. */
   onFault?: (e: FaultEvent) => void;
+  /**
+   * Pace the UART like a real 8N1 line at this baud (a fault scenario's `line.baud` paces instead).
+   * The pacer sits right on the personality, below the asynchronous line of uart-line.ts: paced
+   * above it, the line's 64 KiB buffer held up to 20 KiB of frames (1.7 s at 115200) ahead of
+   * every acknowledgement, which the personality's output queue would otherwise let overtake.
+   */
+  baud?: number;
   /** ESP-AT quirks to play (default: the scenario's `at.quirks`). */
   atQuirks?: AtQuirks;
   /**
@@ -124,10 +132,12 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
     files,
     onForward,
     atQuirks,
+    baud: scenario?.line?.baud ?? opts.baud,
   });
   const rigged = rig?.attach(personality);
   const faults = rigged?.control ?? new FaultControl(personality, { trace: new FaultTrace(onFault) });
-  const observed = observedUart(rigged?.uart ?? personality, observers);
+  const paced = rigged?.uart ?? paceDuplex(personality, opts.baud);
+  const observed = observedUart(paced, observers);
   const uart = asLine(observed);
   return {
     profile,
@@ -142,7 +152,8 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
     async close() {
       faults.close();
       uart.destroy();
-      if (observed !== personality) observed.destroy();
+      if (observed !== paced) observed.destroy();
+      if (!rigged && paced !== personality) paced.destroy();
       rigged?.uart.destroy();
       rigged?.line.destroy();
       personality.destroy();
@@ -170,13 +181,15 @@ interface PersonalityParts {
   files: FileStore;
   onForward: (f: Forward) => void;
   atQuirks: EmulatorOptions['atQuirks'];
+  /** The line's speed when paced (here or by the fault scenario). */
+  baud: number | undefined;
 }
 
 /** The device side that speaks the wire protocol the options ask for. */
 function createPersonality(opts: EmulatorOptions, p: PersonalityParts): SlipPersonality | AtPersonality {
   if (opts.protocol !== 'at') {
-    const { profile, nic: network, onForward, random, files } = p;
-    return new SlipPersonality({ profile, network, onForward, random, files, onBadFrame: opts.onBadFrame });
+    const { profile, nic: network, onForward, random, files, baud } = p;
+    return new SlipPersonality({ profile, network, onForward, random, files, onBadFrame: opts.onBadFrame, baud });
   }
   return new AtPersonality({
     ...{ profile: p.profile, network: p.nic, hosts: p.hosts, random: p.random, files: p.files },

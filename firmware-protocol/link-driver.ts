@@ -19,7 +19,7 @@ export class LinkDriver {
   constructor(
     private readonly write: (msg: Message) => void,
     private readonly onDead: () => void,
-    private readonly opts: Partial<LinkOptions> = {},
+    private opts: Partial<LinkOptions> = {},
   ) {}
 
   /** Frames that can be sent now without queueing (unbounded while the link is off). */
@@ -31,6 +31,12 @@ export class LinkDriver {
   enable(): void {
     this.stop();
     this.state = new LinkState(this.opts);
+  }
+
+  /** The line's speed changed (bytes per second; Infinity = not known): see LinkOptions.lineBytesPerSecond. */
+  setLineRate(bytesPerSecond: number): void {
+    this.opts = { ...this.opts, lineBytesPerSecond: bytesPerSecond };
+    this.state?.setLineRate(bytesPerSecond);
   }
 
   /** Back to pass-through; pending retransmissions are dropped. */

@@ -193,3 +193,82 @@ describe('bytes in flight', () => {
     expect(a.send(send(2, 60), 0).wire).toHaveLength(1);
   });
 });
+
+describe('a line of known speed (lineBytesPerSecond)', () => {
+  const send = (n: number, bytes: number): Message =>
+    ({ kind: 'request', seq: n, op: 'SEND', body: { sock: 0, data: new Uint8Array(bytes) } }) as Message;
+  const size = (m: Message): number => ((m as { body?: { data?: Uint8Array } }).body?.data?.length ?? 0) + 16;
+
+  /**
+   * A serial line from A to B at `rate` bytes/s (frames leave one after another, each taking its
+   * bytes' time; `actualRate` lets the line be faster than A was told), B's answers arriving 2 ms
+   * after it sent them. A learnt a 30 ms timeout from small requests; it sends `count` 1 KiB frames.
+   */
+  function run(count: number, rate: number, actualRate = rate) {
+    const a = new LinkState({ window: 32, initialRtoMs: 30, lineBytesPerSecond: rate });
+    const b = new LinkState({ window: 32, lineBytesPerSecond: rate });
+    const line: { msg: Message }[] = [];
+    let lineFreeAt = 0;
+    const arrivals: { at: number; msg: Message }[] = [];
+    const toA: { at: number; msg: Message }[] = [];
+    let delivered = 0;
+    let mostQueued = 0;
+    const putB = (msgs: Message[], now: number): void => {
+      for (const msg of msgs) line.push({ msg });
+      mostQueued = Math.max(mostQueued, line.length);
+      while (line.length > 0) {
+        const { msg } = line.shift() as { msg: Message };
+        lineFreeAt = Math.max(now, lineFreeAt) + (size(msg) * 1000) / actualRate;
+        arrivals.push({ at: lineFreeAt, msg });
+      }
+    };
+    let now = 0;
+    for (let i = 0; i < count; i++) putB(a.send(send(i, 1024), now).wire, now);
+    const firstBurst = a.backlog - (a as unknown as { queued: Message[] }).queued.length;
+    for (; now < 60_000 && delivered < count; now += 1) {
+      while (arrivals.length > 0 && (arrivals[0] as { at: number }).at <= now) {
+        const r = b.receive((arrivals.shift() as { msg: Message }).msg, now);
+        delivered += r.deliver.length;
+        for (const msg of r.wire) toA.push({ at: now + 2, msg });
+      }
+      for (const msg of b.tick(now).wire) toA.push({ at: now + 2, msg });
+      while (toA.length > 0 && (toA[0] as { at: number }).at <= now)
+        putB(a.receive((toA.shift() as { msg: Message }).msg, now).wire, now);
+      putB(a.tick(now).wire, now);
+    }
+    return { a, delivered, now, firstBurst, mostQueued };
+  }
+
+  it('counts each frame its own line time: no false timeout at 115200, and at most two frames queued', () => {
+    const { a, delivered, now, firstBurst } = run(20, 11_520);
+    expect(delivered).toBe(20);
+    expect(a.stats.retransmitted).toBe(0);
+    // One frame on the line and one waiting (30 ms of queue allowed beyond one frame): the rest wait in
+    // the link, where its own acknowledgements overtake them.
+    expect(firstBurst).toBe(2);
+    // 20 x 1040 bytes at 11,520 B/s is 1.8 s; the acknowledgement clock keeps the line busy.
+    expect(now).toBeLessThan(1900);
+  });
+
+  it('a timeout found false (the first copy is acknowledged before the resend left) is undone', () => {
+    const a = new LinkState({ initialRtoMs: 30, lineBytesPerSecond: 11_520 });
+    a.send(send(1, 1024), 0); // on the line until 90 ms
+    const limit = a.payloadLimit;
+    const at = a.nextDeadline() as number;
+    expect(at).toBeGreaterThan(90);
+    expect(a.tick(at).wire).toHaveLength(2); // a resend, twice: they leave the line 90 and 180 ms later
+    expect(a.payloadLimit).toBeLessThan(limit);
+    const ack = { kind: 'event', seq: 0, op: 'ACK', body: {}, link: { seq: 1, ack: 0, unnumbered: true } } as Message;
+    a.receive(ack, at + 10);
+    expect(a.stats.spuriousTimeouts).toBe(1);
+    expect(a.payloadLimit).toBe(limit);
+    expect(a.currentRtoMs).toBe(30);
+  });
+
+  it('a line faster than its stated speed (a pty ignores baud) is not held to that speed', () => {
+    const { a, delivered, now } = run(200, 11_520, 10_000_000);
+    expect(delivered).toBe(200);
+    expect(a.stats.retransmitted).toBe(0);
+    expect(now).toBeLessThan(2000); // held to 11,520 B/s it would take 18 s
+  });
+});

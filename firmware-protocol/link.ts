@@ -43,6 +43,14 @@ export interface LinkOptions {
    * (measured in-process: 62 % of SENDs waited for it).
    */
   maxBytesAboveRttMs: number;
+  /**
+   * The line's speed in bytes per second when the owner knows it (a UART's baud / 10), else
+   * Infinity. The link then models the serial line: a frame departs once everything written before
+   * it has, RTT is measured from its departure, and its timeout runs from there. Without that, a
+   * 1 KiB frame at 115200 (89 ms of line) timed out under an RTO learnt from the idle handshake
+   * (40-80 ms), and frames queued behind 16 KiB of others timed out or made srtt count the queue.
+   */
+  lineBytesPerSecond: number;
 }
 
 export const DEFAULT_LINK: LinkOptions = {
@@ -54,6 +62,7 @@ export const DEFAULT_LINK: LinkOptions = {
   ackDelayMs: 5,
   maxBytes: Number.POSITIVE_INFINITY,
   maxBytesAboveRttMs: 10,
+  lineBytesPerSecond: Number.POSITIVE_INFINITY,
 };
 
 export interface LinkStats {
@@ -63,13 +72,17 @@ export interface LinkStats {
   received: number;
   duplicates: number;
   outOfOrder: number;
+  /** Timeouts found false afterwards (the first copy was acknowledged; see checkSpurious). */
+  spuriousTimeouts: number;
 }
 
 interface Outstanding {
   msg: Message;
   bytes: number;
   seq: number;
+  /** When its last copy left the sender's hands, and when (by the line model) it left the line. */
   sentAt: number;
+  departAt: number;
   retransmitted: boolean;
 }
 
@@ -87,6 +100,23 @@ function payloadOf(msg: Message): number {
  * upload at 921600, 1240 of 1315 frames resent, 33 % of line rate; at 115200 the link died).
  */
 const PLAIN_ACK_SEQ = 1;
+
+/** Header, CRC and END of a frame, roughly, for the line model (an ACK frame is about this). */
+const FRAME_WIRE_BYTES = 16;
+/**
+ * Line time a sender may keep queued beyond one frame: a frame's line time alone (11 ms for 1 KiB
+ * at 921600) left the line idle whenever a read loop or timer between the ends was late (measured
+ * over a pty at 921600: 63 % upload), ms.
+ */
+const LINE_QUEUE_MS = 30;
+/**
+ * What the loops between two ends (pty read polls, pacer ticks, timers on a loaded machine) may add to
+ * a turnaround beyond what the RTT samples saw, ms: departure-based samples are a few ms, and with
+ * only the line's own floor, paced uploads at load 7 still saw 1-5 false timeouts.
+ */
+const LINE_LATE_MS = 50;
+/** How far ahead of the line model an acknowledgement may come on a paced line (pacer burst, timer ticks), ms. */
+const LINE_SLACK_MS = 20;
 
 /** Resends of frames with at most this much payload go out twice (see resendOldest). */
 const DOUBLE_RESEND_BYTES = 2048;
@@ -115,6 +145,15 @@ export class LinkState {
   private rttvar = 0;
   private rto: number;
   private dead = false;
+  /** The timeout and frame size before the first timeout of the oldest frame (see checkSpurious). */
+  private beforeTimeout: { seq: number; rto: number; payloadLimit: number } | undefined;
+  /** When, by the line model, everything written so far has left the line. */
+  private lineFreeAt = 0;
+  private lineRate: number;
+  /** False once an acknowledgement proved the line faster than its stated speed (see lineAhead). */
+  private lineTrusted: boolean;
+  /** Payload of the other end's recent frames (a decaying maximum), for lineFloorMs. */
+  private peerFrameBytes = 0;
   /** Frames received after a gap, by sequence number, until the gap is filled. */
   private readonly early = new Map<number, Message>();
   private lastAck = 0xffff;
@@ -140,11 +179,14 @@ export class LinkState {
     received: 0,
     duplicates: 0,
     outOfOrder: 0,
+    spuriousTimeouts: 0,
   };
 
   constructor(opts: Partial<LinkOptions> = {}) {
     this.opts = { ...DEFAULT_LINK, ...opts };
     this.rto = this.opts.initialRtoMs;
+    this.lineRate = this.opts.lineBytesPerSecond;
+    this.lineTrusted = Number.isFinite(this.lineRate);
   }
 
   /** The acknowledgement we give: the last sequence number received in order. */
@@ -158,18 +200,37 @@ export class LinkState {
 
   /** Numbers `msg` and returns it for the wire, or queues it while the window is full. */
   send(msg: Message, now: number): { wire: Message[] } {
-    if (this.queued.length > 0 || !this.fits(payloadOf(msg))) {
+    if (this.queued.length > 0 || !this.fits(payloadOf(msg), now)) {
       this.queued.push(msg);
       return { wire: [] };
     }
-    return { wire: [this.transmit(msg, now)] };
+    return { wire: this.transmitAcking(msg, now) };
+  }
+
+  /**
+   * An acknowledgement we owe does not ride on a long frame: the other end reads it only once the
+   * whole frame has arrived (89 ms for 1 KiB at 115200), and its timer, armed before our frames grew,
+   * fired meanwhile (measured: the device's CONNECT response resent at the start of every upload).
+   */
+  private transmitAcking(msg: Message, now: number): Message[] {
+    if (this.ackAt === undefined || this.lineMs(payloadOf(msg)) <= this.opts.ackDelayMs)
+      return [this.transmit(msg, now)];
+    const ack = this.ackFrame(false, now);
+    return [ack, this.transmit(msg, now)];
   }
 
   private unackedBytes = 0;
 
-  private fits(bytes: number): boolean {
+  private fits(bytes: number, now: number): boolean {
     if (this.unacked.length >= this.opts.window) return false;
-    if (this.unacked.length === 0 || (this.srtt ?? 0) < this.opts.maxBytesAboveRttMs) return true;
+    if (this.unacked.length === 0) return true;
+    // On a line of known speed, at most one frame waits behind the one being sent: what is queued
+    // below us cannot be overtaken, and the other end's timer counts on our acknowledgements (they
+    // ride on these frames) arriving within two of our frames (see lineFloorMs). Held frames wait
+    // in `queued`, where our own ACK frames overtake them.
+    if (this.lineTrusted && this.lineFreeAt - now > Math.max(this.lineMs(this.payloadLimit), LINE_QUEUE_MS))
+      return false;
+    if ((this.srtt ?? 0) < this.opts.maxBytesAboveRttMs) return true;
     return this.unackedBytes + bytes <= this.opts.maxBytes;
   }
 
@@ -179,11 +240,70 @@ export class LinkState {
     const out = { ...msg, link: this.header(seq) } as Message;
     const bytes = payloadOf(msg);
     this.unackedBytes += bytes;
-    this.unacked.push({ msg, bytes, seq, sentAt: now, retransmitted: false });
+    const departAt = this.depart(bytes, now);
+    this.unacked.push({ msg, bytes, seq, sentAt: now, departAt, retransmitted: false });
     this.stats.sent++;
     this.ackAt = undefined; // the ack rides on this frame
-    if (this.rtoAt === undefined) this.rtoAt = now + this.rto;
+    if (this.rtoAt === undefined) this.rtoAt = departAt + this.timeoutMs();
     return out;
+  }
+
+  /** Puts a frame with `payload` bytes on the modelled line; returns when its last byte leaves. */
+  private depart(payload: number, now: number): number {
+    const start = Math.max(now, this.lineFreeAt);
+    this.lineFreeAt = start + ((payload + FRAME_WIRE_BYTES) * 1000) / this.lineRate;
+    return this.lineFreeAt;
+  }
+
+  /**
+   * An acknowledgement came for a frame the model had not sent off yet: the line is faster than
+   * its stated speed (a pty ignores baud). Pull the model back to what was seen, so a wrong speed
+   * never puts timeouts far in the future (an unpaced 32 MiB upload would end 6 minutes ahead).
+   */
+  private lineAhead(ms: number): void {
+    this.lineFreeAt -= ms;
+    for (const o of this.unacked) o.departAt -= ms;
+    // A paced line is never ahead by more than its pacer's burst (10 ms): this one is faster than
+    // its stated speed, so the speed must not hold frames back nor stretch timeouts.
+    if (ms > LINE_SLACK_MS) this.lineTrusted = false;
+  }
+
+  /**
+   * The frame that timed out is acknowledged before its resend could have left the line: the first
+   * copy arrived, the timeout was false (a loaded machine's late timers). Undo what the timeout
+   * did to the timeout and the frame size, as TCP's Eifel detection does; keeping them cost every
+   * later frame (measured: one false timeout at the start of a 115200 upload halved the frames).
+   */
+  private checkSpurious(done: Outstanding, now: number): void {
+    const before = this.beforeTimeout;
+    this.beforeTimeout = undefined;
+    if (!before || !this.lineTrusted || done.departAt - now <= LINE_SLACK_MS) return;
+    this.stats.spuriousTimeouts++;
+    this.rto = before.rto;
+    this.payloadLimit = Math.max(this.payloadLimit, before.payloadLimit);
+  }
+
+  /** Line time of a frame with `payload` bytes, ms (0 while the speed is not known or not trusted). */
+  private lineMs(payload: number): number {
+    return this.lineTrusted ? ((payload + FRAME_WIRE_BYTES) * 1000) / this.lineRate : 0;
+  }
+
+  /**
+   * Least timeout after a frame left the line: the acknowledgement rides on the other end's next
+   * frame, which may wait behind one frame of the other end being sent and one queued (see fits).
+   * The idle handshake teaches an RTO of 20-80 ms; at 115200 one 1 KiB frame is 89 ms of line, so
+   * without this floor the first frames of every transfer timed out falsely (measured: 2-6 resends
+   * per paced upload, each halving the frame size).
+   */
+  private lineFloorMs(): number {
+    if (!this.lineTrusted) return 0;
+    return 2 * this.lineMs(this.peerFrameBytes) + LINE_QUEUE_MS + LINE_LATE_MS + this.opts.ackDelayMs;
+  }
+
+  /** The line's speed changed (the owner switched the baud rate); Infinity = not known. */
+  setLineRate(bytesPerSecond: number): void {
+    this.lineRate = bytesPerSecond;
+    this.lineTrusted = Number.isFinite(bytesPerSecond);
   }
 
   /**
@@ -197,6 +317,7 @@ export class LinkState {
     if (!link) return { deliver: [msg], wire: [] };
     const wire = this.onAck(link.ack, now, link.unnumbered && link.seq !== PLAIN_ACK_SEQ);
     if (link.unnumbered) return { deliver: [], wire };
+    this.peerFrameBytes = Math.max(payloadOf(msg), this.peerFrameBytes * 0.99);
     const ahead = (link.seq - this.expected) & 0xffff;
     if (ahead >= 0x8000) {
       // A duplicate: the sender's timer fired early (our ack was slow, or lost). Acknowledge
@@ -210,7 +331,7 @@ export class LinkState {
       // After a gap: keep it, and tell the sender at once what is missing.
       this.stats.outOfOrder++;
       if (ahead < this.opts.window && !this.early.has(link.seq)) this.early.set(link.seq, msg);
-      wire.push(this.ackFrame(true));
+      wire.push(this.ackFrame(true, now));
       return { deliver: [], wire };
     }
     const deliver = [strip(msg)];
@@ -234,8 +355,11 @@ export class LinkState {
     while (this.unacked.length > 0 && !before(ack, (this.unacked[0] as Outstanding).seq)) {
       const done = this.unacked.shift() as Outstanding;
       this.unackedBytes -= done.bytes;
+      // A resent frame's acknowledgement may be for the first copy: it says nothing of the line.
+      if (done.departAt > now && !done.retransmitted) this.lineAhead(done.departAt - now);
+      if (done.seq === this.beforeTimeout?.seq) this.checkSpurious(done, now);
       // The newest frame acknowledged is the one this ack answers; older ones waited for it.
-      if (clean && done.seq === ack && !done.retransmitted) this.sampleRtt(now - done.sentAt);
+      if (clean && done.seq === ack && !done.retransmitted) this.sampleRtt(Math.max(0, now - done.departAt));
       // Only a frame near the current size tests it: 300 empty SEND responses acknowledged during an
       // upload had grown it to 64 KiB, and the download's first DATA frames (16 KiB, 96 % lost on
       // the lossy line) then failed every resend until the link was declared dead.
@@ -257,7 +381,7 @@ export class LinkState {
       // waits for three because IP reorders). In recovery, duplicates still coming a round trip
       // after the resend mean the resend was lost too: send it again rather than wait for RTO.
       const firstResend = this.dupAcks === 1 && this.recoverUntil === undefined;
-      const resendLost = this.recoverUntil !== undefined && now - oldest.sentAt > 1.5 * (this.srtt ?? this.rto);
+      const resendLost = this.recoverUntil !== undefined && now - oldest.departAt > 1.5 * (this.srtt ?? this.rto);
       if (firstResend || resendLost) {
         this.recoverUntil ??= (this.nextSeq - 1) & 0xffff;
         this.recoveryByTimeout = false; // the receiver reported a hole: partial acks name the next
@@ -277,10 +401,10 @@ export class LinkState {
       if (!before(ack, this.recoverUntil) || this.unacked.length === 0) this.recoverUntil = undefined;
       else if (!this.recoveryByTimeout) wire.push(...this.resendOldest(now));
     }
-    this.rtoAt = this.unacked.length > 0 ? now + this.rto : undefined;
-    while (this.queued.length > 0 && this.fits(payloadOf(this.queued[0] as Message))) {
-      wire.push(this.transmit(this.queued.shift() as Message, now));
-    }
+    // The oldest frame may still be on the line (queued behind the one just acknowledged).
+    const oldest = this.unacked[0];
+    this.rtoAt = oldest ? Math.max(now, oldest.departAt) + this.timeoutMs() : undefined;
+    this.release(now, wire);
     return wire;
   }
 
@@ -292,17 +416,29 @@ export class LinkState {
   private resendOldest(now: number): Message[] {
     const m = this.resendOne(now);
     const o = this.unacked[0] as Outstanding;
-    return o.bytes <= DOUBLE_RESEND_BYTES ? [m, m] : [m];
+    if (o.bytes > DOUBLE_RESEND_BYTES) return [m];
+    this.depart(o.bytes, now); // the second copy follows the first on the line
+    return [m, m];
   }
 
   private resendOne(now: number): Message {
-    this.payloadLimit = Math.max(256, Math.floor(Math.min(this.payloadLimit, 8192) / 2));
-    this.cleanAcks = 0;
     const o = this.unacked[0] as Outstanding;
+    // Only a frame near the current size says the size is wrong: a late empty response does not
+    // (measured: start-up timeouts of small requests had halved it to 256 B before an upload).
+    if (o.bytes >= this.payloadLimit / 2) {
+      this.payloadLimit = Math.max(256, Math.floor(Math.min(this.payloadLimit, 8192) / 2));
+      this.cleanAcks = 0;
+    }
     o.retransmitted = true;
     o.sentAt = now;
+    o.departAt = this.depart(o.bytes, now);
     this.stats.retransmitted++;
     return { ...o.msg, link: this.header(o.seq) } as Message;
+  }
+
+  /** The timeout to arm now: RTO, but never less than the line's own floor. */
+  private timeoutMs(): number {
+    return Math.max(this.rto, this.lineFloorMs());
   }
 
   private estimatedRto(): number {
@@ -322,8 +458,9 @@ export class LinkState {
   }
 
   /** An ACK frame; `gap` = a frame after a gap arrived (a loss signal for the sender). */
-  private ackFrame(gap: boolean): Message {
+  private ackFrame(gap: boolean, now: number): Message {
     this.ackAt = undefined;
+    this.depart(0, now);
     return { kind: 'event', seq: 0, op: 'ACK', body: {}, link: this.header(gap ? 0 : PLAIN_ACK_SEQ, true) } as Message;
   }
 
@@ -337,22 +474,42 @@ export class LinkState {
     if (this.rtoAt !== undefined && now >= this.rtoAt && this.unacked.length > 0) {
       this.retries++;
       if (this.retries > this.opts.maxRetries) this.dead = true;
+      const oldest = this.unacked[0] as Outstanding;
+      if (this.retries === 1) this.beforeTimeout = { seq: oldest.seq, rto: this.rto, payloadLimit: this.payloadLimit };
       this.rto = Math.min(this.opts.maxRtoMs, this.rto * 2);
       wire.push(...this.resendOldest(now));
       this.recoverUntil = (this.nextSeq - 1) & 0xffff;
       this.recoveryByTimeout = true;
       this.ackAt = undefined;
-      this.rtoAt = now + this.rto;
+      this.rtoAt = Math.max(now, (this.unacked[0] as Outstanding).departAt) + this.timeoutMs();
     }
-    if (this.ackAt !== undefined && now >= this.ackAt) wire.push(this.ackFrame(false));
+    if (this.ackAt !== undefined && now >= this.ackAt) wire.push(this.ackFrame(false, now));
+    this.release(now, wire);
     return { wire, dead: this.dead };
   }
 
   /** When tick() must run next (undefined = nothing pending). */
   nextDeadline(): number | undefined {
-    if (this.rtoAt === undefined) return this.ackAt;
-    if (this.ackAt === undefined) return this.rtoAt;
-    return Math.min(this.rtoAt, this.ackAt);
+    let at = this.rtoAt;
+    for (const t of [this.ackAt, this.releaseAt()]) if (t !== undefined && (at === undefined || t < at)) at = t;
+    return at;
+  }
+
+  /**
+   * When the line cap (see fits) lets the next held frame go, if only it holds it: acknowledgements
+   * that ride on the other end's long frames come too late to clock our frames out (measured: the
+   * 115200 echo sent one frame per two frame times, 5.5 KB/s).
+   */
+  private releaseAt(): number | undefined {
+    if (this.queued.length === 0 || !this.lineTrusted || this.unacked.length >= this.opts.window) return undefined;
+    return this.lineFreeAt - Math.max(this.lineMs(this.payloadLimit), LINE_QUEUE_MS);
+  }
+
+  /** Sends held frames while they fit (after an acknowledgement, or when the line cap lets them go). */
+  private release(now: number, wire: Message[]): void {
+    while (this.queued.length > 0 && this.fits(payloadOf(this.queued[0] as Message), now)) {
+      wire.push(...this.transmitAcking(this.queued.shift() as Message, now));
+    }
   }
 
   /**

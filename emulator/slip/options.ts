@@ -20,6 +20,8 @@ export interface SlipPersonalityOptions {
   onForward?: (f: Forward) => void;
   /** Called for every frame the device had to drop (for logs and fault statistics). */
   onBadFrame?: (reason: string) => void;
+  /** The UART's speed when the line is paced (its reliable link models the line's timing). */
+  baud?: number;
 }
 
 /** A stand-in for a request that could not be decoded: it takes its place in the link's order. */

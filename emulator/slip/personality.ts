@@ -58,14 +58,16 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
 
   constructor(private readonly opts: SlipPersonalityOptions) {
     // A small readable buffer: frames wait in `out`, where resends and ACKs can still overtake.
-    super({ readableHighWaterMark: 4 * 1024, writableHighWaterMark: 64 * 1024 });
+    // Paced, one frame at most waits below the queue (the pacer holds the one being sent): the
+    // host's link counts on our acknowledgements within two of our frames (link.ts lineFloorMs).
+    super({ readableHighWaterMark: opts.baud ? 1 : 4 * 1024, writableHighWaterMark: 64 * 1024 });
     this.table = new SocketTable(opts.profile, opts.network, this);
     this.decoder = new MessageDecoder(opts.profile.maxFrame);
     this.link = new LinkDriver(
       (m) => this.pushRaw(m),
       // The host stopped acknowledging: it is gone; a new HELLO starts over.
       () => this.endSession(),
-      {},
+      opts.baud ? { lineBytesPerSecond: opts.baud / 10 } : {},
     );
     this.link.onRoom = () => this.resumeWaiting();
     this.bootNonce = opts.random.bytes(8);

@@ -37,6 +37,11 @@ export interface SlipDriverOptions {
   /** Ask for the reliable link of SPEC §7 (default true): retransmission, ordering, no duplicates. */
   reliable?: boolean;
   /**
+   * The line's speed when it is a UART (openDevice's `baudRate`): the reliable link then counts each
+   * frame's own line time into its timeout (a 1 KiB frame is 89 ms at 115200). Unset: not counted.
+   */
+  baudRate?: number;
+  /**
    * PING the device after this long without hearing from it, ms (default 500; 0 = never). The
    * answer carries the boot nonce (SPEC §4.4 rev 1.1), so a board replaced behind an open link is
    * noticed within about `keepaliveMs` + a quarter of it, even when its BOOT was lost.
@@ -91,6 +96,7 @@ export class SlipDriver extends EventEmitter implements Driver {
       // death (retries exhausted) reports a dead device sooner than this.
       reliableTimeoutMs: opts.requestTimeoutMs ?? 30_000,
       reliable: opts.reliable,
+      ...(opts.baudRate ? { link: { lineBytesPerSecond: opts.baudRate / 10 } } : {}),
       onEvent: (ev) => this.onEvent(ev),
       onBadFrame: (reason) => this.emit('bad-frame', reason),
       onClose: (err) => this.failSockets(E.ECONNRESET, `link closed: ${err?.message ?? ''}`),
@@ -200,6 +206,7 @@ export class SlipDriver extends EventEmitter implements Driver {
   /** UART_CONFIG: the device answers at the old speed, then switches. */
   async setLineSpeed(baudRate: number): Promise<void> {
     await this.call('UART_CONFIG', { baudRate, dataBits: 8, parity: 0, stopBits: 1 });
+    this.rpc.reliable.setLineRate(baudRate / 10);
   }
 
   /** One request, with the device's status turned into OSError (Linux numbering). */
