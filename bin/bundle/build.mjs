@@ -49,7 +49,9 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  chunkNames: 'chunks/[name]-[hash]',
+  // Chunks beside netcoproc.js, two levels below the package root like dist/bin/*.js: the files
+  // found from import.meta.url (package.json, fixtures/hosts.json, agent.py) are looked up there.
+  chunkNames: '[name]-[hash]',
   external: Object.keys(pkg.dependencies).filter((name) => name !== 'zod'),
   plugins: [leanZod],
   sourcemap: 'linked',
