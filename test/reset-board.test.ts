@@ -20,7 +20,13 @@ describe('dev.resetBoard()', () => {
       await reset;
       const err = await s.recv(10).catch((e: unknown) => e);
       expect((err as OSError).errno).toBe(dev.errno.ECONNRESET);
-      expect(emu.stderr()).toMatch(/rfc2217: reset/);
+      // The log line and the board's BOOT reach this process by two pipes; either may be read first.
+      const logged = async (): Promise<string> => {
+        for (const until = Date.now() + 5000; !/rfc2217: reset/.test(emu.stderr()) && Date.now() < until; )
+          await new Promise((r) => setTimeout(r, 10));
+        return emu.stderr();
+      };
+      expect(await logged()).toMatch(/rfc2217: reset/);
       const t = await dev.socket.socket();
       t.settimeout(5);
       await t.connect(['echo.test', 7]);
