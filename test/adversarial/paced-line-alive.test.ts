@@ -2,13 +2,13 @@
  * A slow paced line is not a silent board: with the liveness defaults (probe after 500 ms without
  * life, docs/architecture.md "Liveness schedule"), an echo through `netcoproc emulate --baud N`
  * (bytes paced as on a real UART, both ways at once) completes intact and the device never emits
- * `hang`. On ESP-AT each AT+CIPSEND payload (2,048 bytes: 178 ms at 115200) is a stretch where
- * no probe can go out; on SLIP frames queue behind each other for the line's time.
+ * `hang`. On ESP-AT each AT+CIPSEND payload (8,192 bytes from ESP-AT 2.4: 711 ms at 115200) is
+ * a stretch where no probe can go out; on SLIP frames queue behind each other for the line's time.
  *
- * Known gap, not covered: ESP-AT over socket:// to a line slower than the host assumes (it knows
- * no baud there and assumes 115200 for a CIPSEND's time on the line): at 19200 the board is
- * declared lost mid-transfer after ~3 s of silence, with the schedule before issue 13's change
- * (750 ms) too.
+ * Known gap, not covered: ESP-AT over socket:// to a line slower than the host assumes. It knows
+ * no baud there and allows a CIPSEND 711 ms on the line (115200); at 19200 the 8 KiB payload takes
+ * 4.3 s, so the board is declared lost inside it after 0.5 + 1.5 + 0.71 = 2.7 s of silence (and
+ * after 3.0 s with the 750 ms schedule before issue 13's change).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Device, openDevice } from '../../index.js';
