@@ -19,17 +19,23 @@ afterEach(() => {
 interface Seen {
   silent: number;
   pings: number;
+  /** The deadline each PING was given, ms. */
+  deadlines: number[];
 }
 
 /** A device that never answers a PING (each fails with ETIMEDOUT at its deadline), until `done` (5 s at most). */
-async function watch(done: (seen: Seen) => boolean, onVerdict?: (rpc: { lastRx: number }) => void): Promise<Seen> {
-  const rpc = { lastRx: Date.now(), reliable: { link: undefined } };
+async function watch(
+  done: (seen: Seen) => boolean,
+  onVerdict?: (rpc: { lastRx: number }) => void,
+  link?: { currentRtoMs: number; backlog: number },
+): Promise<Seen> {
+  const rpc = { lastRx: Date.now(), reliable: { link } };
   if (onVerdict)
     globalThis.setImmediate = ((cb: (...a: unknown[]) => void, ...args: unknown[]) => {
       onVerdict(rpc);
       return realSetImmediate(cb, ...args);
     }) as typeof setImmediate;
-  const seen: Seen = { silent: 0, pings: 0 };
+  const seen: Seen = { silent: 0, pings: 0, deadlines: [] };
   const ka = new KeepAlive(
     new PassThrough(),
     rpc as unknown as RpcClient,
@@ -37,6 +43,7 @@ async function watch(done: (seen: Seen) => boolean, onVerdict?: (rpc: { lastRx: 
       paused: () => false,
       ping: (deadline) => {
         seen.pings++;
+        seen.deadlines.push(deadline);
         return new Promise((_, reject) => setTimeout(() => reject(new OSError(E.ETIMEDOUT)), deadline));
       },
       answered: () => {},
@@ -71,5 +78,10 @@ describe('SLIP keep-alive verdict', () => {
     );
     expect(verdicts).toBeGreaterThanOrEqual(3);
     expect(seen.silent).toBe(0);
+  });
+
+  it("adds at most 0.5 s for the link's RTO to a PING's deadline (the initial RTO is 1 s before any sample)", async () => {
+    const seen = await watch((s) => s.pings > 0, undefined, { currentRtoMs: 1000, backlog: 0 });
+    expect(seen.deadlines[0]).toBe(60 + 500);
   });
 });

@@ -4,11 +4,11 @@
  * lost is caught too; a silent board is declared lost within ARCHITECTURE §9's 3 s.
  *
  * Schedule: checked four times per `everyMs`; a board silent since its last valid frame is
- * declared lost at most everyMs * 1.25 + answerMs + 2 RTO after it (2.2 s with the defaults on a
- * fast line), leaving 0.8 s for a loaded machine. Life is a valid frame; any frame arriving while
- * a PING waits excuses it (its answer is only queued behind data on a slow line), and the answer
- * deadline grows with the link's round-trip timeout. A verdict waits one more I/O turn, so frames
- * that reached the socket while this process was stalled are read before it stands.
+ * declared lost at most everyMs * 1.25 + answerMs + min(2 RTO, 0.5 s) after it (2.1-2.2 s with the
+ * defaults on a fast line, 2.6 s at most), leaving margin for a loaded machine. Life is a valid
+ * frame; any frame arriving while a PING waits excuses it (its answer is only queued behind data
+ * on a slow line). A verdict waits one more I/O turn, so frames that reached the socket while
+ * this process was stalled are read before it stands.
  */
 import type { Duplex } from 'node:stream';
 import { errno as E, type LinkState } from '../../firmware-protocol/index.js';
@@ -33,6 +33,17 @@ export interface KeepAliveOptions {
   /** How long a PING may wait for its answer on a fast line, ms. */
   answerMs: number;
 }
+
+/**
+ * At most this much is added to a PING's answer deadline for the link's retransmission timeout.
+ * The allowance covers a PING or its answer lost once and resent (RTO up to 250 ms in full). An
+ * uncapped allowance let a loaded host's inflated RTO (event-loop lag counts as round trip)
+ * push the verdict past 3 s (measured 3.1 and 3.6 s at load average 7 on 2 cores). A slow line
+ * needs no more: an idle line's answer is a few dozen bytes, and a busy one excuses the PING by
+ * the frames it delivers meanwhile. The backlog check keeps the full RTO (a frame's own time on
+ * a slow line is in it).
+ */
+const PING_RTO_ALLOWANCE_MS = 500;
 
 export class KeepAlive {
   private timer?: NodeJS.Timeout;
@@ -82,7 +93,7 @@ export class KeepAlive {
     const sentAt = Date.now();
     this.inFlight = true;
     this.driver
-      .ping(this.answerDeadline(reliable?.currentRtoMs ?? 0))
+      .ping(this.opts.answerMs + Math.min(2 * (reliable?.currentRtoMs ?? 0), PING_RTO_ALLOWANCE_MS))
       .then((payload) => this.driver.answered(payload))
       .catch((err) => {
         // Frames that arrived meanwhile prove the device alive: the answer is only queued
@@ -106,7 +117,7 @@ export class KeepAlive {
     });
   }
 
-  /** How long a keep-alive PING may wait for its answer: longer on a line whose round trips are slow. */
+  /** How long the device may stay silent with frames unacknowledged: longer on a line whose round trips are slow. */
   private answerDeadline(rtoMs: number): number {
     return this.opts.answerMs + 2 * rtoMs;
   }
