@@ -19,6 +19,7 @@
  * ```
  */
 import type { LinkHeader, Message } from './frame.js';
+import { LINE_SLACK_MS, LineModel } from './line-model.js';
 
 export interface LinkOptions {
   /** Most numbered frames unacknowledged at once. */
@@ -101,23 +102,6 @@ function payloadOf(msg: Message): number {
  */
 const PLAIN_ACK_SEQ = 1;
 
-/** Header, CRC and END of a frame, roughly, for the line model (an ACK frame is about this). */
-const FRAME_WIRE_BYTES = 16;
-/**
- * Line time a sender may keep queued beyond one frame: a frame's line time alone (11 ms for 1 KiB
- * at 921600) left the line idle whenever a read loop or timer between the ends was late (measured
- * over a pty at 921600: 63 % upload), ms.
- */
-const LINE_QUEUE_MS = 30;
-/**
- * What the loops between two ends (pty read polls, pacer ticks, timers on a loaded machine) may add to
- * a turnaround beyond what the RTT samples saw, ms: departure-based samples are a few ms, and with
- * only the line's own floor, paced uploads at load 7 still saw 1-5 false timeouts.
- */
-const LINE_LATE_MS = 50;
-/** How far ahead of the line model an acknowledgement may come on a paced line (pacer burst, timer ticks), ms. */
-const LINE_SLACK_MS = 20;
-
 /** Resends of frames with at most this much payload go out twice (see resendOldest). */
 const DOUBLE_RESEND_BYTES = 2048;
 
@@ -147,13 +131,7 @@ export class LinkState {
   private dead = false;
   /** The timeout and frame size before the first timeout of the oldest frame (see checkSpurious). */
   private beforeTimeout: { seq: number; rto: number; payloadLimit: number } | undefined;
-  /** When, by the line model, everything written so far has left the line. */
-  private lineFreeAt = 0;
-  private lineRate: number;
-  /** False once an acknowledgement proved the line faster than its stated speed (see lineAhead). */
-  private lineTrusted: boolean;
-  /** Payload of the other end's recent frames (a decaying maximum), for lineFloorMs. */
-  private peerFrameBytes = 0;
+  private readonly line: LineModel;
   /** Frames received after a gap, by sequence number, until the gap is filled. */
   private readonly early = new Map<number, Message>();
   private lastAck = 0xffff;
@@ -185,8 +163,7 @@ export class LinkState {
   constructor(opts: Partial<LinkOptions> = {}) {
     this.opts = { ...DEFAULT_LINK, ...opts };
     this.rto = this.opts.initialRtoMs;
-    this.lineRate = this.opts.lineBytesPerSecond;
-    this.lineTrusted = Number.isFinite(this.lineRate);
+    this.line = new LineModel(this.opts.lineBytesPerSecond);
   }
 
   /** The acknowledgement we give: the last sequence number received in order. */
@@ -213,7 +190,7 @@ export class LinkState {
    * fired meanwhile (measured: the device's CONNECT response resent at the start of every upload).
    */
   private transmitAcking(msg: Message, now: number): Message[] {
-    if (this.ackAt === undefined || this.lineMs(payloadOf(msg)) <= this.opts.ackDelayMs)
+    if (this.ackAt === undefined || this.line.frameMs(payloadOf(msg)) <= this.opts.ackDelayMs)
       return [this.transmit(msg, now)];
     const ack = this.ackFrame(false, now);
     return [ack, this.transmit(msg, now)];
@@ -224,12 +201,8 @@ export class LinkState {
   private fits(bytes: number, now: number): boolean {
     if (this.unacked.length >= this.opts.window) return false;
     if (this.unacked.length === 0) return true;
-    // On a line of known speed, at most one frame waits behind the one being sent: what is queued
-    // below us cannot be overtaken, and the other end's timer counts on our acknowledgements (they
-    // ride on these frames) arriving within two of our frames (see lineFloorMs). Held frames wait
-    // in `queued`, where our own ACK frames overtake them.
-    if (this.lineTrusted && this.lineFreeAt - now > Math.max(this.lineMs(this.payloadLimit), LINE_QUEUE_MS))
-      return false;
+    // Held frames wait in `queued`, where our own ACK frames overtake them (see LineModel.full).
+    if (this.line.full(now, this.payloadLimit)) return false;
     if ((this.srtt ?? 0) < this.opts.maxBytesAboveRttMs) return true;
     return this.unackedBytes + bytes <= this.opts.maxBytes;
   }
@@ -240,19 +213,12 @@ export class LinkState {
     const out = { ...msg, link: this.header(seq) } as Message;
     const bytes = payloadOf(msg);
     this.unackedBytes += bytes;
-    const departAt = this.depart(bytes, now);
+    const departAt = this.line.depart(bytes, now);
     this.unacked.push({ msg, bytes, seq, sentAt: now, departAt, retransmitted: false });
     this.stats.sent++;
     this.ackAt = undefined; // the ack rides on this frame
     if (this.rtoAt === undefined) this.rtoAt = departAt + this.timeoutMs();
     return out;
-  }
-
-  /** Puts a frame with `payload` bytes on the modelled line; returns when its last byte leaves. */
-  private depart(payload: number, now: number): number {
-    const start = Math.max(now, this.lineFreeAt);
-    this.lineFreeAt = start + ((payload + FRAME_WIRE_BYTES) * 1000) / this.lineRate;
-    return this.lineFreeAt;
   }
 
   /**
@@ -261,11 +227,8 @@ export class LinkState {
    * never puts timeouts far in the future (an unpaced 32 MiB upload would end 6 minutes ahead).
    */
   private lineAhead(ms: number): void {
-    this.lineFreeAt -= ms;
+    this.line.pullBack(ms);
     for (const o of this.unacked) o.departAt -= ms;
-    // A paced line is never ahead by more than its pacer's burst (10 ms): this one is faster than
-    // its stated speed, so the speed must not hold frames back nor stretch timeouts.
-    if (ms > LINE_SLACK_MS) this.lineTrusted = false;
   }
 
   /**
@@ -277,33 +240,15 @@ export class LinkState {
   private checkSpurious(done: Outstanding, now: number): void {
     const before = this.beforeTimeout;
     this.beforeTimeout = undefined;
-    if (!before || !this.lineTrusted || done.departAt - now <= LINE_SLACK_MS) return;
+    if (!before || !this.line.trusted || done.departAt - now <= LINE_SLACK_MS) return;
     this.stats.spuriousTimeouts++;
     this.rto = before.rto;
     this.payloadLimit = Math.max(this.payloadLimit, before.payloadLimit);
   }
 
-  /** Line time of a frame with `payload` bytes, ms (0 while the speed is not known or not trusted). */
-  private lineMs(payload: number): number {
-    return this.lineTrusted ? ((payload + FRAME_WIRE_BYTES) * 1000) / this.lineRate : 0;
-  }
-
-  /**
-   * Least timeout after a frame left the line: the acknowledgement rides on the other end's next
-   * frame, which may wait behind one frame of the other end being sent and one queued (see fits).
-   * The idle handshake teaches an RTO of 20-80 ms; at 115200 one 1 KiB frame is 89 ms of line, so
-   * without this floor the first frames of every transfer timed out falsely (measured: 2-6 resends
-   * per paced upload, each halving the frame size).
-   */
-  private lineFloorMs(): number {
-    if (!this.lineTrusted) return 0;
-    return 2 * this.lineMs(this.peerFrameBytes) + LINE_QUEUE_MS + LINE_LATE_MS + this.opts.ackDelayMs;
-  }
-
   /** The line's speed changed (the owner switched the baud rate); Infinity = not known. */
   setLineRate(bytesPerSecond: number): void {
-    this.lineRate = bytesPerSecond;
-    this.lineTrusted = Number.isFinite(bytesPerSecond);
+    this.line.setRate(bytesPerSecond);
   }
 
   /**
@@ -317,7 +262,7 @@ export class LinkState {
     if (!link) return { deliver: [msg], wire: [] };
     const wire = this.onAck(link.ack, now, link.unnumbered && link.seq !== PLAIN_ACK_SEQ);
     if (link.unnumbered) return { deliver: [], wire };
-    this.peerFrameBytes = Math.max(payloadOf(msg), this.peerFrameBytes * 0.99);
+    this.line.peerFrame(payloadOf(msg));
     const ahead = (link.seq - this.expected) & 0xffff;
     if (ahead >= 0x8000) {
       // A duplicate: the sender's timer fired early (our ack was slow, or lost). Acknowledge
@@ -417,7 +362,7 @@ export class LinkState {
     const m = this.resendOne(now);
     const o = this.unacked[0] as Outstanding;
     if (o.bytes > DOUBLE_RESEND_BYTES) return [m];
-    this.depart(o.bytes, now); // the second copy follows the first on the line
+    this.line.depart(o.bytes, now); // the second copy follows the first on the line
     return [m, m];
   }
 
@@ -431,14 +376,14 @@ export class LinkState {
     }
     o.retransmitted = true;
     o.sentAt = now;
-    o.departAt = this.depart(o.bytes, now);
+    o.departAt = this.line.depart(o.bytes, now);
     this.stats.retransmitted++;
     return { ...o.msg, link: this.header(o.seq) } as Message;
   }
 
   /** The timeout to arm now: RTO, but never less than the line's own floor. */
   private timeoutMs(): number {
-    return Math.max(this.rto, this.lineFloorMs());
+    return Math.max(this.rto, this.line.floorMs(this.opts.ackDelayMs));
   }
 
   private estimatedRto(): number {
@@ -460,7 +405,7 @@ export class LinkState {
   /** An ACK frame; `gap` = a frame after a gap arrived (a loss signal for the sender). */
   private ackFrame(gap: boolean, now: number): Message {
     this.ackAt = undefined;
-    this.depart(0, now);
+    this.line.depart(0, now);
     return { kind: 'event', seq: 0, op: 'ACK', body: {}, link: this.header(gap ? 0 : PLAIN_ACK_SEQ, true) } as Message;
   }
 
@@ -501,8 +446,8 @@ export class LinkState {
    * 115200 echo sent one frame per two frame times, 5.5 KB/s).
    */
   private releaseAt(): number | undefined {
-    if (this.queued.length === 0 || !this.lineTrusted || this.unacked.length >= this.opts.window) return undefined;
-    return this.lineFreeAt - Math.max(this.lineMs(this.payloadLimit), LINE_QUEUE_MS);
+    if (this.queued.length === 0 || this.unacked.length >= this.opts.window) return undefined;
+    return this.line.freesAt(this.payloadLimit);
   }
 
   /** Sends held frames while they fit (after an acknowledgement, or when the line cap lets them go). */
