@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { SerialPort } from 'serialport';
 import { badArg } from './errors.js';
 import { fixSerialPoller } from './serial/poller-fix.js';
+import { syncSerialIo } from './serial/sync-io.js';
 import { openFailure } from './transports/open-error.js';
 import { openRfc2217, Rfc2217Link } from './transports/rfc2217.js';
 import { setSerialLines } from './transports/serial-ports.js';
@@ -118,6 +119,7 @@ function openTcp(locator: string, timeoutMs: number): Promise<Duplex> {
 
 function openSerial(path: string, opts: SerialOptions, timeoutMs: number): Promise<Duplex> {
   fixSerialPoller();
+  syncSerialIo();
   return withDeadline(
     new Promise((resolve, reject) => {
       const port = new SerialPort({
