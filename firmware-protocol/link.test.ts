@@ -265,6 +265,21 @@ describe('a line of known speed (lineBytesPerSecond)', () => {
     expect(a.currentRtoMs).toBe(30);
   });
 
+  it('a CREDIT goes ahead of SENDs the line holds back; the SENDs keep their order', () => {
+    const a = new LinkState({ lineBytesPerSecond: 11_520 });
+    const out = [1, 2, 3, 4].flatMap((n) => a.send(send(n, 1024), 0).wire);
+    expect(out.map((m) => (m as { seq: number }).seq)).toEqual([1, 2]); // 3 and 4 wait for the line
+    const credit = { kind: 'event', seq: 9, op: 'CREDIT', body: { sock: 0, bytes: 16384 } } as Message;
+    const sent = a.send(credit, 1).wire;
+    expect(sent.map((m) => m.op)).toEqual(['CREDIT']);
+    expect(sent[0]?.link?.seq).toBe(2); // numbered after the SENDs already sent, before those held
+    const later = a.tick(300).wire.filter((m) => m.op === 'SEND');
+    expect(later.map((m) => [(m as { seq: number }).seq, m.link?.seq])).toEqual([
+      [3, 3],
+      [4, 4],
+    ]);
+  });
+
   it('a line faster than its stated speed (a pty ignores baud) is not held to that speed', () => {
     const { a, delivered, now } = run(200, 11_520, 10_000_000);
     expect(delivered).toBe(200);
