@@ -22,7 +22,7 @@ interface UnixBinding {
 type FsRead = (fd: number, b: Buffer, o: number, l: number, p: null) => Promise<{ bytesRead: number }>;
 type FsWrite = (fd: number, b: Buffer, o: number, l: number) => Promise<{ bytesWritten: number }>;
 
-const require = createRequire(import.meta.url);
+const ownRequire = createRequire(import.meta.url);
 
 const fsReadNow: FsRead = (fd, buffer, offset, length, position) => {
   try {
@@ -40,9 +40,22 @@ const fsWriteNow: FsWrite = (fd, buffer, offset, length) => {
   }
 };
 
-/** Makes serialport's Linux/macOS binding read and write without the thread pool (idempotent). */
+/**
+ * Makes serialport's Linux/macOS binding read and write without the thread pool (idempotent).
+ * This reaches into bindings-cpp's dist files, so it is best effort: the binding is resolved from
+ * serialport's own location (npm may nest it there), and if any file or function is not what this
+ * expects (another bindings-cpp version), the port keeps serialport's own I/O: slower, never broken.
+ */
 export function syncSerialIo(): void {
   if (process.platform === 'win32') return;
+  try {
+    patchBinding(createRequire(ownRequire.resolve('serialport')));
+  } catch {
+    // Not the layout this was written against: serialport's thread-pool I/O stays in place.
+  }
+}
+
+function patchBinding(require: NodeRequire): void {
   const { unixRead } = require('@serialport/bindings-cpp/dist/unix-read.js') as {
     unixRead(o: {
       binding: UnixBinding;
@@ -62,6 +75,8 @@ export function syncSerialIo(): void {
   ) as Record<string, { prototype: BindingProto }>;
   const Binding = mod.DarwinPortBinding ?? mod.LinuxPortBinding;
   if (!Binding || Binding.prototype.__netcoprocSyncIo) return;
+  if (typeof unixRead !== 'function' || typeof unixWrite !== 'function') return;
+  if (typeof Binding.prototype.read !== 'function' || typeof Binding.prototype.write !== 'function') return;
   const proto = Binding.prototype;
   const read = proto.read;
   const write = proto.write;
