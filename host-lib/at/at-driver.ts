@@ -21,6 +21,7 @@ import { AtConnections, dataTimeoutMs, LINKS } from './connections.js';
 import { DnsCache } from './dns-cache.js';
 import { EAI_NONAME } from './errno-map.js';
 import { IoPicker } from './io.js';
+import { LineRate } from './line-rate.js';
 import { applyUrc, LinkTable } from './links.js';
 import { AtLiveness } from './liveness.js';
 import { type AtCapabilities, configure, syncAt } from './startup.js';
@@ -73,6 +74,8 @@ export class AtDriver extends EventEmitter implements Driver {
   /** Why the link closed under us (not by close()); later calls fail with it. */
   private gone = '';
   private liveness?: AtLiveness;
+  /** The line's speed, for CIPSEND sizes, data deadlines and the silence a payload may take. */
+  private readonly lineRate: LineRate;
   private readonly detach: () => void;
 
   private constructor(
@@ -80,10 +83,11 @@ export class AtDriver extends EventEmitter implements Driver {
     private readonly opts: AtDriverOptions,
   ) {
     super();
+    this.lineRate = new LineRate(opts.baudRate);
     this.dns = new DnsCache(opts.dnsCacheMs ?? 30_000);
     this.io = new IoPicker(this.table, () => ({
       maxRead: opts.maxRead ?? 8192,
-      maxSend: this.capabilities?.maxSend ?? 2048,
+      maxSend: this.lineRate.sendSize(this.capabilities?.maxSend ?? 2048),
       timeoutMs: (name, bytes) => this.dataTimeoutMs(name, bytes),
     }));
     this.channel = new AtChannel(transport, {
@@ -91,6 +95,7 @@ export class AtDriver extends EventEmitter implements Driver {
       onStray: (m) => this.emit('stray', m),
       background: () => (this.capabilities ? this.io.next() : undefined),
       busyRetries: opts.busyRetries,
+      onDelivered: (bytes, ms) => this.lineRate.delivered(bytes, ms),
     });
     this.connections = new AtConnections({
       table: this.table,
@@ -98,6 +103,7 @@ export class AtDriver extends EventEmitter implements Driver {
       options: opts,
       boot: () => this.boot,
       caps: () => this.capabilities,
+      lineRate: this.lineRate,
       report: (err) => this.emit('error', err),
     });
     this.network = createNetworkModule(this.channel, this.table);
@@ -161,7 +167,6 @@ export class AtDriver extends EventEmitter implements Driver {
   }
 
   private startLiveness(): void {
-    const baud = this.opts.baudRate ?? 115200;
     this.liveness = new AtLiveness(
       this.channel,
       {
@@ -169,7 +174,7 @@ export class AtDriver extends EventEmitter implements Driver {
           this.capabilities !== null && !this.lost && (this.connections.sockets.size > 0 || !this.channel.isIdle),
         onLost: (errno, why) => this.onLost(errno, why),
         onRestarted: () => this.onReboot('set-up gone (+CIPMUX:0): it restarted unseen'),
-        slack: () => Math.ceil(((this.capabilities?.maxSend ?? 2048) * 10 * 1000) / baud),
+        slack: () => this.lineRate.lineMs(this.channel.payloadInFlight),
       },
       { idleMs: this.opts.keepaliveMs, answerMs: this.opts.keepaliveTimeoutMs },
     );
@@ -212,7 +217,7 @@ export class AtDriver extends EventEmitter implements Driver {
 
   /** A data command's deadline at this line rate (connections.ts). */
   dataTimeoutMs(name: 'CIPSEND' | 'CIPRECVDATA', bytes: number): number {
-    return dataTimeoutMs(name, bytes, this.opts.baudRate);
+    return dataTimeoutMs(name, bytes, this.lineRate);
   }
 
   get rxBuffer(): number {
@@ -293,6 +298,7 @@ export class AtDriver extends EventEmitter implements Driver {
   /** AT+UART_CUR=<baudrate>,<databits>,<stopbits>,<parity>,<flow control>; the reply comes at the old speed. */
   async setLineSpeed(baudRate: number): Promise<void> {
     await this.channel.run({ name: 'UART_CUR', form: 'set', params: [baudRate, 8, 1, 0, 0] });
+    this.lineRate.setBaud(baudRate);
   }
 
   /** AT+CIPDOMAIN (or the DNS cache); an IP literal is answered locally. Unknown name → OSError(-2). */

@@ -103,6 +103,7 @@ export class AtChannel {
       },
       quietMs: () => Date.now() - this.lastInputAt,
       partialInput: () => this.parser.bufferedBytes > 0,
+      delivered: (bytes, ms) => opts.onDelivered?.(bytes, ms),
     };
   }
 
@@ -163,6 +164,11 @@ export class AtChannel {
     this.probeAnswerDue = true;
     this.transport.write(PROBE_LINE);
     return true;
+  }
+
+  /** Payload bytes of the command in flight (a CIPSEND): the module is silent while they cross the line. */
+  get payloadInFlight(): number {
+    return this.current?.payloadBytes ?? 0;
   }
 
   /** When the device last sent any byte (ms epoch; 0 = never). */

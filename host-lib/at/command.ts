@@ -68,6 +68,8 @@ export interface AtChannelOptions {
   busyBackoffMs?: number;
   /** How long a `SEND FAIL` waits for a `SEND OK` of the same send that overrules it, ms (default 500). */
   sendFailGraceMs?: number;
+  /** The module confirmed a `bytes` payload `ms` after it was written: a measure of the line's speed (line-rate.ts). */
+  onDelivered?(bytes: number, ms: number): void;
 }
 
 /** Message types that are never part of a command's reply. */

@@ -11,6 +11,7 @@ import { AtSocket, type AtSocketHost } from './at-socket.js';
 import type { AtChannel, AtCommand } from './channel.js';
 import { infoLines } from './command.js';
 import { connectTimedOut } from './errno-map.js';
+import type { LineRate } from './line-rate.js';
 import type { LinkEntry, LinkTable } from './links.js';
 import { configureSslLink, ensureRealTime } from './ssl.js';
 import type { AtCapabilities } from './startup.js';
@@ -28,8 +29,9 @@ export interface ConnectionContext {
     readonly txBuffer?: number;
     readonly connectTimeoutMs?: number;
     readonly flushTimeoutMs?: number;
-    readonly baudRate?: number;
   };
+  /** The line's speed as known or measured (line-rate.ts). */
+  readonly lineRate: LineRate;
   /** Counts boots seen: work started before a reboot checks it and gives up. */
   boot(): number;
   /** What the start-up probe learnt; null while the module is (re)starting. */
@@ -47,11 +49,12 @@ function ephemeralPort(): number {
 }
 
 /**
- * A data command's deadline: the table's, plus the time `bytes` take on the line at 10 bits
- * per byte (8192 bytes are 0.7 s at 115200 baud but 8.5 s at 9600).
+ * A data command's deadline: the table's, plus the time `bytes` take on the line at its planned
+ * rate (8192 bytes are 0.7 s at 115200 baud but 8.5 s at 9600, the rate planned with until the
+ * speed of a socket:// line is measured).
  */
-export function dataTimeoutMs(name: 'CIPSEND' | 'CIPRECVDATA', bytes: number, baudRate = 115200): number {
-  return at.AT_COMMANDS[name].timeoutMs + Math.ceil((bytes * 10 * 1000) / baudRate);
+export function dataTimeoutMs(name: 'CIPSEND' | 'CIPRECVDATA', bytes: number, rate: LineRate): number {
+  return at.AT_COMMANDS[name].timeoutMs + rate.lineMs(bytes);
 }
 
 export class AtConnections implements AtSocketHost {
@@ -97,7 +100,7 @@ export class AtConnections implements AtSocketHost {
   }
 
   private dataTimeoutMs(name: 'CIPSEND' | 'CIPRECVDATA', bytes: number): number {
-    return dataTimeoutMs(name, bytes, this.ctx.options.baudRate);
+    return dataTimeoutMs(name, bytes, this.ctx.lineRate);
   }
 
   private async tryRun(cmd: AtCommand): Promise<boolean> {

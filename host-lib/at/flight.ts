@@ -34,6 +34,8 @@ export interface FlightHost {
   quietMs(): number;
   /** The parser holds part of a message. */
   partialInput(): boolean;
+  /** The module confirmed a `bytes` payload `ms` after it was written (line-rate.ts). */
+  delivered(bytes: number, ms: number): void;
 }
 
 export class Flight {
@@ -43,6 +45,8 @@ export class Flight {
   readonly timeoutMs: number;
   replies: AtMessage[] = [];
   private payloadSent = false;
+  /** When the payload was written (0 = not yet, or its delivery already measured). */
+  private payloadAt = 0;
   private attempts = 1;
   private timer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
@@ -80,6 +84,7 @@ export class Flight {
   /** A message that belongs to this command's reply. */
   reply(m: AtMessage): void {
     const final = FINAL_RESULTS.get(m.type);
+    if (this.payloadAt && (m.type === 'recv' || m.type === 'send-ok')) this.measureDelivery();
     if (m.type !== 'busy') this.cancelRetry();
     if (m.type === 'prompt') this.onPrompt();
     else if (m.type === 'busy') this.onBusy();
@@ -132,7 +137,20 @@ export class Flight {
       return;
     }
     this.payloadSent = true;
+    this.payloadAt = Date.now();
     this.host.write(payload);
+  }
+
+  /** `Recv N bytes` (or `SEND OK` without it): the whole payload crossed the line. */
+  private measureDelivery(): void {
+    const bytes = this.job.cmd.payload?.length ?? 0;
+    this.host.delivered(bytes, Date.now() - this.payloadAt);
+    this.payloadAt = 0;
+  }
+
+  /** Payload bytes of this command (0 if it carries none): the module is silent while they cross the line. */
+  get payloadBytes(): number {
+    return this.prompt ? (this.job.cmd.payload?.length ?? 0) : 0;
   }
 
   /** `busy p...`: the line was dropped; resend after a backoff unless a result comes first. */

@@ -20,16 +20,25 @@ afterEach(async () => {
   emu = undefined;
 });
 
+/**
+ * `via`: socket:// (the host knows no baud rate and must learn the line's speed) or a pty opened
+ * with the line's `baudRate` (as a real serial port is).
+ */
 const CASES = [
-  { protocol: 'at', baud: 115200, size: 32 * 1024 },
-  { protocol: 'slip', baud: 115200, size: 32 * 1024 },
-  { protocol: 'slip', baud: 19200, size: 8 * 1024 },
+  { protocol: 'at', via: 'socket', baud: 115200, size: 32 * 1024 },
+  { protocol: 'at', via: 'socket', baud: 19200, size: 16 * 1024 },
+  { protocol: 'at', via: 'pty', baud: 19200, size: 16 * 1024 },
+  { protocol: 'slip', via: 'socket', baud: 115200, size: 32 * 1024 },
+  { protocol: 'slip', via: 'socket', baud: 19200, size: 8 * 1024 },
 ] as const;
 
-describe.each(CASES)('$protocol paced at $baud baud', ({ protocol, baud, size }) => {
+describe.each(CASES)('$protocol via $via paced at $baud baud', ({ protocol, via, baud, size }) => {
   it(`a ${size / 1024} KiB echo completes intact and the board is never declared lost`, async () => {
-    emu = await spawnEmulator(['--listen', 'tcp://127.0.0.1:0', '--protocol', protocol, '--baud', String(baud)]);
-    const dev = (await openDevice(emu.url as string, { protocol })) as Device;
+    const where = via === 'socket' ? ['--listen', 'tcp://127.0.0.1:0'] : ['--pty'];
+    emu = await spawnEmulator([...where, '--protocol', protocol, '--baud', String(baud)]);
+    const dev = (await (via === 'socket'
+      ? openDevice(emu.url as string, { protocol })
+      : openDevice(emu.pty as string, { protocol, baudRate: baud }))) as Device;
     const hangs: unknown[] = [];
     dev.on('hang', (e: unknown) => hangs.push(e));
     try {
