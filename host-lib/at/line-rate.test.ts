@@ -13,7 +13,8 @@ describe('LineRate', () => {
     const r = new LineRate(115200);
     r.delivered(8192, 10_000);
     expect(r.bytesPerSecond).toBe(11520);
-    expect(r.sendSize(8192)).toBe(8192);
+    expect(r.sendSize(8192)).toBe(5760);
+    expect(new LineRate(921600).sendSize(8192)).toBe(8192);
     r.setBaud(19200);
     expect(r.lineMs(1920)).toBe(1000);
   });

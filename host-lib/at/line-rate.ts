@@ -13,15 +13,19 @@
  * rate, however late the answer (a loaded host, a slow bridge) — at worst it is planned too slow:
  *
  * ```text
- * 19200 baud behind socket://, nothing measured:  CIPSEND of  691 B (0.72 s at 9600)  → Recv after 0.37 s
- * measured 1,870 B/s:                              CIPSEND of 1346 B (0.72 s)          → ...
+ * 19200 baud behind socket://, nothing measured:  CIPSEND of 480 B (0.5 s at 9600)  → Recv after 0.26 s
+ * measured 1,870 B/s:                              CIPSEND of 935 B (0.5 s)           → ...
  * ```
  */
 
 /** The slowest line planned for while its speed is unknown, bits/s (ESP-AT's slowest common setting). */
 export const SLOWEST_BAUD = 9600;
-/** Line time one AT+CIPSEND payload may take at the planned rate, ms (8 KiB at 115200 is 711 ms). */
-export const SEND_LINE_BUDGET_MS = 720;
+/**
+ * Line time one AT+CIPSEND payload may take at the planned rate, ms. The silence allowed inside
+ * it is the probe's 2 s plus this, so a board gone silent there is declared lost within 2.6 s, as
+ * an idle one is (8 KiB at 115200 would be 711 ms: 5,760 bytes go instead, 1 % more overhead).
+ */
+export const SEND_LINE_BUDGET_MS = 500;
 /** Never smaller payloads than this (the command's own bytes would dominate). */
 export const MIN_SEND = 256;
 

@@ -11,13 +11,18 @@
  * after 3.0 s with the 750 ms schedule before issue 13's change).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { errno as E } from '../../firmware-protocol/index.js';
 import { type Device, openDevice } from '../../index.js';
 import { type SpawnedEmulator, spawnEmulator } from '../helpers/spawn-emulator.js';
+import { HostileDevice } from './hostile-device.js';
 
 let emu: SpawnedEmulator | undefined;
+let bad: HostileDevice | undefined;
 afterEach(async () => {
   await emu?.stop();
+  await bad?.close();
   emu = undefined;
+  bad = undefined;
 });
 
 /**
@@ -55,4 +60,35 @@ describe.each(CASES)('$protocol via $via paced at $baud baud', ({ protocol, via,
       await dev.close();
     }
   }, 90_000);
+});
+
+describe('the allowance is bounded', () => {
+  it('ESP-AT over socket:// (speed unknown): a board silent from a CIPSEND prompt on is declared lost within 3 s', async () => {
+    bad = await HostileDevice.start('at');
+    const dev = await openDevice(bad.url, { protocol: 'at' });
+    dev.on('error', () => {});
+    try {
+      const s = await dev.socket.socket();
+      await s.connect(['echo.test', 7]);
+      let silentAt = 0;
+      // After the board's `>` reaches the host (the board's listener forwards it first), it goes silent.
+      bad.board.uart.on('data', (b: Buffer) => {
+        if (!silentAt && b.includes('>')) {
+          silentAt = Date.now();
+          bad?.silence();
+        }
+      });
+      const err = await s.sendall(Buffer.alloc(64 * 1024, 0x5a)).then(
+        () => undefined,
+        (e: Error & { errno?: number }) => e,
+      );
+      const ms = Date.now() - silentAt;
+      expect(silentAt).toBeGreaterThan(0);
+      expect(err?.errno).toBe(E.ETIMEDOUT);
+      expect(ms, `declared lost ${ms} ms after the prompt`).toBeLessThan(3000);
+      expect(ms).toBeGreaterThan(2000); // not before the probe schedule allows (idle + answer)
+    } finally {
+      await dev.close();
+    }
+  }, 30_000);
 });
