@@ -2,13 +2,15 @@
  * A slow paced line is not a silent board: with the liveness defaults (probe after 500 ms without
  * life, docs/architecture.md "Liveness schedule"), an echo through `netcoproc emulate --baud N`
  * (bytes paced as on a real UART, both ways at once) completes intact and the device never emits
- * `hang`. On ESP-AT each AT+CIPSEND payload (8,192 bytes from ESP-AT 2.4: 711 ms at 115200) is
+ * `hang`. On ESP-AT each AT+CIPSEND payload (at most 0.5 s of line time at the known or measured rate) is
  * a stretch where no probe can go out; on SLIP frames queue behind each other for the line's time.
  *
- * Known gap, not covered: ESP-AT over socket:// to a line slower than the host assumes. It knows
- * no baud there and allows a CIPSEND 711 ms on the line (115200); at 19200 the 8 KiB payload takes
- * 4.3 s, so the board is declared lost inside it after 0.5 + 1.5 + 0.71 = 2.7 s of silence (and
- * after 3.0 s with the 750 ms schedule before issue 13's change).
+ * ESP-AT over socket:// knows no baud rate: it measures the line's speed from how soon each
+ * payload is confirmed (`Recv N bytes`) and sizes CIPSENDs to 0.5 s of line time at it, starting
+ * at 480 bytes (9600 baud assumed), host-lib/at/line-rate.ts. Before that it assumed 115200 and
+ * sent 8 KiB CIPSENDs there: behind a 19200 line one takes 4.3 s, and the board was declared lost
+ * inside it after 0.5 + 1.5 + 0.71 = 2.7 s of silence (the 19200 socket case failed so). The
+ * allowance stays bounded: a board silent inside a CIPSEND is still declared lost within 3 s.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { errno as E } from '../../firmware-protocol/index.js';
