@@ -92,6 +92,75 @@ function setFlags(c: Libc, fd: number): void {
   if (!(now & fsConstants.O_NONBLOCK)) throw new Error('pty master did not accept O_NONBLOCK');
 }
 
+/** libuv's poll events (uv.h), as serialport's binding takes them. */
+export const POLL_READABLE = 1;
+export const POLL_WRITABLE = 2;
+
+/** A libuv poll handle on one fd: the event loop wakes when the fd is readable or writable. */
+export interface FdPoller {
+  /** Watches exactly `events` (0 = none) from now on; a wake reports what became ready. */
+  watch(events: number): void;
+  /** Stops watching for good (before the fd is closed). */
+  close(): void;
+}
+
+type NativePoller = new (
+  fd: number,
+  onEvent: (error: Error | null, events: number) => void,
+) => { poll(events: number): void; stop(): void; destroy(): void };
+let nativePoller: NativePoller | null | undefined;
+
+/**
+ * serialport's native binding (a dependency already loaded by every host) carries a bare libuv
+ * poll handle; Node itself has none for a pty master (a tty stream closes it on EIO and spins on
+ * EAGAIN writes, see pty.ts). Resolved from serialport's own location; null if the layout differs.
+ */
+function loadNativePoller(): NativePoller | null {
+  if (nativePoller !== undefined) return nativePoller;
+  try {
+    const fromSerialport = createRequire(createRequire(import.meta.url).resolve('serialport'));
+    const mod = fromSerialport('@serialport/bindings-cpp/dist/serialport-bindings.js') as {
+      binding?: { Poller?: NativePoller };
+    };
+    nativePoller = typeof mod.binding?.Poller === 'function' ? mod.binding.Poller : null;
+  } catch {
+    nativePoller = null;
+  }
+  return nativePoller;
+}
+
+/**
+ * A poll handle on `fd` calling `onReady(events)`, or null when the binding is not available (the
+ * caller then polls with timers). A poll error (e.g. EBADF) is reported as both events, so the
+ * caller's read or write meets the error itself.
+ */
+export function pollFd(fd: number, onReady: (events: number) => void): FdPoller | null {
+  const Poller = loadNativePoller();
+  if (!Poller) return null;
+  let closed = false;
+  let watching = 0;
+  const handle = new Poller(fd, (error, events) => {
+    if (closed) return;
+    // The binding re-arms what did not fire (plus anything ever asked, a quirk): set it exactly again.
+    watching = -1;
+    onReady(error ? POLL_READABLE | POLL_WRITABLE : events);
+  });
+  return {
+    watch(events) {
+      if (closed || events === watching) return;
+      watching = events;
+      if (events === 0) handle.stop();
+      else handle.poll(events);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      handle.stop();
+      handle.destroy();
+    },
+  };
+}
+
 /**
  * Creates a pty pair: returns the master fd (raw, non-blocking, owned by the caller) and the slave path.
  *

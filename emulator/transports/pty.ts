@@ -2,26 +2,27 @@
  * pty transport: the emulated UART appears as `/dev/pts/N`, for serialport, pyserial, picocom, minicom.
  *
  * The master fd is raw and non-blocking and is driven with synchronous `fs.readSync`/`fs.writeSync`
- * (they return at once with EAGAIN) from timers, because the stream APIs fail on a pty master:
+ * (they return at once with EAGAIN), because the stream APIs fail on a pty master:
  * - a tty.ReadStream closes the master on the first EIO (last host closed), and the path vanishes;
  * - `master.write()` busy-spins on EAGAIN inside libuv and freezes the event loop.
- * Read results double as the host open/close signal: EIO = no host, EAGAIN or data = a host has it open.
+ * While a host has the slave open, a libuv poll handle (pty-native.ts) wakes the loop when the master
+ * is readable or writable again: no timer between a host's request and its read, no retry timer while
+ * the host drains. With no host the master reports hang-up to every poll, so then it is read on a
+ * timer: EIO = still no host, EAGAIN or data = a host opened it.
  */
 import { closeSync, constants as fsConstants, openSync, readSync, writeSync } from 'node:fs';
 import { lstat, readlink, symlink, unlink } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { type AttachEvents, DeviceOutput } from './device-output.js';
-import { openPtyMaster } from './pty-native.js';
+import { type FdPoller, openPtyMaster, POLL_READABLE, POLL_WRITABLE, pollFd } from './pty-native.js';
 
 /** One large read per syscall while data flows. */
 const READ_SIZE = 64 * 1024;
-/** Reads per event-loop turn before yielding, so a flooding host cannot starve the rest of the emulator. */
+/** Reads per wake before yielding, so a flooding host cannot starve the rest of the emulator. */
 const READS_PER_TURN = 16;
-/** Idle poll back-off: starts short for latency, grows while nothing happens. */
+/** Timer polling (no host yet, or no poll handle): starts short for latency, grows while idle. */
 const IDLE_MIN_MS = 1;
 const IDLE_MAX_MS = 16;
-/** After the last byte moved, retry on the next event-loop turn for this long before sleeping. */
-const SPIN_MS = 2;
 /** Device bytes queued for the host before the UART is paused. */
 const QUEUE_HIGH = 256 * 1024;
 /** Bytes coalesced into one write syscall. */
@@ -45,7 +46,7 @@ export interface PtyTransport {
 
 type ReadResult = 'data' | 'again' | 'hangup';
 
-/** Drives one pty master: a poll loop (host → UART) and a write queue (UART → host). */
+/** Drives one pty master: reads (host → UART) and a write queue (UART → host), woken by the poll handle. */
 class PtyPort {
   readonly #fd: number;
   readonly #path: string;
@@ -53,18 +54,16 @@ class PtyPort {
   readonly #events: AttachEvents;
   readonly #out: DeviceOutput;
   readonly #readBuf = Buffer.allocUnsafe(READ_SIZE);
+  readonly #poller: FdPoller | null;
   #closed = false;
-  #readTimer: NodeJS.Timeout | undefined;
-  #readImmediate: NodeJS.Immediate | undefined;
+  #timer: NodeJS.Timeout | undefined;
   #idleMs = IDLE_MIN_MS;
   #uartFull = false;
-  #lastRead = 0;
-  #lastWrite = 0;
+  /** The last write met EAGAIN: wait for the host to drain (writable) before writing again. */
+  #writeBlocked = false;
   #queue: Buffer[] = [];
   #queued = 0;
-  #writeTimer: NodeJS.Timeout | undefined;
-  #writeImmediate: NodeJS.Immediate | undefined;
-  #retryMs = IDLE_MIN_MS;
+  #flushImmediate: NodeJS.Immediate | undefined;
 
   constructor(fd: number, path: string, uart: Duplex, events: AttachEvents) {
     this.#fd = fd;
@@ -72,7 +71,8 @@ class PtyPort {
     this.#uart = uart;
     this.#events = events;
     this.#out = new DeviceOutput(uart);
-    this.#poll();
+    this.#poller = pollFd(fd, this.#onReady);
+    this.#rearm();
   }
 
   get attached(): boolean {
@@ -82,38 +82,61 @@ class PtyPort {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#readTimer);
-    clearImmediate(this.#readImmediate);
-    clearTimeout(this.#writeTimer);
-    clearImmediate(this.#writeImmediate);
+    clearTimeout(this.#timer);
+    clearImmediate(this.#flushImmediate);
+    this.#poller?.close();
     this.#uart.off('drain', this.#onUartDrain);
     if (this.attached) this.#hangup();
     this.#out.close();
     closeSync(this.#fd);
   }
 
-  /** Host → UART: read until EAGAIN/EIO (bounded per turn), then back off. */
-  readonly #poll = (): void => {
-    this.#readTimer = undefined;
-    this.#readImmediate = undefined;
-    for (let i = 0; i < READS_PER_TURN; i++) {
-      if (this.#closed || this.#uartFull) return; // the UART's 'drain' restarts us
+  /**
+   * Decides what wakes us next: with a host and a poll handle, readability (unless the UART is full)
+   * and writability (if a write met EAGAIN); otherwise a timer. Called after every wake.
+   */
+  #rearm(): void {
+    if (this.#closed) return;
+    const wantRead = !this.#uartFull;
+    const wantWrite = this.#writeBlocked && this.#queue.length > 0;
+    if (this.#poller && this.attached) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#poller.watch((wantRead ? POLL_READABLE : 0) | (wantWrite ? POLL_WRITABLE : 0));
+      return;
+    }
+    this.#poller?.watch(0); // no host: the master reports hang-up to every poll
+    if (!this.#timer && (wantRead || wantWrite)) {
+      this.#timer = setTimeout(this.#onTimer, this.#idleMs);
+      this.#idleMs = Math.min(this.#idleMs * 2, IDLE_MAX_MS);
+    }
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#onReady(POLL_READABLE | POLL_WRITABLE);
+  };
+
+  readonly #onReady = (events: number): void => {
+    if (this.#closed) return;
+    if (events & POLL_READABLE && !this.#uartFull) this.#readSome();
+    if (events & POLL_WRITABLE && this.#writeBlocked) {
+      this.#writeBlocked = false;
+      this.#flush();
+    }
+    this.#rearm();
+  };
+
+  /** Host → UART: read until EAGAIN/EIO, at most READS_PER_TURN times (the next wake goes on). */
+  #readSome(): void {
+    for (let i = 0; i < READS_PER_TURN && !this.#closed && !this.#uartFull; i++) {
       const result = this.#readOnce();
       if (result === 'data') continue;
       if (result === 'hangup' && this.attached) this.#hangup();
       if (result === 'again' && !this.attached) this.#attach();
-      if (result === 'again' && performance.now() - this.#lastRead < SPIN_MS) {
-        // Data was flowing a moment ago: look again on the next loop turn instead of sleeping 1 ms,
-        // which alone would cap a busy link at ~4 KiB/ms. setImmediate yields to I/O, so no spin.
-        this.#readImmediate = setImmediate(this.#poll);
-        return;
-      }
-      this.#readTimer = setTimeout(this.#poll, this.#idleMs);
-      this.#idleMs = Math.min(this.#idleMs * 2, IDLE_MAX_MS);
       return;
     }
-    this.#readImmediate = setImmediate(this.#poll);
-  };
+  }
 
   #readOnce(): ReadResult {
     let n: number;
@@ -125,7 +148,6 @@ class PtyPort {
     if (n === 0) return 'again';
     if (!this.attached) this.#attach();
     this.#idleMs = IDLE_MIN_MS;
-    this.#lastRead = performance.now();
     // Copy: the read buffer is reused, the UART may keep the chunk.
     if (!this.#uart.write(Buffer.from(this.#readBuf.subarray(0, n)))) {
       this.#uartFull = true;
@@ -136,10 +158,10 @@ class PtyPort {
 
   readonly #onUartDrain = (): void => {
     this.#uartFull = false;
-    if (!this.#closed && !this.#readImmediate) {
-      clearTimeout(this.#readTimer);
-      this.#readImmediate = setImmediate(this.#poll);
-    }
+    this.#idleMs = IDLE_MIN_MS;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#rearm();
   };
 
   #attach(): void {
@@ -151,42 +173,40 @@ class PtyPort {
   #hangup(): void {
     this.#queue = [];
     this.#queued = 0;
+    this.#writeBlocked = false;
     this.#out.detach();
     this.#events.onDetach?.(this.#path);
   }
 
-  /** UART → host: queue, write on the next turn so small chunks coalesce into one syscall. */
+  /** UART → host: queue, write once the event-loop turn is over so its chunks share one syscall. */
   readonly #enqueue = (chunk: Buffer): boolean => {
     this.#queue.push(chunk);
     this.#queued += chunk.length;
-    if (!this.#writeTimer && !this.#writeImmediate) this.#writeImmediate = setImmediate(this.#flush);
+    if (!this.#writeBlocked && !this.#flushImmediate) this.#flushImmediate = setImmediate(this.#onFlush);
     return this.#queued < QUEUE_HIGH;
   };
 
-  readonly #flush = (): void => {
-    this.#writeTimer = undefined;
-    this.#writeImmediate = undefined;
-    while (this.#queue.length > 0 && !this.#closed) {
+  readonly #onFlush = (): void => {
+    this.#flushImmediate = undefined;
+    if (this.#closed || this.#writeBlocked) return;
+    this.#flush();
+    this.#rearm();
+  };
+
+  #flush(): void {
+    while (this.#queue.length > 0 && !this.#closed && this.attached) {
       const result = this.#writeOnce();
       if (result === 'hangup') {
         this.#hangup();
         return;
       }
-      if (result === 'again' && performance.now() - this.#lastWrite < SPIN_MS) {
-        // The host was draining a moment ago: retry on the next loop turn (yields to I/O).
-        this.#writeImmediate = setImmediate(this.#flush);
-        break;
-      }
       if (result === 'again') {
-        // The host is not reading fast enough: retry on a short, growing timer (never spin).
-        this.#writeTimer = setTimeout(this.#flush, this.#retryMs);
-        this.#retryMs = Math.min(this.#retryMs * 2, IDLE_MAX_MS);
+        this.#writeBlocked = true; // woken by writability (or the timer without a poll handle)
         break;
       }
-      this.#retryMs = IDLE_MIN_MS;
     }
     if (this.#queued < QUEUE_HIGH / 2) this.#out.resume();
-  };
+  }
 
   #writeOnce(): ReadResult {
     const head = this.#head();
@@ -197,7 +217,6 @@ class PtyPort {
       return classify(error);
     }
     this.#queued -= n;
-    if (n > 0) this.#lastWrite = performance.now();
     if (n >= head.length) this.#queue.shift();
     else this.#queue[0] = head.subarray(n);
     return n > 0 ? 'data' : 'again';
