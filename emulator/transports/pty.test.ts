@@ -132,6 +132,40 @@ describe('openPty', () => {
     }
   });
 
+  it('waits on the master while a host is attached: no polling timer, wakes on its write', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
+    const p = await pty(createLoopbackUart());
+    const fd = openRaw(p.path);
+    try {
+      writeSync(fd, 'a');
+      expect((await readRaw(fd, 1)).toString()).toBe('a');
+      await new Promise((resolve) => setTimeout(resolve, 40)); // idle: a poll loop would keep a timer armed
+      writeSync(fd, 'b');
+      expect((await readRaw(fd, 1)).toString()).toBe('b');
+      const idle = timers();
+      await p.close(); // closing drops whatever timer the transport held
+      expect(timers()).toBe(idle);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('holds device output the host is slow to read and delivers all of it once it reads', async () => {
+    const deviceOut = new PassThrough();
+    const uart = Duplex.from({ writable: new PassThrough(), readable: deviceOut });
+    const p = await pty(uart);
+    const fd = openRaw(p.path);
+    try {
+      await until(() => p.attached);
+      const data = bytePattern(512 * 1024); // far more than the pty buffers: writes meet EAGAIN
+      deviceOut.write(data);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(firstMismatch(await readRaw(fd, data.length, 5000), data)).toBe(-1);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
   it('links the slave, and close() removes link, path and timers', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'netcoproc-pty-'));
     const link = join(dir, 'ttyNETCOPROC');
