@@ -59,6 +59,11 @@ export class LineModel {
     return this.trusted ? ((payload + FRAME_WIRE_BYTES) * 1000) / this.rate : 0;
   }
 
+  /** Payload that fits in `ms` of line with a frame's overhead (Infinity while not known or trusted). */
+  bytesIn(ms: number): number {
+    return this.trusted ? Math.floor((this.rate * ms) / 1000) - FRAME_WIRE_BYTES : Number.POSITIVE_INFINITY;
+  }
+
   /**
    * An acknowledgement came `ms` before the model had the frame leave: the line is faster than
    * stated (a pty ignores baud). The model moves back by that much (the caller moves its frames'

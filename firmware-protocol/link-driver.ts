@@ -71,14 +71,19 @@ export class LinkDriver {
     const r = state.receive(msg, Date.now());
     for (const m of r.wire) this.write(m);
     this.arm();
-    if (state.room > before && this.onRoom && !this.roomPending) {
-      this.roomPending = true;
-      queueMicrotask(() => {
-        this.roomPending = false;
-        this.onRoom?.();
-      });
-    }
+    this.roomAfter(before);
     return r.deliver;
+  }
+
+  /** Tells the owner (once per microtask) that the window gained room since it held `before`. */
+  private roomAfter(before: number): void {
+    const state = this.state;
+    if (!state || state.room <= before || !this.onRoom || this.roomPending) return;
+    this.roomPending = true;
+    queueMicrotask(() => {
+      this.roomPending = false;
+      this.onRoom?.();
+    });
   }
 
   /**
@@ -108,6 +113,7 @@ export class LinkDriver {
       this.arm();
       return;
     }
+    const before = state.room;
     const { wire, dead } = state.tick(now);
     if (dead) {
       this.disable();
@@ -116,6 +122,7 @@ export class LinkDriver {
     }
     for (const m of wire) this.write(m);
     this.arm();
+    this.roomAfter(before); // the line cap's timer released a held frame (see LinkState.room)
   };
 
   stop(): void {

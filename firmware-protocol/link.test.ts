@@ -280,6 +280,25 @@ describe('a line of known speed (lineBytesPerSecond)', () => {
     ]);
   });
 
+  it('on a clean line the frame size grows fast, to at most MAX_FRAME_MS of line (1712 B at 115200)', () => {
+    const { a, delivered } = run(20, 11_520);
+    expect(delivered).toBe(20);
+    expect(a.payloadLimit).toBe(Math.floor(11_520 * 0.15) - 16);
+    // 921600: the cap (13.8 KB) is not what stops it; 1 KiB frames test sizes up to 2 KiB only.
+    expect(run(20, 92_160).a.payloadLimit).toBe(4096);
+  });
+
+  it('no room for a new frame while one waits for the line: the next is built at the size of the moment', () => {
+    const a = new LinkState({ lineBytesPerSecond: 11_520 });
+    for (const n of [1, 2]) a.send(send(n, 1024), 0);
+    expect(a.room).toBeGreaterThan(0); // one on the line, one queued below the link
+    a.send(send(3, 1024), 0);
+    expect(a.room).toBe(0); // held in the link
+    const at = a.nextDeadline() as number;
+    expect(a.tick(at).wire.map((m) => m.op)).toEqual(['SEND']);
+    expect(a.room).toBeGreaterThan(0);
+  });
+
   it('a line faster than its stated speed (a pty ignores baud) is not held to that speed', () => {
     const { a, delivered, now } = run(200, 11_520, 10_000_000);
     expect(delivered).toBe(200);

@@ -19,6 +19,7 @@
  * ```
  */
 import type { LinkHeader, Message } from './frame.js';
+import { FrameSize, type FrameSizeSnapshot, MAX_FRAME_MS } from './frame-size.js';
 import { LINE_SLACK_MS, LineModel } from './line-model.js';
 
 export interface LinkOptions {
@@ -130,7 +131,7 @@ export class LinkState {
   private rto: number;
   private dead = false;
   /** The timeout and frame size before the first timeout of the oldest frame (see checkSpurious). */
-  private beforeTimeout: { seq: number; rto: number; payloadLimit: number } | undefined;
+  private beforeTimeout: { seq: number; rto: number; size: FrameSizeSnapshot } | undefined;
   private readonly line: LineModel;
   /** Frames received after a gap, by sequence number, until the gap is filled. */
   private readonly early = new Map<number, Message>();
@@ -140,16 +141,11 @@ export class LinkState {
   private recoverUntil: number | undefined;
   /** The recovery under way began at a timeout, not at a loss the receiver reported. */
   private recoveryByTimeout = false;
-  private cleanAcks = 0;
-  /**
-   * Largest payload worth putting in one frame now. On a noisy line a long frame is more likely
-   * to be hit than to arrive (4 KiB at 2e-4 errors per byte: 56 % lost), so every resend halves
-   * it (down to 256 bytes) and 16 frames acknowledged without a resend let it grow by half.
-   * It starts at 1 KiB: a frame already sent cannot shrink, and a 4 KiB frame resent on such a line
-   * fails more often than not, so its timeout backs off to seconds (measured: the lossy-line
-   * scenario's download stalled 5 s on one such frame). 1 KiB frames cost 1.7 % of line rate.
-   */
-  payloadLimit = 1024;
+  private readonly size = new FrameSize();
+  /** Largest payload worth putting in one frame now (see FrameSize). */
+  get payloadLimit(): number {
+    return this.size.limit;
+  }
   readonly stats: LinkStats = {
     sent: 0,
     retransmitted: 0,
@@ -249,7 +245,7 @@ export class LinkState {
     if (!before || !this.line.trusted || done.departAt - now <= LINE_SLACK_MS) return;
     this.stats.spuriousTimeouts++;
     this.rto = before.rto;
-    this.payloadLimit = Math.max(this.payloadLimit, before.payloadLimit);
+    this.size.restore(before.size);
   }
 
   /** The line's speed changed (the owner switched the baud rate); Infinity = not known. */
@@ -311,14 +307,8 @@ export class LinkState {
       if (done.seq === this.beforeTimeout?.seq) this.checkSpurious(done, now);
       // The newest frame acknowledged is the one this ack answers; older ones waited for it.
       if (clean && done.seq === ack && !done.retransmitted) this.sampleRtt(Math.max(0, now - done.departAt));
-      // Only a frame near the current size tests it: 300 empty SEND responses acknowledged during an
-      // upload had grown it to 64 KiB, and the download's first DATA frames (16 KiB, 96 % lost on
-      // the lossy line) then failed every resend until the link was declared dead.
-      const tested = done.bytes >= this.payloadLimit / 2;
-      if (!done.retransmitted && tested && ++this.cleanAcks >= 16) {
-        this.cleanAcks = 0;
-        this.payloadLimit = Math.min(65536, Math.ceil(this.payloadLimit * 1.5));
-      }
+      // Growth is capped at MAX_FRAME_MS of a line of known speed (see frame-size.ts).
+      if (!done.retransmitted) this.size.acked(done.bytes, Math.min(65536, this.line.bytesIn(MAX_FRAME_MS)));
       progressed = true;
     }
     const wire: Message[] = [];
@@ -374,12 +364,7 @@ export class LinkState {
 
   private resendOne(now: number): Message {
     const o = this.unacked[0] as Outstanding;
-    // Only a frame near the current size says the size is wrong: a late empty response does not
-    // (measured: start-up timeouts of small requests had halved it to 256 B before an upload).
-    if (o.bytes >= this.payloadLimit / 2) {
-      this.payloadLimit = Math.max(256, Math.floor(Math.min(this.payloadLimit, 8192) / 2));
-      this.cleanAcks = 0;
-    }
+    this.size.resent(o.bytes);
     o.retransmitted = true;
     o.sentAt = now;
     o.departAt = this.line.depart(o.bytes, now);
@@ -426,7 +411,7 @@ export class LinkState {
       this.retries++;
       if (this.retries > this.opts.maxRetries) this.dead = true;
       const oldest = this.unacked[0] as Outstanding;
-      if (this.retries === 1) this.beforeTimeout = { seq: oldest.seq, rto: this.rto, payloadLimit: this.payloadLimit };
+      if (this.retries === 1) this.beforeTimeout = { seq: oldest.seq, rto: this.rto, size: this.size.snapshot() };
       this.rto = Math.min(this.opts.maxRtoMs, this.rto * 2);
       wire.push(...this.resendOldest(now));
       this.recoverUntil = (this.nextSeq - 1) & 0xffff;
@@ -469,6 +454,10 @@ export class LinkState {
    * payloadLimit of the moment it is sent, and nothing piles up behind a stalled window.
    */
   get room(): number {
+    // On a line of known speed a frame held in `queued` already waits for the line: one more built now
+    // would only wait too, at the size of the moment (measured: the device built 28 frames of 1 KiB
+    // ahead at 115200, so the size it learnt showed only 2.5 s later, 38 of a download's 43 frames).
+    if (this.queued.length > 0 && this.line.trusted) return 0;
     return this.opts.window - this.unacked.length - this.queued.length;
   }
 

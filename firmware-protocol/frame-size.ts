@@ -1,0 +1,90 @@
+/**
+ * How much payload the reliable link (link.ts) puts in one frame now: pure arithmetic, no time.
+ * docs/performance.md items 1 and 9 record why each rule is there; "Frame size growth" there records
+ * the clean-line doubling and the line-time cap.
+ *
+ * ```ts
+ * const size = new FrameSize();      // 1 KiB
+ * size.acked(1024, 4096);            // a clean acknowledgement of a frame near the size
+ * size.resent(1024);                 // a resend of one: halved, and the line is not clean
+ * ```
+ */
+
+/**
+ * Longest line time a frame may grow to on a line of known speed, ms. In a full-duplex echo the
+ * return direction idles until the first frame has crossed, and grows idle again by each step the
+ * frames grow: measured at 115200, 2304-byte frames (200 ms of line) held the echo at 89.5 % each
+ * way. At 150 ms frames are 1712 bytes at 115200 (1 % framing); at 921600 the profiles' maxFrame
+ * (4 KiB host-bound) stays below it.
+ */
+export const MAX_FRAME_MS = 150;
+
+export interface FrameSizeSnapshot {
+  limit: number;
+  lossFree: boolean;
+}
+
+export class FrameSize {
+  /**
+   * Largest payload worth putting in one frame now. On a noisy line a long frame is more likely
+   * to be hit than to arrive (4 KiB at 2e-4 errors per byte: 56 % lost), so every resend halves
+   * it (down to 256 bytes), and after that 16 frames acknowledged without a resend let it grow by
+   * half; until the first such resend it doubles per two frames' worth acknowledged (see acked).
+   * It starts at 1 KiB: a frame already sent cannot shrink, and a 4 KiB frame resent on such a line
+   * fails more often than not, so its timeout backs off to seconds (measured: the lossy-line
+   * scenario's download stalled 5 s on one such frame). 1 KiB frames cost 1.7 % of line rate.
+   */
+  limit = 1024;
+  private cleanAcks = 0;
+  /** Payload bytes acknowledged cleanly since the size last changed. */
+  private cleanBytes = 0;
+  /** No frame near the current size was resent yet: the line may be clean. */
+  private lossFree = true;
+
+  /** Only a frame near the current size tests it (see acked). */
+  tests(bytes: number): boolean {
+    return bytes >= this.limit / 2;
+  }
+
+  /**
+   * A frame with `bytes` of payload was acknowledged without a resend; `largest` = what the line
+   * allows (64 KiB, or MAX_FRAME_MS of a line of known speed). Only a frame near the current size
+   * counts: 300 empty SEND responses acknowledged during an upload had grown it to 64 KiB, and the
+   * download's first DATA frames (16 KiB, 96 % lost on the lossy line) then failed every resend until
+   * the link was declared dead. Until the first loss it doubles per two frames' worth: at 1.5x per
+   * 16 frames the device's DATA frames at 115200 stayed 1 KiB for most of a 4 s download.
+   */
+  acked(bytes: number, largest: number): void {
+    if (!this.tests(bytes)) return;
+    this.cleanBytes += bytes;
+    const due = this.lossFree ? this.cleanBytes >= 2 * this.limit : ++this.cleanAcks >= 16;
+    if (!due) return;
+    this.cleanAcks = 0;
+    this.cleanBytes = 0;
+    const grown = Math.ceil(this.limit * (this.lossFree ? 2 : 1.5));
+    this.limit = Math.max(this.limit, Math.min(grown, Math.max(1024, largest)));
+  }
+
+  /**
+   * A frame with `bytes` of payload is resent. Only a frame near the current size says the size is
+   * wrong: a late empty response does not (measured: start-up timeouts of small requests had halved
+   * it to 256 B before an upload).
+   */
+  resent(bytes: number): void {
+    if (!this.tests(bytes)) return;
+    this.limit = Math.max(256, Math.floor(Math.min(this.limit, 8192) / 2));
+    this.cleanAcks = 0;
+    this.cleanBytes = 0;
+    this.lossFree = false;
+  }
+
+  snapshot(): FrameSizeSnapshot {
+    return { limit: this.limit, lossFree: this.lossFree };
+  }
+
+  /** A timeout was false (link.ts checkSpurious): what it did to the size is undone. */
+  restore(s: FrameSizeSnapshot): void {
+    this.limit = Math.max(this.limit, s.limit);
+    this.lossFree ||= s.lossFree;
+  }
+}
