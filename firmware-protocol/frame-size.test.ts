@@ -2,16 +2,28 @@ import { describe, expect, it } from 'vitest';
 import { FrameSize } from './frame-size.js';
 
 describe('FrameSize', () => {
-  it('doubles per two frames of clean acknowledgements until the first loss, up to the largest allowed', () => {
+  const ack = (s: FrameSize, n: number, bytes: number, largest = 65536): void => {
+    for (let i = 0; i < n; i++) s.acked(bytes, largest);
+  };
+
+  it('doubles per four frames of clean acknowledgements until the first loss, up to the largest allowed', () => {
     const s = new FrameSize();
     expect(s.limit).toBe(1024);
-    s.acked(1024, 65536);
+    ack(s, 3, 1024);
     expect(s.limit).toBe(1024);
-    s.acked(1024, 65536);
+    ack(s, 1, 1024);
     expect(s.limit).toBe(2048);
-    s.acked(2048, 3000);
-    s.acked(2048, 3000);
+    ack(s, 4, 2048, 3000);
     expect(s.limit).toBe(3000);
+  });
+
+  it('a gap in what it receives ends the doubling (the line is not clean), without shrinking', () => {
+    const s = new FrameSize();
+    s.lossSeen();
+    ack(s, 15, 1024);
+    expect(s.limit).toBe(1024);
+    ack(s, 1, 1024);
+    expect(s.limit).toBe(1536);
   });
 
   it('counts only frames near the current size (empty responses do not grow it)', () => {
@@ -39,17 +51,14 @@ describe('FrameSize', () => {
     s.resent(1024);
     s.restore(before);
     expect(s.limit).toBe(1024);
-    s.acked(1024, 65536);
-    s.acked(1024, 65536);
+    ack(s, 4, 1024);
     expect(s.limit).toBe(2048);
   });
 
   it('never shrinks on growth when the allowed size is below the current one', () => {
     const s = new FrameSize();
-    s.acked(1024, 65536);
-    s.acked(1024, 65536);
-    s.acked(2048, 100);
-    s.acked(2048, 100);
+    ack(s, 4, 1024);
+    ack(s, 4, 2048, 100);
     expect(s.limit).toBe(2048);
   });
 });

@@ -282,6 +282,7 @@ export class LinkState {
     if (ahead !== 0) {
       // After a gap: keep it, and tell the sender at once what is missing.
       this.stats.outOfOrder++;
+      this.size.lossSeen();
       if (ahead < this.opts.window && !this.early.has(link.seq)) this.early.set(link.seq, msg);
       wire.push(this.ackFrame(true, now));
       return { deliver: [], wire };
