@@ -119,12 +119,7 @@ describe('sockets', () => {
       ],
       { baudRate: 921600 }, // a known line: 8 KiB take 89 ms there, within one CIPSEND's budget
     );
-    const s = await dev.socket.socket();
-    await s.connect(['10.0.0.1', 80]);
-    await s.sendall(data);
-    await s.close();
-    await fake.done();
-    await dev.close();
+    await connectSendClose(dev, fake, data);
   });
 
   it('on a line of unknown speed the first CIPSEND fits a 9600-baud line; its delivery measured, full size follows', async () => {
@@ -140,12 +135,7 @@ describe('sockets', () => {
       { expect: data.subarray(8672), reply: '\r\nRecv 1328 bytes\r\n\r\nSEND OK\r\n' },
       { expect: 'AT+CIPCLOSE=4\r\n', reply: `4,CLOSED\r\n${OK}` },
     ]);
-    const s = await dev.socket.socket();
-    await s.connect(['10.0.0.1', 80]);
-    await s.sendall(data);
-    await s.close();
-    await fake.done();
-    await dev.close();
+    await connectSendClose(dev, fake, data);
   });
 
   it('an unknown name is OSError(-2); a refused connect is ECONNREFUSED; the next connect takes another id', async () => {
@@ -329,3 +319,17 @@ describe('MicroPython semantics over one command at a time', () => {
     await dev.close();
   });
 });
+
+/** Connects to 10.0.0.1:80, sendall()s `data`, closes, and checks the fake saw exactly its script. */
+async function connectSendClose(
+  dev: Awaited<ReturnType<typeof openFake>>['dev'],
+  fake: Awaited<ReturnType<typeof openFake>>['fake'],
+  data: Uint8Array,
+): Promise<void> {
+  const s = await dev.socket.socket();
+  await s.connect(['10.0.0.1', 80]);
+  await s.sendall(data);
+  await s.close();
+  await fake.done();
+  await dev.close();
+}
