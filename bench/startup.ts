@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Target } from './targets.js';
 
 const BIN = fileURLToPath(new URL('../bin/netcoproc.mjs', import.meta.url));
 const BUILT = fileURLToPath(new URL('../dist/cli/netcoproc.js', import.meta.url));
@@ -93,14 +94,7 @@ export async function measureStartup(runs = 10, args: string[] = []): Promise<St
 }
 
 /** The row of bench/run.ts's targets: the median start against the contract's 300 ms. */
-export function startupTarget(s: Startup): {
-  name: string;
-  actual: number;
-  target: number;
-  unit: string;
-  higherIsBetter: boolean;
-  met: boolean;
-} {
+export function startupTarget(s: Startup): Target {
   return {
     name: 'CLI start-up to listening (built JS), median',
     actual: s.medianMs,

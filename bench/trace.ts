@@ -12,6 +12,7 @@ import type { Device } from '../host-lib/index.js';
 import { openDevice } from '../index.js';
 import { spawnEmulator } from '../test/helpers/spawn-emulator.js';
 import { type Bulk, download, startSink, upload } from './scenarios.js';
+import type { Target } from './targets.js';
 
 export interface TraceFigures {
   case: string;
@@ -83,14 +84,7 @@ export async function measureTrace(quick: boolean): Promise<TraceFigures[]> {
 }
 
 /** The paced case must keep >= 90 % of the throughput without tracing. */
-export function traceTargets(figures: TraceFigures[]): {
-  name: string;
-  actual: number;
-  target: number;
-  unit: string;
-  higherIsBetter: boolean;
-  met: boolean;
-}[] {
+export function traceTargets(figures: TraceFigures[]): Target[] {
   const paced = figures[0];
   if (!paced) return [];
   const actual = paced.onVsOffPercent;

@@ -87,14 +87,7 @@ export function formatMessage(m: AtMessage): Uint8Array {
 
 /** Concatenates the bytes of several messages, e.g. a whole scripted reply. */
 export function formatMessages(messages: readonly AtMessage[]): Uint8Array {
-  const parts = messages.map(formatMessage);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(messages.map(formatMessage));
 }
 
 /**

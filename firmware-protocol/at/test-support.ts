@@ -3,6 +3,7 @@
  * split at every position, one byte at a time, or in given chunks.
  */
 
+import { concatBytes } from '../bytes.js';
 import { type AtCommandEvent, AtCommandParser, type AtCommandParserOptions } from './command-parser.js';
 import type { AtMessage } from './messages.js';
 import { AtResponseParser, type AtResponseParserOptions } from './response-parser.js';
@@ -14,13 +15,7 @@ export function bytes(text: string): Uint8Array {
 
 /** Concatenates byte arrays. */
 export function join(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** Cuts `input` at the given offsets (sorted, deduplicated, out-of-range ignored). */

@@ -3,6 +3,7 @@
  * a real checksum over the pseudo-header, then the payload. Also the two DNS messages of an
  * A lookup, so a name the board resolved dissects as DNS. Pure byte builders.
  */
+import { concatBytes } from '../bytes.js';
 
 export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;
@@ -144,7 +145,7 @@ export function dnsExchange(id: number, name: string, addresses: string[]): { qu
     v.setUint16(6, answers);
     return h;
   };
-  const query = concat([header(0x0100, 0), question]);
+  const query = concatBytes([header(0x0100, 0), question]);
   const records = addresses.map((ip) => {
     const rr = new Uint8Array(16);
     const v = new DataView(rr.buffer);
@@ -156,16 +157,6 @@ export function dnsExchange(id: number, name: string, addresses: string[]): { qu
     return rr;
   });
   const rcode = addresses.length ? 0 : 3;
-  const answer = concat([header(0x8180 | rcode, records.length), question, ...records]);
+  const answer = concatBytes([header(0x8180 | rcode, records.length), question, ...records]);
   return { query, answer };
-}
-
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

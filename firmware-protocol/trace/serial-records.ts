@@ -14,6 +14,7 @@
  *
  * The splitters are pure push state machines: bytes in, records out, any chunking.
  */
+import { concatBytes } from '../bytes.js';
 import { SlipDecoder } from '../slip.js';
 
 export const RECORD_KIND = { slip: 1, line: 2, data: 3, note: 4, garbage: 5 } as const;
@@ -103,7 +104,7 @@ export class AtRecordSplitter implements RecordSplitter {
     this.data.push(chunk.subarray(at, at + n));
     this.dataLeft -= n;
     if (this.dataLeft === 0) {
-      out.push(this.record('data', join(this.data)));
+      out.push(this.record('data', concatBytes(this.data)));
       this.data = [];
       this.dataLeft = -1;
     }
@@ -113,7 +114,7 @@ export class AtRecordSplitter implements RecordSplitter {
   private takeLine(chunk: Uint8Array, at: number, out: SerialRecord[]): number {
     const lf = chunk.indexOf(LF, at);
     const end = lf < 0 ? chunk.length : lf + 1;
-    this.buf = join([this.buf, chunk.subarray(at, end)]);
+    this.buf = concatBytes([this.buf, chunk.subarray(at, end)]);
     const header = this.dataHeader();
     if (header) {
       out.push(this.record('line', this.buf.subarray(0, header.end)));
@@ -163,17 +164,6 @@ function sendLength(line: string): number {
   const fields = (m[1] as string).split(',"')[0]!.split(',');
   const n = Number(fields[fields.length - 1]);
   return Number.isInteger(n) && n > 0 ? n : 0;
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 const startsWithAt = (c: Uint8Array): boolean => c[0] === 0x41 && c[1] === 0x54;
