@@ -45,20 +45,25 @@ const CONNECTED: [string, string][] = [
   ['AT+CIPSTART=0,"TCP","echo.test",7\r\n', 'OK'],
 ];
 
+/** openDevice succeeds within 6 s, and a new socket echoes `text` through echo.test. */
+async function opensAndEchoes(url: string, text: string): Promise<void> {
+  const r = await timed(openDevice(url, { protocol: 'at' }));
+  expect(r.err).toBeUndefined();
+  expect(r.ms).toBeLessThan(6000);
+  const dev = r.value!;
+  const s = await dev.socket.socket();
+  s.settimeout(5);
+  await s.connect(['echo.test', 7]);
+  await s.sendall(text);
+  expect(Buffer.from(await s.recv(text.length)).toString()).toBe(text);
+  await dev.close();
+}
+
 describe('a board wedged by a previous host (ESP-AT, socket://)', () => {
   it('waiting for the 2048 bytes of AT+CIPSEND=0,2048: openDevice still succeeds, and sockets work', async () => {
     emu = await spawnEmulator(['--protocol', 'at', '--listen', 'tcp://127.0.0.1:0']);
     await previousHost(emu.url!, [...CONNECTED, ['AT+CIPSEND=0,2048\r\n', '>']]);
-    const r = await timed(openDevice(emu.url!, { protocol: 'at' }));
-    expect(r.err).toBeUndefined();
-    expect(r.ms).toBeLessThan(6000);
-    const dev = r.value!;
-    const s = await dev.socket.socket();
-    s.settimeout(5);
-    await s.connect(['echo.test', 7]);
-    await s.sendall('after the wedge');
-    expect(Buffer.from(await s.recv(15)).toString()).toBe('after the wedge');
-    await dev.close();
+    await opensAndEchoes(emu.url!, 'after the wedge');
   });
 
   it('left in passthrough (AT+CIPMODE=1, AT+CIPSEND): openDevice leaves it with +++ and succeeds', async () => {
@@ -69,15 +74,6 @@ describe('a board wedged by a previous host (ESP-AT, socket://)', () => {
       ['AT+CIPMODE=1\r\n', 'OK'],
       ['AT+CIPSEND\r\n', '>'],
     ]);
-    const r = await timed(openDevice(emu.url!, { protocol: 'at' }));
-    expect(r.err).toBeUndefined();
-    expect(r.ms).toBeLessThan(6000);
-    const dev = r.value!;
-    const s = await dev.socket.socket();
-    s.settimeout(5);
-    await s.connect(['echo.test', 7]);
-    await s.sendall('after passthrough');
-    expect(Buffer.from(await s.recv(17)).toString()).toBe('after passthrough');
-    await dev.close();
+    await opensAndEchoes(emu.url!, 'after passthrough');
   });
 });

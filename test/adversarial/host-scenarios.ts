@@ -4,6 +4,7 @@ import { errno as E } from '../../firmware-protocol/index.js';
 import type { Driver } from '../../host-lib/driver.js';
 import type { Device as DeviceOf } from '../../index.js';
 import { type HostileDevice, timed } from './hostile-device.js';
+import { heldHereKiB } from './rss.js';
 
 /** A device over either driver. */
 type Device = DeviceOf<Driver>;
@@ -45,4 +46,27 @@ export async function silentThenFoundAgain(dev: Device, bad: HostileDevice, s: S
   await s2.connect(['echo.test', 7]);
   await s2.sendall('again');
   expect(Buffer.from(await s2.recv(5)).toString()).toBe('again');
+}
+
+/**
+ * 4 MiB of seeded random bytes from the board while a recv waits: it ends in data or an OSError
+ * within 5 s, and this process holds less than `heldGrowthKiB` more afterwards.
+ */
+export async function garbageSurvived(bad: HostileDevice, s: StreamSocket, heldGrowthKiB: number): Promise<void> {
+  const before = await heldHereKiB();
+  const pending = timed(s.recv(10));
+  let seed = 1;
+  await bad.stream(4 << 20, (n) => {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      b[i] = seed >> 16;
+    }
+    return b;
+  });
+  const r = await pending;
+  expect(r.err?.errno ?? 0).not.toBe(0);
+  expect(r.ms).toBeLessThan(5000);
+  const growth = (await heldHereKiB()) - before;
+  expect(growth, `held ${growth} KiB more after the flood`).toBeLessThan(heldGrowthKiB);
 }
