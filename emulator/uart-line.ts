@@ -7,7 +7,7 @@
  * Host writes still go straight in; backpressure passes through both ways.
  */
 import { Duplex } from 'node:stream';
-import { concatBytes } from '../firmware-protocol/index.js';
+import { joinSmall } from '../firmware-protocol/index.js';
 
 /** Device output one event-loop turn may carry before the device is paused. */
 const TURN_BYTES = 64 * 1024;
@@ -59,28 +59,26 @@ class LineUart extends Duplex {
     this.#pending = [];
     this.#pendingBytes = 0;
     let room = true;
-    let small: Uint8Array[] = [];
-    let smallBytes = 0;
-    const pushSmall = (): void => {
-      if (small.length === 0) return;
-      room = this.push(concatBytes(small, smallBytes));
-      small = [];
-      smallBytes = 0;
+    let data: Uint8Array[] = [];
+    const pushData = (): void => {
+      for (const chunk of joinSmall(data, SMALL_CHUNK)) {
+        if (this.destroyed) return;
+        room = this.push(chunk);
+      }
+      data = [];
     };
     for (const p of batch) {
-      if (p.kind === 'data' && p.chunk.length < SMALL_CHUNK) {
-        small.push(p.chunk);
-        smallBytes += p.chunk.length;
+      if (p.kind === 'data') {
+        data.push(p.chunk);
         continue;
       }
-      if (!this.destroyed) pushSmall();
+      pushData();
       if (this.destroyed) return;
-      if (p.kind === 'data') room = this.push(p.chunk);
-      else if (p.kind === 'end') this.push(null);
+      if (p.kind === 'end') this.push(null);
       else this.destroy(p.err ?? undefined);
     }
+    pushData();
     if (this.destroyed) return;
-    pushSmall();
     // Under the mark again: the device may go on (over it, _read resumes it once the host reads).
     if (room) this.#uart.resume();
     else this.#uart.pause();

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteSlab, concatBytes, indexOfByte } from './bytes.js';
+import { ByteSlab, concatBytes, indexOfByte, joinSmall } from './bytes.js';
 
 describe('concatBytes', () => {
   it('joins any parts in order, with or without the total', () => {
@@ -46,5 +46,20 @@ describe('ByteSlab', () => {
     for (const [i, a] of got.entries()) expect(a.every((b) => b === i + 1)).toBe(true);
     expect(got[2]?.byteOffset).toBe(0); // 300 > largest: a buffer of its own
     expect(got[2]?.buffer.byteLength).toBe(300);
+  });
+});
+
+describe('joinSmall', () => {
+  it('keeps every byte in order, joins only runs of small parts, and leaves large parts as they are', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 40 })), fc.integer({ min: 1, max: 32 }), (parts, below) => {
+        const out = joinSmall(parts, below);
+        expect(concatBytes(out)).toEqual(concatBytes(parts));
+        for (const p of parts) if (p.length >= below) expect(out).toContain(p);
+        // No two small outputs stand side by side: each run became one.
+        for (let i = 1; i < out.length; i++)
+          expect((out[i - 1] as Uint8Array).length < below && (out[i] as Uint8Array).length < below).toBe(false);
+      }),
+    );
   });
 });

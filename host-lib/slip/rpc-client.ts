@@ -6,11 +6,11 @@
  */
 import type { Duplex } from 'node:stream';
 import {
-  concatBytes,
   type DecodedItem,
   type EventMsg,
   encodeWire,
   FLAG_RELIABLE,
+  joinSmall,
   LinkDriver,
   type LinkOptions,
   type Message,
@@ -207,20 +207,7 @@ export class RpcClient {
     this.outbox = [];
     if (this.link.destroyed) return;
     // Small frames are joined; a large one (a SEND) goes as it is: copying it costs more than a write.
-    let small: Uint8Array[] = [];
-    let smallBytes = 0;
-    for (const p of parts) {
-      if (p.length < JOIN_BELOW) {
-        small.push(p);
-        smallBytes += p.length;
-        continue;
-      }
-      if (small.length > 0) this.link.write(concatBytes(small, smallBytes));
-      small = [];
-      smallBytes = 0;
-      this.link.write(p);
-    }
-    if (small.length > 0) this.link.write(concatBytes(small, smallBytes));
+    for (const w of joinSmall(parts, JOIN_BELOW)) this.link.write(w);
   };
 
   /**
