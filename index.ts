@@ -37,7 +37,7 @@ export async function openDevice<O extends OpenDeviceOptions = Record<never, nev
     protocol,
     profile: opts.emulator?.profile ?? profile ?? undefined,
   });
-  const dev = await openHostDevice(emu.uart, opts).catch(async (err: unknown) => {
+  const dev = await openHostDevice(emu.uart, inProcessOptions(opts)).catch(async (err: unknown) => {
     await emu.close();
     throw err;
   });
@@ -47,4 +47,18 @@ export async function openDevice<O extends OpenDeviceOptions = Record<never, nev
     await emu.close();
   };
   return dev;
+}
+
+/**
+ * An unpaced in-process line cannot lose, damage or reorder a byte, so the reliable link (SPEC §7)
+ * is not asked for there: it only added work to every frame (link header, acknowledgements,
+ * timers; docs/performance.md "In-process per-frame costs" item 9). Requests keep the deadline
+ * they had with it (30 s: none is ever lost here; the keep-alive still notices a dead board).
+ * Asked for explicitly, or on a line with faults or pacing (where its ordering of ACKs and
+ * CREDITs matters), the link stays.
+ */
+function inProcessOptions<O extends OpenDeviceOptions>(opts: O): O {
+  const lossless = opts.emulator?.faults === undefined && opts.emulator?.baud === undefined;
+  if (opts.reliable !== undefined || !lossless) return opts;
+  return { ...opts, reliable: false, requestTimeoutMs: opts.requestTimeoutMs ?? 30_000 };
 }
