@@ -45,6 +45,7 @@ export interface AddressInfo {
 }
 
 const READ_SIZE = 65536;
+const afterIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class NetSocket extends Duplex {
   connecting = false;
@@ -190,6 +191,9 @@ export class NetSocket extends Duplex {
     try {
       for (;;) {
         const chunk = await sock.recv(READ_SIZE);
+        // As Node's sockets, which read in an I/O callback: bytes reach the stream on a turn of
+        // the loop (undici returns a kept-alive connection to its pool on setImmediate).
+        await afterIo();
         if (this.destroyed) return;
         if (chunk.length === 0) {
           this.push(null);
