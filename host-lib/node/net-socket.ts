@@ -13,6 +13,7 @@
 import { Duplex } from 'node:stream';
 import { constants as C, errno as E } from '../../firmware-protocol/index.js';
 import { isIpLiteral } from '../args.js';
+import { afterIo } from '../duplex.js';
 import { OSError } from '../errors.js';
 import type { Socket } from '../socket.js';
 import type { NodeContext } from './context.js';
@@ -45,7 +46,6 @@ export interface AddressInfo {
 }
 
 const READ_SIZE = 65536;
-const afterIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class NetSocket extends Duplex {
   connecting = false;
@@ -191,9 +191,7 @@ export class NetSocket extends Duplex {
     try {
       for (;;) {
         const chunk = await sock.recv(READ_SIZE);
-        // As Node's sockets, which read in an I/O callback: bytes reach the stream on a turn of
-        // the loop (undici returns a kept-alive connection to its pool on setImmediate).
-        await afterIo();
+        await afterIo(); // as a Node socket: a check phase between two reads (duplex.ts)
         if (this.destroyed) return;
         if (chunk.length === 0) {
           this.push(null);
