@@ -8,9 +8,10 @@
  * - timers and I/O: a host and device that answer each other in ticks and promise jobs alone never
  *   let the loop turn; once the line has gone TURN_MS without a turn, device output waits for the
  *   next check phase (a long transfer or a loop of requests lets timers run at least that often);
- * - Node clients over `dev.net` (undici returns a kept-alive connection to its pool, and checks an
- *   idle one before reuse, on setImmediate): net-socket.ts hands received bytes to its stream on a
- *   check phase, as Node's own sockets do from an I/O callback (docs/performance.md).
+ * - Node clients (undici returns a kept-alive connection to its pool, and checks an idle one
+ *   before reuse, on setImmediate): the Node-facing streams of host-lib (node/net-socket.ts,
+ *   duplex.ts) hand received bytes on after a check phase, as a Node socket reads in an I/O
+ *   callback (docs/performance.md "In-process per-frame costs" item 6).
  * Host writes still go straight in; backpressure passes through both ways.
  */
 import { Duplex } from 'node:stream';
