@@ -257,6 +257,8 @@ function createBoard(
   let board: Emulator | undefined;
   const emulator = createEmulator({
     ...where,
+    // Served over a pty or a socket: one write per turn of the loop.
+    outputPerTurn: true,
     observers: seen.observers,
     onFault: (e) => seen.fault(e, describeFault(e), board),
     protocol: o.protocol,

@@ -59,6 +59,12 @@ export interface EmulatorOptions {
    * every acknowledgement, which the personality's output queue would otherwise let overtake.
    */
   baud?: number;
+  /**
+   * Device output leaves `uart` only on turns of the event loop, a turn's output joined (what
+   * `netcoproc emulate` uses: one write per turn to its pty or socket). Default: it reaches an
+   * in-process host on nextTick, without waiting for a turn (docs/performance.md).
+   */
+  outputPerTurn?: boolean;
   /** ESP-AT quirks to play (default: the scenario's `at.quirks`). */
   atQuirks?: AtQuirks;
   /**
@@ -138,7 +144,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
   const faults = rigged?.control ?? new FaultControl(personality, { trace: new FaultTrace(onFault) });
   const paced = rigged?.uart ?? paceDuplex(personality, opts.baud);
   const observed = observedUart(paced, observers);
-  const uart = asLine(observed);
+  const uart = asLine(observed, opts.outputPerTurn);
   return {
     profile,
     network,

@@ -20,6 +20,16 @@ export interface ConnectedSocket {
   readonly ds?: Pick<DriverSocket, 'unsent' | 'wait'>;
 }
 
+/**
+ * Resolves on the next check phase. A Node socket reads in an I/O callback, and a check phase
+ * (setImmediate) always follows before the next one: clients rely on that turn between two reads
+ * (undici returns a kept-alive connection to its pool on setImmediate). A coprocessor socket's
+ * recv may resolve without the loop turning (an in-process board answers on nextTick), so the
+ * Node-facing streams wait for it before handing bytes on. After an I/O callback it costs no
+ * extra epoll_wait: the check phase of the same iteration comes next.
+ */
+export const afterIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 class SocketDuplex extends Duplex {
   private reading = false;
   /** Aborted on destroy: ends a wait for the socket's unsent bytes. */
@@ -40,6 +50,8 @@ class SocketDuplex extends Duplex {
     try {
       for (;;) {
         const chunk = await this.sock.recv(Math.max(size, 16384));
+        await afterIo();
+        if (this.destroyed) return;
         if (chunk.length === 0) {
           this.push(null);
           break;

@@ -181,7 +181,10 @@ async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise
 
 async function runOnce(c: Case, seed: number): Promise<RunResult> {
   const line = c.baud === undefined ? {} : { faults: { line: { baud: c.baud } } };
-  const emu = createEmulator({ protocol: 'at', seed, atQuirks: c.quirks, pki, ...line });
+  // Device output once per turn of the loop, as a real line is slower than the board's network:
+  // a race such as closedRacingRead needs the peer's close to reach the board before the host's
+  // draining read, which the in-process line's nextTick delivery (uart-line.ts) outruns.
+  const emu = createEmulator({ protocol: 'at', seed, atQuirks: c.quirks, pki, outputPerTurn: true, ...line });
   const chunks: string[] = [];
   emu.uart.on('data', (b: Buffer) => chunks.push(b.toString('latin1')));
   let dev: Device<AtDriver> | undefined;

@@ -1,8 +1,10 @@
 /**
  * Back-to-back dev.fetch calls with no pause between them, in-process (the emulator's UART handed
  * straight to host-lib): undici hands a kept-alive connection back to its pool on a later turn of
- * the event loop, so the board must not answer a whole request before the loop turns — else every
+ * the event loop, so a response must not reach undici before the loop has turned — else every
  * fetch opens a new board socket and the ninth fails with ENFILE. Over SLIP and over ESP-AT.
+ * (undici: client-h1.js returns the connection on setImmediate after a response, and checks an
+ * idle one on another before reuse; docs/performance.md "In-process per-frame costs" item 6.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTarget, PROTOCOLS, type Target } from './helpers/node-targets.js';
@@ -25,6 +27,30 @@ describe.each(PROTOCOLS)('sequential dev.fetch over %s in-process', (protocol) =
     }
     // One kept-alive connection is reused; allow a second for a response racing its return to the pool.
     expect(most).toBeLessThanOrEqual(2);
+  });
+
+  it("a dev.net socket's 'data' comes after a check phase, as from a Node socket's I/O callback", async () => {
+    // The in-process board answers without the loop turning (emulator/uart-line.ts); undici
+    // relies on a setImmediate between two reads, so net-socket.ts gives it one.
+    const sock = t.dev.net.connect(7, 'echo.test');
+    await new Promise((r) => sock.once('connect', r));
+    const afterCheckPhase: boolean[] = [];
+    for (let i = 0; i < 5; i++) {
+      let turned = false;
+      setImmediate(() => {
+        turned = true;
+      });
+      const echoed = new Promise<void>((r) =>
+        sock.once('data', () => {
+          afterCheckPhase.push(turned);
+          r();
+        }),
+      );
+      sock.write('x');
+      await echoed;
+    }
+    sock.destroy();
+    expect(afterCheckPhase).toEqual([true, true, true, true, true]);
   });
 });
 

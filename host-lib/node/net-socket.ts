@@ -13,6 +13,7 @@
 import { Duplex } from 'node:stream';
 import { constants as C, errno as E } from '../../firmware-protocol/index.js';
 import { isIpLiteral } from '../args.js';
+import { afterIo } from '../duplex.js';
 import { OSError } from '../errors.js';
 import type { Socket } from '../socket.js';
 import type { NodeContext } from './context.js';
@@ -190,6 +191,7 @@ export class NetSocket extends Duplex {
     try {
       for (;;) {
         const chunk = await sock.recv(READ_SIZE);
+        await afterIo(); // as a Node socket: a check phase between two reads (duplex.ts)
         if (this.destroyed) return;
         if (chunk.length === 0) {
           this.push(null);
