@@ -25,6 +25,9 @@ import { KeepAlive } from './keepalive.js';
 import { LinkError, RpcClient, StatusError } from './rpc-client.js';
 import { SlipSocket } from './slip-socket.js';
 
+/** Window slots SENDs leave free for other frames (see frameRoom). */
+const SEND_RESERVE = 4;
+
 export interface SlipDriverOptions {
   /** Largest frame this host accepts (default 16 KiB + overhead). */
   maxFrame?: number;
@@ -74,6 +77,8 @@ export class SlipDriver extends EventEmitter implements Driver {
    */
   private readonly early = new Map<number, EventMsg[]>();
   private readonly closing = new Set<number>();
+  /** Sockets with bytes to cut into SENDs, waiting for the link's room (SlipSocket.cutSends). */
+  private readonly roomWaiters = new Set<SlipSocket>();
   private acceptsRunning = 0;
   private info?: HelloInfo;
   private readonly keepalive: KeepAlive;
@@ -102,6 +107,7 @@ export class SlipDriver extends EventEmitter implements Driver {
       onClose: (err) => this.failSockets(E.ECONNRESET, `link closed: ${err?.message ?? ''}`),
       onLinkDead: () => this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding (link lost)', 'hang'),
     });
+    this.rpc.reliable.onRoom = () => this.resumeSenders();
     this.keepalive = new KeepAlive(
       transport,
       this.rpc,
@@ -182,6 +188,26 @@ export class SlipDriver extends EventEmitter implements Driver {
   /** SEND payload per frame now: the device's limit, smaller while the reliable link sees losses. */
   get sendChunk(): number {
     return Math.min(this.maxSendPayload, this.rpc.reliable.link?.payloadLimit ?? Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * A SEND built now goes out at once: the link holds no frame back for the line, and a few slots
+   * of its window stay free for requests and CREDIT (a keep-alive PING is not queued behind SENDs).
+   */
+  get frameRoom(): boolean {
+    return this.rpc.reliable.room > SEND_RESERVE;
+  }
+
+  waitRoom(s: SlipSocket): void {
+    this.roomWaiters.add(s);
+  }
+
+  /** The link gained room: the waiting sockets cut SENDs in turn (one that still waits goes last). */
+  private resumeSenders(): void {
+    for (const s of [...this.roomWaiters]) {
+      this.roomWaiters.delete(s);
+      s.cutSends();
+    }
   }
 
   /** SPEC rev 1.2: the device half-closes (SHUTDOWN). */
@@ -342,6 +368,7 @@ export class SlipDriver extends EventEmitter implements Driver {
     if (event === 'hang') this.lost = why;
     this.failSockets(errno, why);
     this.sockets.clear();
+    this.roomWaiters.clear();
     this.rpc.reliable.disable();
     this.rpc.failAll(new LinkError(errno === E.ECONNRESET ? 'ECONNRESET' : 'ETIMEDOUT', why));
     this.emit(event, { reason: why, bootNonce });

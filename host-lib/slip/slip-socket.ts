@@ -10,6 +10,7 @@ import {
   type RequestOp,
   type ResponseBody,
 } from '../../firmware-protocol/index.js';
+import { ByteQueue } from '../byte-queue.js';
 import type { DeviceTlsOptions, DriverSocket, SockAddr } from '../driver.js';
 import { OSError, osError, WOULD_BLOCK } from '../errors.js';
 import { SocketCore } from '../socket-core.js';
@@ -25,6 +26,10 @@ export interface SlipSocketHost {
   readonly txWindow: number;
   /** SEND payload per frame now. */
   readonly sendChunk: number;
+  /** A SEND built now would go out without waiting in the reliable link (see LinkState.room). */
+  readonly frameRoom: boolean;
+  /** Calls `s.cutSends()` once the link has room again. */
+  waitRoom(s: SlipSocket): void;
   /** Largest SEND payload that fits the device's frames. */
   readonly maxSendPayload: number;
   /** Consumed bytes are returned in steps of this size. */
@@ -40,8 +45,10 @@ export class SlipSocket extends SocketCore {
   protected readonly eofEndsSends = false;
   /** Received bytes consumed but not yet returned as credit. */
   private unCredited = 0;
-  /** SEND bytes handed to the device and not yet answered. */
+  /** Bytes send() took and the device has not answered yet (cut into SENDs or still in `uncut`). */
   private inflight = 0;
+  /** Bytes send() took that are not cut into SEND frames yet (see cutSends). */
+  private readonly uncut = new ByteQueue();
   /** A SEND that failed, or was on its way when the socket failed: its bytes are lost. */
   private sendLost: OSError | null = null;
   private pendingAccepts = 0;
@@ -73,6 +80,7 @@ export class SlipSocket extends SocketCore {
   protected override onFail(): void {
     if (this.inflight > 0) this.sendLost ??= this.error;
     this.inflight = 0;
+    this.uncut.clear();
   }
 
   // ---- operations ----
@@ -130,23 +138,56 @@ export class SlipSocket extends SocketCore {
     return this.drv.txWindow - this.inflight;
   }
 
-  /** SEND requests of at most the driver's chunk size; a failed one ends the socket. */
+  /**
+   * Takes the bytes; SEND frames are cut from them as the reliable link has room (cutSends). A
+   * datagram socket's send is one datagram per call, so its bytes are cut at once and never joined.
+   */
   protected transmit(data: Uint8Array): void {
     // A copy: the reliable link may queue or resend these frames after the caller reused its buffer.
     const taken = new Uint8Array(data);
-    const step = this.drv.sendChunk;
-    for (let at = 0; at < taken.length; at += step) {
-      const chunk = taken.subarray(at, Math.min(taken.length, at + step));
-      this.inflight += chunk.length;
-      this.drv.call('SEND', { sock: this.id, data: chunk }).then(
-        () => this.sent(chunk.length),
-        (err: OSError) => {
-          this.sendLost ??= err;
-          if (this.state !== 'closed' && !this.error) this.error = err;
-          this.sent(chunk.length);
-        },
-      );
+    this.inflight += taken.length;
+    if (this.type !== C.SOCK_STREAM) {
+      for (let at = 0; at < taken.length; at += this.drv.sendChunk)
+        this.sendFrame(taken.subarray(at, Math.min(taken.length, at + this.drv.sendChunk)));
+      return;
     }
+    this.uncut.push(taken);
+    this.cutSends();
+  }
+
+  /**
+   * Cuts SEND frames from the bytes taken while a frame built now would go out at once, then waits
+   * for the link's room: each frame gets the payload size of the moment it goes, as the device's
+   * DATA does. Cut when send() was called, a sendall's 64 KiB went out in the frame size of its
+   * first moment (1 KiB at the start of an upload), whatever the link learnt meanwhile.
+   */
+  cutSends(): void {
+    while (this.uncut.bytes > 0) {
+      if (!this.drv.frameRoom) {
+        this.drv.waitRoom(this);
+        return;
+      }
+      this.sendFrame(this.uncut.take(this.drv.sendChunk));
+    }
+  }
+
+  /** Cuts everything taken now, whatever the room: what follows (CLOSE, SHUTDOWN) goes behind it. */
+  private cutAll(): void {
+    while (this.uncut.bytes > 0) this.sendFrame(this.uncut.take(this.drv.sendChunk));
+  }
+
+  /** One SEND; a failed one ends the socket, and the bytes not cut yet are lost with it. */
+  private sendFrame(chunk: Uint8Array): void {
+    this.drv.call('SEND', { sock: this.id, data: chunk }).then(
+      () => this.sent(chunk.length),
+      (err: OSError) => {
+        this.sendLost ??= err;
+        if (this.state !== 'closed' && !this.error) this.error = err;
+        this.inflight -= this.uncut.bytes;
+        this.uncut.clear();
+        this.sent(chunk.length);
+      },
+    );
   }
 
   /** Bytes send() took whose SEND the device has not answered yet; throws the error that lost any. */
@@ -162,7 +203,7 @@ export class SlipSocket extends SocketCore {
    */
   private sent(n: number): void {
     const before = this.sendRoom();
-    this.inflight -= n;
+    this.inflight = Math.max(0, this.inflight - n); // after fail() zeroed it, its SENDs still settle
     const wakeAt = this.drv.txWindow >> 2;
     const crossed = before < wakeAt && this.sendRoom() >= wakeAt;
     if (crossed || this.inflight === 0 || this.sendLost) this.notify();
@@ -200,6 +241,7 @@ export class SlipSocket extends SocketCore {
   async shutdown(how: number): Promise<void> {
     this.checkOpen();
     if (!this.drv.canShutdown) throw osError('EOPNOTSUPP', 'the device has no SHUTDOWN (SPEC rev 1.2)');
+    this.cutAll();
     await this.drv.call('SHUTDOWN', { sock: this.id, how });
   }
 
@@ -216,6 +258,7 @@ export class SlipSocket extends SocketCore {
     if (this.orphaned) return;
     const deadline = Date.now() + flushMs;
     while (this.inflight > 0 && !this.error && Date.now() < deadline) await this.wait(deadline);
+    if (!this.orphaned) this.cutAll(); // what the flush left goes ahead of the CLOSE, as before
     await this.drv.release(this.id);
   }
 }
