@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameSize } from './frame-size.js';
+import { FrameSize, MAX_FRAME_MS, ONE_WAY_FRAME_MS, Traffic } from './frame-size.js';
 
 describe('FrameSize', () => {
   const ack = (s: FrameSize, n: number, bytes: number, largest = 65536): void => {
@@ -60,5 +60,50 @@ describe('FrameSize', () => {
     ack(s, 4, 1024);
     ack(s, 4, 2048, 100);
     expect(s.limit).toBe(2048);
+  });
+
+  it('a cap from the direction of traffic limits the size in use, not what was learnt', () => {
+    const s = new FrameSize();
+    ack(s, 4, 1024);
+    expect(s.limit).toBe(2048);
+    s.cap = 1712;
+    expect(s.limit).toBe(1712);
+    ack(s, 40, 1712); // frames held at the cap test nothing larger
+    s.cap = Number.POSITIVE_INFINITY;
+    expect(s.limit).toBe(2048);
+    ack(s, 4, 2048);
+    expect(s.limit).toBe(4096);
+    s.cap = 1712;
+    s.resent(1712); // a loss halves the size in use
+    s.cap = Number.POSITIVE_INFINITY;
+    expect(s.limit).toBe(856);
+  });
+});
+
+describe('Traffic', () => {
+  it('allows ONE_WAY_FRAME_MS once our payload has flowed 500 ms with none coming back', () => {
+    const t = new Traffic();
+    expect(t.frameMs(0)).toBe(MAX_FRAME_MS);
+    for (let now = 0; now < 500; now += 100) t.sent(1024, now);
+    t.received(0, 450); // acknowledgements and answers without payload
+    t.received(60, 460); // a request line: not a transfer coming back
+    expect(t.frameMs(499)).toBe(MAX_FRAME_MS);
+    expect(t.frameMs(500)).toBe(ONE_WAY_FRAME_MS);
+  });
+
+  it('holds MAX_FRAME_MS while the other end sends payload too (an echo), and after a pause', () => {
+    const t = new Traffic();
+    for (let now = 0; now <= 1000; now += 100) {
+      t.sent(1024, now);
+      if (now >= 200) t.received(1024, now);
+    }
+    expect(t.frameMs(1000)).toBe(MAX_FRAME_MS);
+    expect(t.frameMs(1600)).toBe(ONE_WAY_FRAME_MS); // nothing came back for 600 ms
+    // Silent for over a second: the next transfer may be an echo again.
+    expect(t.frameMs(2100)).toBe(MAX_FRAME_MS);
+    t.sent(1024, 2100);
+    expect(t.frameMs(2200)).toBe(MAX_FRAME_MS);
+    t.sent(0, 2650); // an empty frame does not keep a run going, nor start one
+    expect(t.frameMs(2650)).toBe(ONE_WAY_FRAME_MS);
   });
 });

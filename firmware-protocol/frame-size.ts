@@ -1,13 +1,15 @@
 /**
- * How much payload the reliable link (link.ts) puts in one frame now: pure arithmetic, no time.
- * docs/performance.md items 1 and 9 record why each rule is there; "Frame size growth" there records
- * the clean-line doubling and the line-time cap.
+ * How much payload the reliable link (link.ts) puts in one frame now: FrameSize is pure arithmetic,
+ * Traffic (which way payload flows) takes explicit time. docs/performance.md items 1 and 9 record
+ * why each rule is there; "Frame size growth" there records the clean-line doubling and the
+ * line-time cap, item 17 the cap by direction.
  *
  * ```ts
  * const size = new FrameSize();      // 1 KiB
  * size.acked(1024, 4096);            // a clean acknowledgement of a frame near the size
  * size.resent(1024);                 // a resend of one: halved, and the line is not clean
  * size.lossSeen();                   // a gap in what we receive: not clean either
+ * size.cap = 1712;                   // what the direction of traffic allows now (Traffic.frameMs)
  * ```
  */
 
@@ -20,6 +22,52 @@
  */
 export const MAX_FRAME_MS = 150;
 
+/**
+ * The same while the other end sends no payload (a one-way bulk transfer), ms: nothing waits for our
+ * frames to cross, so only the per-frame cost counts (at 115200, 1712-byte frames plus an
+ * acknowledgement each cost 1.9 % of the line; 4085-byte SENDs 0.8 %). Long enough for the largest
+ * SEND at 115200 (4085 B, 356 ms), short enough that an answer waiting behind two frames stays well
+ * inside the keep-alive's 1.5 s.
+ */
+export const ONE_WAY_FRAME_MS = 400;
+/** A frame from the other end with this much payload means it sends too (a request line does not). */
+const PEER_PAYLOAD_BYTES = 256;
+/**
+ * How long our payload must flow with none coming back before frames grow to ONE_WAY_FRAME_MS, ms:
+ * longer than our first frame plus the other end's first answer in an echo (two MAX_FRAME_MS frames).
+ */
+const ONE_WAY_AFTER_MS = 500;
+/** A pause this long in our payload ends a run: the next transfer starts at MAX_FRAME_MS again, ms. */
+const RUN_GAP_MS = 1000;
+
+/**
+ * Which way payload flows, for the frame size's line-time cap: one way (ONE_WAY_FRAME_MS), or both
+ * ways or not known yet (MAX_FRAME_MS). Explicit time, like the link.
+ */
+export class Traffic {
+  private runStart = 0;
+  private lastSent = Number.NEGATIVE_INFINITY;
+  private peerAt = Number.NEGATIVE_INFINITY;
+
+  /** We sent a frame with `payload` bytes. */
+  sent(payload: number, now: number): void {
+    if (payload === 0) return;
+    if (now - this.lastSent > RUN_GAP_MS) this.runStart = now;
+    this.lastSent = now;
+  }
+
+  /** A numbered frame with `payload` bytes arrived. */
+  received(payload: number, now: number): void {
+    if (payload >= PEER_PAYLOAD_BYTES) this.peerAt = now;
+  }
+
+  /** Longest line time our next frame may take. */
+  frameMs(now: number): number {
+    const flowing = now - this.lastSent <= RUN_GAP_MS && now - this.runStart >= ONE_WAY_AFTER_MS;
+    return flowing && now - this.peerAt >= ONE_WAY_AFTER_MS ? ONE_WAY_FRAME_MS : MAX_FRAME_MS;
+  }
+}
+
 export interface FrameSizeSnapshot {
   limit: number;
   lossFree: boolean;
@@ -27,7 +75,7 @@ export interface FrameSizeSnapshot {
 
 export class FrameSize {
   /**
-   * Largest payload worth putting in one frame now. On a noisy line a long frame is more likely
+   * Largest payload worth putting in one frame, as learnt from the line. On a noisy line a long frame is more likely
    * to be hit than to arrive (4 KiB at 2e-4 errors per byte: 56 % lost), so every resend halves
    * it (down to 256 bytes), and after that 16 frames acknowledged without a resend let it grow by
    * half; until the first loss it doubles per four frames' worth acknowledged (see acked).
@@ -35,12 +83,43 @@ export class FrameSize {
    * fails more often than not, so its timeout backs off to seconds (measured: the lossy-line
    * scenario's download stalled 5 s on one such frame). 1 KiB frames cost 1.7 % of line rate.
    */
-  limit = 1024;
+  private learnt = 1024;
+  /**
+   * Most payload the direction of traffic allows now (see capFor). It caps the size in use without changing what was learnt, and only the size in use is
+   * tested: a frame held below the cap says nothing about larger ones.
+   */
+  cap = Number.POSITIVE_INFINITY;
   private cleanAcks = 0;
   /** Payload bytes acknowledged cleanly since the size last changed. */
   private cleanBytes = 0;
   /** No frame near the current size was resent yet: the line may be clean. */
   private lossFree = true;
+
+  private readonly traffic = new Traffic();
+
+  /** We sent a frame with `payload` bytes (Traffic). */
+  sent(payload: number, now: number): void {
+    this.traffic.sent(payload, now);
+  }
+
+  /** A numbered frame with `payload` bytes arrived (Traffic). */
+  heard(payload: number, now: number): void {
+    this.traffic.received(payload, now);
+  }
+
+  /**
+   * Sets `cap` for `now`: what fits in the line time the direction of traffic allows (`line.bytesIn`;
+   * Infinity on a line of unknown speed), never below the 1 KiB a frame starts at (a slow line's
+   * 150 ms is less; when this was only a ceiling on growth, 1 KiB was the floor there too).
+   */
+  capFor(now: number, line: { bytesIn(ms: number): number }): void {
+    this.cap = Math.max(1024, line.bytesIn(this.traffic.frameMs(now)));
+  }
+
+  /** Largest payload worth putting in one frame now. */
+  get limit(): number {
+    return Math.min(this.learnt, this.cap);
+  }
 
   /** Only a frame near the current size tests it (see acked). */
   tests(bytes: number): boolean {
@@ -65,8 +144,9 @@ export class FrameSize {
     if (!due) return;
     this.cleanAcks = 0;
     this.cleanBytes = 0;
-    const grown = Math.ceil(this.limit * (this.lossFree ? 2 : 1.5));
-    this.limit = Math.max(this.limit, Math.min(grown, Math.max(1024, largest)));
+    if (this.cap < this.learnt) return; // frames held below what was learnt: nothing larger was tested
+    const grown = Math.ceil(this.learnt * (this.lossFree ? 2 : 1.5));
+    this.learnt = Math.max(this.learnt, Math.min(grown, Math.max(1024, largest)));
   }
 
   /**
@@ -76,7 +156,7 @@ export class FrameSize {
    */
   resent(bytes: number): void {
     if (!this.tests(bytes)) return;
-    this.limit = Math.max(256, Math.floor(Math.min(this.limit, 8192) / 2));
+    this.learnt = Math.max(256, Math.floor(Math.min(this.limit, 8192) / 2));
     this.cleanAcks = 0;
     this.cleanBytes = 0;
     this.lossFree = false;
@@ -91,12 +171,12 @@ export class FrameSize {
   }
 
   snapshot(): FrameSizeSnapshot {
-    return { limit: this.limit, lossFree: this.lossFree };
+    return { limit: this.learnt, lossFree: this.lossFree };
   }
 
   /** A timeout was false (link.ts checkSpurious): what it did to the size is undone. */
   restore(s: FrameSizeSnapshot): void {
-    this.limit = Math.max(this.limit, s.limit);
+    this.learnt = Math.max(this.learnt, s.limit);
     this.lossFree ||= s.lossFree;
   }
 }

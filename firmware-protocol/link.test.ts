@@ -197,14 +197,17 @@ describe('bytes in flight', () => {
 describe('a line of known speed (lineBytesPerSecond)', () => {
   const send = (n: number, bytes: number): Message =>
     ({ kind: 'request', seq: n, op: 'SEND', body: { sock: 0, data: new Uint8Array(bytes) } }) as Message;
+  const dataEvent = (bytes: number): Message =>
+    ({ kind: 'event', seq: 0, op: 'DATA', body: { sock: 0, data: new Uint8Array(bytes) } }) as Message;
   const size = (m: Message): number => ((m as { body?: { data?: Uint8Array } }).body?.data?.length ?? 0) + 16;
 
   /**
    * A serial line from A to B at `rate` bytes/s (frames leave one after another, each taking its
    * bytes' time; `actualRate` lets the line be faster than A was told), B's answers arriving 2 ms
    * after it sent them. A learnt a 30 ms timeout from small requests; it sends `count` 1 KiB frames.
+   * With `echoBytes`, B answers each frame delivered with a DATA frame of that much payload.
    */
-  function run(count: number, rate: number, actualRate = rate) {
+  function run(count: number, rate: number, actualRate = rate, echoBytes = 0) {
     const a = new LinkState({ window: 32, initialRtoMs: 30, lineBytesPerSecond: rate });
     const b = new LinkState({ window: 32, lineBytesPerSecond: rate });
     const line: { msg: Message }[] = [];
@@ -230,6 +233,9 @@ describe('a line of known speed (lineBytesPerSecond)', () => {
         const r = b.receive((arrivals.shift() as { msg: Message }).msg, now);
         delivered += r.deliver.length;
         for (const msg of r.wire) toA.push({ at: now + 2, msg });
+        if (echoBytes > 0)
+          for (const _ of r.deliver)
+            for (const msg of b.send(dataEvent(echoBytes), now).wire) toA.push({ at: now + 2, msg });
       }
       for (const msg of b.tick(now).wire) toA.push({ at: now + 2, msg });
       while (toA.length > 0 && (toA[0] as { at: number }).at <= now)
@@ -284,11 +290,15 @@ describe('a line of known speed (lineBytesPerSecond)', () => {
     ]);
   });
 
-  it('on a clean line the frame size grows fast, to at most MAX_FRAME_MS of line (1712 B at 115200)', () => {
-    const { a, delivered } = run(20, 11_520);
-    expect(delivered).toBe(20);
-    expect(a.payloadLimit).toBe(Math.floor(11_520 * 0.15) - 16);
-    // 921600: the cap (13.8 KB) is not what stops it; 1 KiB frames test sizes up to 2 KiB only.
+  it('on a clean line the frame size grows fast; while B sends payload too, to at most MAX_FRAME_MS of line', () => {
+    // An echo: B answers every frame with 1 KiB of its own. 150 ms at 115200 is 1712 B.
+    const echo = run(20, 11_520, 11_520, 1024);
+    expect(echo.delivered).toBe(20);
+    expect(echo.a.payloadLimit).toBe(Math.floor(11_520 * 0.15) - 16);
+    // One way: past the cap once A's payload has flowed 500 ms with none coming back (1 KiB frames
+    // test sizes up to 4 KiB only; ONE_WAY_FRAME_MS of 115200 would allow 4592 B).
+    expect(run(20, 11_520).a.payloadLimit).toBe(4096);
+    // 921600: the cap (13.8 KB) is not what stops it.
     expect(run(20, 92_160).a.payloadLimit).toBe(4096);
   });
 

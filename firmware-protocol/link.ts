@@ -19,7 +19,7 @@
  * ```
  */
 import type { LinkHeader, Message } from './frame.js';
-import { FrameSize, type FrameSizeSnapshot, MAX_FRAME_MS } from './frame-size.js';
+import { FrameSize, type FrameSizeSnapshot, ONE_WAY_FRAME_MS } from './frame-size.js';
 import { LINE_SLACK_MS, LineModel } from './line-model.js';
 
 export interface LinkOptions {
@@ -142,7 +142,7 @@ export class LinkState {
   /** The recovery under way began at a timeout, not at a loss the receiver reported. */
   private recoveryByTimeout = false;
   private readonly size = new FrameSize();
-  /** Largest payload worth putting in one frame now (see FrameSize). */
+  /** Largest payload worth putting in one frame now (see FrameSize), as of the last event. */
   get payloadLimit(): number {
     return this.size.limit;
   }
@@ -173,6 +173,7 @@ export class LinkState {
 
   /** Numbers `msg` and returns it for the wire, or queues it while the window is full. */
   send(msg: Message, now: number): { wire: Message[] } {
+    this.size.capFor(now, this.line);
     // A CREDIT goes ahead of frames held back: they are not numbered yet, so nothing is reordered on
     // the wire, and it only widens the other direction. Behind 64 KiB of held SENDs (0.7 s at 921600)
     // it starved the device's DATA: the echo stalled ~160 ms per 64 KiB.
@@ -214,6 +215,7 @@ export class LinkState {
     this.nextSeq = (this.nextSeq + 1) & 0xffff;
     const out = { ...msg, link: this.header(seq) } as Message;
     const bytes = payloadOf(msg);
+    this.size.sent(bytes, now);
     this.unackedBytes += bytes;
     const departAt = this.line.depart(bytes, now);
     this.unacked.push({ msg, bytes, seq, sentAt: now, departAt, retransmitted: false });
@@ -267,6 +269,8 @@ export class LinkState {
   receive(msg: Message, now: number): { deliver: Message[]; wire: Message[] } {
     const link = msg.link;
     if (!link) return { deliver: [msg], wire: [] };
+    if (!link.unnumbered) this.size.heard(payloadOf(msg), now);
+    this.size.capFor(now, this.line);
     const wire = this.onAck(link.ack, now, link.unnumbered && link.seq !== PLAIN_ACK_SEQ);
     if (link.unnumbered) return { deliver: [], wire };
     this.line.peerFrame(payloadOf(msg));
@@ -313,8 +317,8 @@ export class LinkState {
       if (done.seq === this.beforeTimeout?.seq) this.checkSpurious(done, now);
       // The newest frame acknowledged is the one this ack answers; older ones waited for it.
       if (clean && done.seq === ack && !done.retransmitted) this.sampleRtt(Math.max(0, now - done.departAt));
-      // Growth is capped at MAX_FRAME_MS of a line of known speed (see frame-size.ts).
-      if (!done.retransmitted) this.size.acked(done.bytes, Math.min(65536, this.line.bytesIn(MAX_FRAME_MS)));
+      // Growth stops at ONE_WAY_FRAME_MS of a line of known speed; capFor holds it lower in use.
+      if (!done.retransmitted) this.size.acked(done.bytes, Math.min(65536, this.line.bytesIn(ONE_WAY_FRAME_MS)));
       progressed = true;
     }
     const wire: Message[] = [];
@@ -412,6 +416,7 @@ export class LinkState {
    * `dead` turns true after maxRetries timeouts without progress.
    */
   tick(now: number): { wire: Message[]; dead: boolean } {
+    this.size.capFor(now, this.line);
     const wire: Message[] = [];
     if (this.rtoAt !== undefined && now >= this.rtoAt && this.unacked.length > 0) {
       this.retries++;
