@@ -162,10 +162,11 @@ describe('a slow line that loses nothing', () => {
   it('a timeout that fires while frames are only queued costs one resend, not a storm', () => {
     const { sentByA, delivered, a } = pacedRun(20);
     expect(delivered).toBe(20);
-    // The timeout's resend goes out twice (small frame); the acknowledgements of the queued
-    // originals and the receiver's answers to the duplicate copies must not resend anything more.
+    // The timeout's resend goes out once (nothing was heard from B since the frame left: B is silent,
+    // not the frame lost); the acknowledgements of the queued originals and the receiver's answer to
+    // the duplicate copy must not resend anything more.
     expect(a.stats.retransmitted).toBe(1);
-    expect(sentByA).toBe(22);
+    expect(sentByA).toBe(21);
     expect(a.stats.fastRetransmits).toBe(0);
   });
 });
@@ -197,6 +198,8 @@ describe('bytes in flight', () => {
 describe('a line of known speed (lineBytesPerSecond)', () => {
   const send = (n: number, bytes: number): Message =>
     ({ kind: 'request', seq: n, op: 'SEND', body: { sock: 0, data: new Uint8Array(bytes) } }) as Message;
+  const plainAck = (ack: number): Message =>
+    ({ kind: 'event', seq: 0, op: 'ACK', body: {}, link: { seq: 1, ack, unnumbered: true } }) as Message;
   const dataEvent = (bytes: number): Message =>
     ({ kind: 'event', seq: 0, op: 'DATA', body: { sock: 0, data: new Uint8Array(bytes) } }) as Message;
   const size = (m: Message): number => ((m as { body?: { data?: Uint8Array } }).body?.data?.length ?? 0) + 16;
@@ -261,6 +264,7 @@ describe('a line of known speed (lineBytesPerSecond)', () => {
     a.send(send(1, 1024), 0); // on the line until 90 ms
     const limit = a.payloadLimit;
     const at = a.nextDeadline() as number;
+    a.receive(plainAck(0xffff), 91); // B is heard after the frame left: a loss is likely
     expect(at).toBeGreaterThan(90);
     expect(a.tick(at).wire).toHaveLength(2); // a resend, twice: they leave the line 90 and 180 ms later
     expect(a.payloadLimit).toBeLessThan(limit);
@@ -273,6 +277,18 @@ describe('a line of known speed (lineBytesPerSecond)', () => {
     const firstCopy = at + 10 - 1040 / 11.52;
     expect(a.currentRtoMs).toBeGreaterThanOrEqual(firstCopy);
     expect(a.currentRtoMs).not.toBe(60);
+  });
+
+  it('a first timeout with nothing heard since the frame left sends one copy and keeps the size', () => {
+    const a = new LinkState({ initialRtoMs: 30, lineBytesPerSecond: 11_520 });
+    a.send(send(1, 1024), 0);
+    const limit = a.payloadLimit;
+    const first = a.nextDeadline() as number;
+    expect(a.tick(first).wire).toHaveLength(1); // B (or its process) is silent: no extra copy
+    expect(a.payloadLimit).toBe(limit);
+    const second = a.nextDeadline() as number;
+    expect(a.tick(second).wire).toHaveLength(2); // still nothing: from now on as for a loss
+    expect(a.payloadLimit).toBeLessThan(limit);
   });
 
   it('a CREDIT goes ahead of SENDs the line holds back; the SENDs keep their order', () => {
