@@ -39,6 +39,8 @@ interface Libc {
   tcsetattr(fd: number, action: number, termios: Buffer): number;
   fcntl(fd: number, cmd: number, ...vararg: unknown[]): number;
   close(fd: number): number;
+  read(fd: number, buf: Uint8Array, count: number): number;
+  write(fd: number, buf: Uint8Array, count: number): number;
 }
 
 let libc: Libc | undefined;
@@ -58,13 +60,15 @@ function loadLibc(): Libc {
     tcsetattr: fn('int tcsetattr(int fd, int action, void *termios)'),
     fcntl: fn('int fcntl(int fd, int cmd, ...)'),
     close: fn('int close(int fd)'),
+    // long/unsigned long = ssize_t/size_t on LP64 (Linux, macOS). A Buffer is passed as a pointer to its bytes.
+    read: fn('long read(int fd, void *buf, unsigned long count)'),
+    write: fn('long write(int fd, const void *buf, unsigned long count)'),
   };
   return libc;
 }
 
-/** An Error shaped like Node's system errors (`code`, `errno`, `syscall`). */
-function sysError(syscall: string): NodeJS.ErrnoException {
-  const errno = koffi().errno();
+/** An Error shaped like Node's system errors (`code`, `errno`, `syscall`); errno defaults to the last call's. */
+export function sysError(syscall: string, errno = koffi().errno()): NodeJS.ErrnoException {
   const code = errno ? getSystemErrorName(-errno) : 'EUNKNOWN';
   return Object.assign(new Error(`${syscall} failed: ${code}`), { code, errno: -errno, syscall });
 }
@@ -90,6 +94,32 @@ function setFlags(c: Libc, fd: number): void {
   // The read/write loops use synchronous syscalls: a blocking fd would freeze the event loop.
   const now = check(c.fcntl(fd, F_GETFL, 'int', 0), 'fcntl(F_GETFL)');
   if (!(now & fsConstants.O_NONBLOCK)) throw new Error('pty master did not accept O_NONBLOCK');
+}
+
+/**
+ * read(2)/write(2) on a non-blocking fd, returning the byte count or `-errno` instead of throwing:
+ * Node's `readSync`/`writeSync` build an Error with a stack trace for every EAGAIN (~10 µs here,
+ * measured), and a pty that flows meets EAGAIN on most wakes (docs/performance.md item 16).
+ */
+export interface FdIo {
+  read(fd: number, buf: Uint8Array): number;
+  write(fd: number, buf: Uint8Array): number;
+}
+
+/** The libc {@link FdIo} (loaded with the pty's other libc calls). */
+export function fdIo(): FdIo {
+  const c = loadLibc();
+  const k = koffi();
+  return {
+    read(fd, buf) {
+      const n = c.read(fd, buf, buf.length);
+      return n < 0 ? -k.errno() : n;
+    },
+    write(fd, buf) {
+      const n = c.write(fd, buf, buf.length);
+      return n < 0 ? -k.errno() : n;
+    },
+  };
 }
 
 /** libuv's poll events (uv.h), as serialport's binding takes them. */

@@ -10,11 +10,21 @@
  * the host drains. With no host the master reports hang-up to every poll, so then it is read on a
  * timer: EIO = still no host, EAGAIN or data = a host opened it.
  */
-import { closeSync, constants as fsConstants, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { lstat, readlink, symlink, unlink } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { type AttachEvents, DeviceOutput } from './device-output.js';
-import { type FdPoller, openPtyMaster, POLL_READABLE, POLL_WRITABLE, pollFd } from './pty-native.js';
+import {
+  type FdIo,
+  type FdPoller,
+  fdIo,
+  openPtyMaster,
+  POLL_READABLE,
+  POLL_WRITABLE,
+  pollFd,
+  sysError,
+} from './pty-native.js';
 
 /** One large read per syscall while data flows. */
 const READ_SIZE = 64 * 1024;
@@ -54,6 +64,7 @@ class PtyPort {
   readonly #events: AttachEvents;
   readonly #out: DeviceOutput;
   readonly #readBuf = Buffer.allocUnsafe(READ_SIZE);
+  readonly #io: FdIo = fdIo();
   readonly #poller: FdPoller | null;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
@@ -139,12 +150,8 @@ class PtyPort {
   }
 
   #readOnce(): ReadResult {
-    let n: number;
-    try {
-      n = readSync(this.#fd, this.#readBuf, 0, READ_SIZE, null);
-    } catch (error) {
-      return classify(error);
-    }
+    const n = this.#io.read(this.#fd, this.#readBuf);
+    if (n < 0) return classify(n, 'read');
     if (n === 0) return 'again';
     if (!this.attached) this.#attach();
     this.#idleMs = IDLE_MIN_MS;
@@ -208,18 +215,18 @@ class PtyPort {
     if (this.#queued < QUEUE_HIGH / 2) this.#out.resume();
   }
 
+  /** One write; a short one means the pty is full, so it reports 'again' without a second (EAGAIN) call. */
   #writeOnce(): ReadResult {
     const head = this.#head();
-    let n: number;
-    try {
-      n = writeSync(this.#fd, head, 0, head.length, null);
-    } catch (error) {
-      return classify(error);
-    }
+    const n = this.#io.write(this.#fd, head);
+    if (n < 0) return classify(n, 'write');
     this.#queued -= n;
-    if (n >= head.length) this.#queue.shift();
-    else this.#queue[0] = head.subarray(n);
-    return n > 0 ? 'data' : 'again';
+    if (n >= head.length) {
+      this.#queue.shift();
+      return 'data';
+    }
+    this.#queue[0] = head.subarray(n);
+    return 'again';
   }
 
   /** The next bytes to write: several small queued chunks are merged (one copy per chunk, not per byte). */
@@ -237,12 +244,14 @@ class PtyPort {
   }
 }
 
-/** EAGAIN: nothing now; EIO: no host has the slave open. Anything else is a real fault and is thrown. */
-function classify(error: unknown): ReadResult {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return 'again';
-  if (code === 'EIO') return 'hangup';
-  throw error;
+const { EAGAIN, EWOULDBLOCK, EINTR, EIO } = osConstants.errno;
+
+/** `-errno` of a read/write. EAGAIN: nothing now; EIO: no host has the slave open. Anything else is a real fault and is thrown. */
+function classify(negErrno: number, syscall: string): ReadResult {
+  const errno = -negErrno;
+  if (errno === EAGAIN || errno === EWOULDBLOCK || errno === EINTR) return 'again';
+  if (errno === EIO) return 'hangup';
+  throw sysError(syscall, errno);
 }
 
 async function createLink(link: string, target: string): Promise<void> {
