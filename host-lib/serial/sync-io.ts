@@ -5,10 +5,15 @@
  * same calls made synchronously return at once (data, or EAGAIN and the binding waits for the
  * poller as before). Measured over a pty: small-request round trip p50 and unpaced echo, see
  * docs/performance.md. Only the fs functions change; the binding's retry and error logic stay.
+ * They are libc's read/write through koffi where it loads (fd-io.ts: EAGAIN without an Error per
+ * call), else Node's readSync/writeSync.
  */
 
 import { readSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
+import { type FdIo, libcFdIo } from './fd-io.js';
 
 interface BindingProto {
   read(this: UnixBinding, buffer: Buffer, offset: number, length: number): Promise<unknown>;
@@ -23,8 +28,22 @@ type FsRead = (fd: number, b: Buffer, o: number, l: number, p: null) => Promise<
 type FsWrite = (fd: number, b: Buffer, o: number, l: number) => Promise<{ bytesWritten: number }>;
 
 const ownRequire = createRequire(import.meta.url);
+const { EAGAIN, EWOULDBLOCK, EINTR } = osConstants.errno;
 
-const fsReadNow: FsRead = (fd, buffer, offset, length, position) => {
+/**
+ * What unixRead/unixWrite look at (`code`) before they wait for the poller. A plain object, not an
+ * Error: it never leaves them, and building an Error per EAGAIN is the cost this file avoids.
+ */
+const WOULD_BLOCK = Object.freeze({ code: 'EAGAIN' });
+
+/** A failed call as Node reports it (negative `errno`, `code`, `syscall`): unixRead tells disconnects by `code`. */
+function failure(errno: number, syscall: string): Promise<never> {
+  if (errno === EAGAIN || errno === EWOULDBLOCK || errno === EINTR) return Promise.reject(WOULD_BLOCK);
+  const code = getSystemErrorName(-errno);
+  return Promise.reject(Object.assign(new Error(`${syscall} failed: ${code}`), { code, errno: -errno, syscall }));
+}
+
+const fsReadNode: FsRead = (fd, buffer, offset, length, position) => {
   try {
     return Promise.resolve({ bytesRead: readSync(fd, buffer, offset, length, position) });
   } catch (error) {
@@ -32,13 +51,40 @@ const fsReadNow: FsRead = (fd, buffer, offset, length, position) => {
   }
 };
 
-const fsWriteNow: FsWrite = (fd, buffer, offset, length) => {
+const fsWriteNode: FsWrite = (fd, buffer, offset, length) => {
   try {
     return Promise.resolve({ bytesWritten: writeSync(fd, buffer, offset, length) });
   } catch (error) {
     return Promise.reject(error);
   }
 };
+
+function fsReadLibc(io: FdIo): FsRead {
+  return (fd, buffer, offset, length) => {
+    const n = io.read(fd, buffer.subarray(offset, offset + length));
+    return n < 0 ? failure(-n, 'read') : Promise.resolve({ bytesRead: n });
+  };
+}
+
+/**
+ * A short write means the fd is full: unixWrite then calls again at once for the rest, which
+ * can only meet EAGAIN. That call is answered EAGAIN without the syscall; unixWrite waits for
+ * the poller's writable, and the next call writes.
+ */
+function fsWriteLibc(io: FdIo): FsWrite {
+  let short: { fd: number; buffer: Buffer; end: number } | null = null;
+  return (fd, buffer, offset, length) => {
+    if (short && short.fd === fd && short.buffer === buffer && short.end === offset) {
+      short = null;
+      return Promise.reject(WOULD_BLOCK);
+    }
+    short = null;
+    const n = io.write(fd, buffer.subarray(offset, offset + length));
+    if (n < 0) return failure(-n, 'write');
+    if (n < length) short = { fd, buffer, end: offset + n };
+    return Promise.resolve({ bytesWritten: n });
+  };
+}
 
 /**
  * Makes serialport's Linux/macOS binding read and write without the thread pool (idempotent).
@@ -78,6 +124,9 @@ function patchBinding(require: NodeRequire): void {
   if (typeof unixRead !== 'function' || typeof unixWrite !== 'function') return;
   if (typeof Binding.prototype.read !== 'function' || typeof Binding.prototype.write !== 'function') return;
   const proto = Binding.prototype;
+  const io = libcFdIo();
+  const fsReadNow = io ? fsReadLibc(io) : fsReadNode;
+  const fsWriteNow = io ? fsWriteLibc(io) : fsWriteNode;
   const read = proto.read;
   const write = proto.write;
   proto.read = function (this: UnixBinding, buffer, offset, length) {
