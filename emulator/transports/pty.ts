@@ -25,6 +25,7 @@ import {
   pollFd,
   sysError,
 } from './pty-native.js';
+import { PtyOutbox } from './pty-outbox.js';
 
 /** One large read per syscall while data flows. */
 const READ_SIZE = 64 * 1024;
@@ -72,9 +73,8 @@ class PtyPort {
   #uartFull = false;
   /** The last write met EAGAIN: wait for the host to drain (writable) before writing again. */
   #writeBlocked = false;
-  #queue: Buffer[] = [];
-  #queued = 0;
-  #flushImmediate: NodeJS.Immediate | undefined;
+  readonly #outbox = new PtyOutbox(WRITE_SIZE);
+  #flushQueued = false;
 
   constructor(fd: number, path: string, uart: Duplex, events: AttachEvents) {
     this.#fd = fd;
@@ -94,7 +94,6 @@ class PtyPort {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
-    clearImmediate(this.#flushImmediate);
     this.#poller?.close();
     this.#uart.off('drain', this.#onUartDrain);
     if (this.attached) this.#hangup();
@@ -109,7 +108,7 @@ class PtyPort {
   #rearm(): void {
     if (this.#closed) return;
     const wantRead = !this.#uartFull;
-    const wantWrite = this.#writeBlocked && this.#queue.length > 0;
+    const wantWrite = this.#writeBlocked && this.#outbox.size > 0;
     if (this.#poller && this.attached) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -178,30 +177,35 @@ class PtyPort {
 
   /** No host any more: what was queued for it is dropped, like bytes on a line nobody listens to. */
   #hangup(): void {
-    this.#queue = [];
-    this.#queued = 0;
+    this.#outbox.clear();
     this.#writeBlocked = false;
     this.#out.detach();
     this.#events.onDetach?.(this.#path);
   }
 
-  /** UART → host: queue, write once the event-loop turn is over so its chunks share one syscall. */
+  /**
+   * UART → host: queue, write on a microtask so the chunks of one delivery share one syscall. The
+   * emulator's line (uart-line.ts) already hands over a turn's output in one synchronous burst on
+   * its own setImmediate; a second setImmediate here cost every answer a further loop iteration.
+   */
   readonly #enqueue = (chunk: Buffer): boolean => {
-    this.#queue.push(chunk);
-    this.#queued += chunk.length;
-    if (!this.#writeBlocked && !this.#flushImmediate) this.#flushImmediate = setImmediate(this.#onFlush);
-    return this.#queued < QUEUE_HIGH;
+    this.#outbox.push(chunk);
+    if (!this.#writeBlocked && !this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#onFlush);
+    }
+    return this.#outbox.size < QUEUE_HIGH;
   };
 
   readonly #onFlush = (): void => {
-    this.#flushImmediate = undefined;
+    this.#flushQueued = false;
     if (this.#closed || this.#writeBlocked) return;
     this.#flush();
     this.#rearm();
   };
 
   #flush(): void {
-    while (this.#queue.length > 0 && !this.#closed && this.attached) {
+    while (this.#outbox.size > 0 && !this.#closed && this.attached) {
       const result = this.#writeOnce();
       if (result === 'hangup') {
         this.#hangup();
@@ -212,35 +216,16 @@ class PtyPort {
         break;
       }
     }
-    if (this.#queued < QUEUE_HIGH / 2) this.#out.resume();
+    if (this.#outbox.size < QUEUE_HIGH / 2) this.#out.resume();
   }
 
   /** One write; a short one means the pty is full, so it reports 'again' without a second (EAGAIN) call. */
   #writeOnce(): ReadResult {
-    const head = this.#head();
-    const n = this.#io.write(this.#fd, head);
+    const run = this.#outbox.next();
+    const n = this.#io.write(this.#fd, run);
     if (n < 0) return classify(n, 'write');
-    this.#queued -= n;
-    if (n >= head.length) {
-      this.#queue.shift();
-      return 'data';
-    }
-    this.#queue[0] = head.subarray(n);
-    return 'again';
-  }
-
-  /** The next bytes to write: several small queued chunks are merged (one copy per chunk, not per byte). */
-  #head(): Buffer {
-    const q = this.#queue;
-    let count = 0;
-    let total = 0;
-    for (const chunk of q) {
-      if (count > 0 && total + chunk.length > WRITE_SIZE) break;
-      total += chunk.length;
-      count++;
-    }
-    if (count > 1) q.splice(0, count, Buffer.concat(q.slice(0, count), total));
-    return q[0]!;
+    this.#outbox.consumed(n);
+    return n >= run.length ? 'data' : 'again';
   }
 }
 
