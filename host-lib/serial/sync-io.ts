@@ -38,7 +38,7 @@ const WOULD_BLOCK = Object.freeze({ code: 'EAGAIN' });
 
 /** A failed call as Node reports it (negative `errno`, `code`, `syscall`): unixRead tells disconnects by `code`. */
 function failure(errno: number, syscall: string): Promise<never> {
-  if (errno === EAGAIN || errno === EWOULDBLOCK || errno === EINTR) return Promise.reject(WOULD_BLOCK);
+  if (wouldBlock(errno)) return Promise.reject(WOULD_BLOCK);
   const code = getSystemErrorName(-errno);
   return Promise.reject(Object.assign(new Error(`${syscall} failed: ${code}`), { code, errno: -errno, syscall }));
 }
@@ -59,10 +59,39 @@ const fsWriteNode: FsWrite = (fd, buffer, offset, length) => {
   }
 };
 
+/** Reads per call at most: a flooding port still yields to the rest of the event loop. */
+const READS_PER_CALL = 16;
+
+const wouldBlock = (errno: number): boolean => errno === EAGAIN || errno === EWOULDBLOCK || errno === EINTR;
+
+/**
+ * Reads until the fd is empty (or the buffer full) before answering: a pty hands over at most
+ * ~2-4 KiB per read, and each answer costs the stream a push, a 'data' pass through the decoder
+ * and a nextTick before it asks again. A call that ended on EAGAIN makes the next one answer
+ * EAGAIN without the syscall (the binding then waits for the poller, which reports at once if
+ * bytes came meanwhile).
+ */
 function fsReadLibc(io: FdIo): FsRead {
+  let drained = -1;
   return (fd, buffer, offset, length) => {
-    const n = io.read(fd, buffer.subarray(offset, offset + length));
-    return n < 0 ? failure(-n, 'read') : Promise.resolve({ bytesRead: n });
+    if (drained === fd) {
+      drained = -1;
+      return Promise.reject(WOULD_BLOCK);
+    }
+    drained = -1;
+    let got = 0;
+    for (let i = 0; i < READS_PER_CALL && got < length; i++) {
+      const n = io.read(fd, buffer.subarray(offset + got, offset + length));
+      if (n > 0) {
+        got += n;
+        continue;
+      }
+      if (got === 0) return n === 0 ? Promise.resolve({ bytesRead: 0 }) : failure(-n, 'read');
+      // Bytes first; an error other than EAGAIN is met again by the next call.
+      if (n < 0 && wouldBlock(-n)) drained = fd;
+      break;
+    }
+    return Promise.resolve({ bytesRead: got });
   };
 }
 
