@@ -71,7 +71,7 @@ const wouldBlock = (errno: number): boolean => errno === EAGAIN || errno === EWO
  * EAGAIN without the syscall (the binding then waits for the poller, which reports at once if
  * bytes came meanwhile).
  */
-function fsReadLibc(io: FdIo): FsRead {
+export function fsReadLibc(io: FdIo): FsRead {
   let drained = -1;
   return (fd, buffer, offset, length) => {
     if (drained === fd) {
@@ -100,7 +100,7 @@ function fsReadLibc(io: FdIo): FsRead {
  * can only meet EAGAIN. That call is answered EAGAIN without the syscall; unixWrite waits for
  * the poller's writable, and the next call writes.
  */
-function fsWriteLibc(io: FdIo): FsWrite {
+export function fsWriteLibc(io: FdIo): FsWrite {
   let short: { fd: number; buffer: Buffer; end: number } | null = null;
   return (fd, buffer, offset, length) => {
     if (short && short.fd === fd && short.buffer === buffer && short.end === offset) {
