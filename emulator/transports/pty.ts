@@ -137,21 +137,30 @@ class PtyPort {
     this.#rearm();
   };
 
-  /** Host → UART: read until EAGAIN/EIO, at most READS_PER_TURN times (the next wake goes on). */
+  /**
+   * Host → UART: read until EAGAIN/EIO (at most READS_PER_TURN reads; the next wake goes on), then
+   * hand it all to the UART in one write: a pty gives ~2-4 KiB per read, and each UART write is a
+   * pass through the device's stream and decoder.
+   */
   #readSome(): void {
-    for (let i = 0; i < READS_PER_TURN && !this.#closed && !this.#uartFull; i++) {
-      const result = this.#readOnce();
-      if (result === 'data') continue;
-      if (result === 'hangup' && this.attached) this.#hangup();
-      if (result === 'again' && !this.attached) this.#attach();
-      return;
+    let got = 0;
+    let end = 0; // 0 = stopped with data still flowing; else the read's -errno, or 1 for a 0-byte read
+    for (let i = 0; i < READS_PER_TURN && got < READ_SIZE; i++) {
+      const n = this.#io.read(this.#fd, this.#readBuf.subarray(got));
+      if (n <= 0) {
+        end = n === 0 ? 1 : n;
+        break;
+      }
+      got += n;
     }
+    if (got > 0) this.#deliver(got);
+    if (end === 0 || this.#closed) return;
+    const result = end === 1 ? 'again' : classify(end, 'read');
+    if (result === 'hangup' && this.attached) this.#hangup();
+    if (result === 'again' && !this.attached) this.#attach();
   }
 
-  #readOnce(): ReadResult {
-    const n = this.#io.read(this.#fd, this.#readBuf);
-    if (n < 0) return classify(n, 'read');
-    if (n === 0) return 'again';
+  #deliver(n: number): void {
     if (!this.attached) this.#attach();
     this.#idleMs = IDLE_MIN_MS;
     // Copy: the read buffer is reused, the UART may keep the chunk.
@@ -159,7 +168,6 @@ class PtyPort {
       this.#uartFull = true;
       this.#uart.once('drain', this.#onUartDrain);
     }
-    return 'data';
   }
 
   readonly #onUartDrain = (): void => {
