@@ -21,11 +21,14 @@ interface BindingProto {
   __netcoprocSyncIo?: boolean;
 }
 interface UnixBinding {
+  fd: number | null;
   isOpen: boolean;
   writeOperation: Promise<void> | null;
 }
 type FsRead = (fd: number, b: Buffer, o: number, l: number, p: null) => Promise<{ bytesRead: number }>;
 type FsWrite = (fd: number, b: Buffer, o: number, l: number) => Promise<{ bytesWritten: number }>;
+/** The libc FsWrite, and the same call answered at once: bytes written, or -errno. */
+export type LibcWrite = FsWrite & { now(fd: number, b: Buffer, o: number, l: number): number };
 
 const ownRequire = createRequire(import.meta.url);
 const { EAGAIN, EWOULDBLOCK, EINTR } = osConstants.errno;
@@ -100,19 +103,23 @@ export function fsReadLibc(io: FdIo): FsRead {
  * can only meet EAGAIN. That call is answered EAGAIN without the syscall; unixWrite waits for
  * the poller's writable, and the next call writes.
  */
-export function fsWriteLibc(io: FdIo): FsWrite {
+export function fsWriteLibc(io: FdIo): LibcWrite {
   let short: { fd: number; buffer: Buffer; end: number } | null = null;
-  return (fd, buffer, offset, length) => {
+  const now = (fd: number, buffer: Buffer, offset: number, length: number): number => {
     if (short && short.fd === fd && short.buffer === buffer && short.end === offset) {
       short = null;
-      return Promise.reject(WOULD_BLOCK);
+      return -EAGAIN;
     }
     short = null;
     const n = io.write(fd, buffer.subarray(offset, offset + length));
-    if (n < 0) return failure(-n, 'write');
-    if (n < length) short = { fd, buffer, end: offset + n };
-    return Promise.resolve({ bytesWritten: n });
+    if (n >= 0 && n < length) short = { fd, buffer, end: offset + n };
+    return n;
   };
+  const fsWrite: FsWrite = (fd, buffer, offset, length) => {
+    const n = now(fd, buffer, offset, length);
+    return n < 0 ? failure(-n, 'write') : Promise.resolve({ bytesWritten: n });
+  };
+  return Object.assign(fsWrite, { now });
 }
 
 /**
@@ -130,6 +137,18 @@ export function syncSerialIo(): void {
   }
 }
 
+const WRITTEN = Promise.resolve();
+
+/** `write` whose first call answers EAGAIN without the syscall (the caller has just met it). */
+function afterEagain(write: FsWrite): FsWrite {
+  let first = true;
+  return (fd, buffer, offset, length) => {
+    if (!first) return write(fd, buffer, offset, length);
+    first = false;
+    return Promise.reject(WOULD_BLOCK);
+  };
+}
+
 function patchBinding(require: NodeRequire): void {
   const { unixRead } = require('@serialport/bindings-cpp/dist/unix-read.js') as {
     unixRead(o: {
@@ -141,7 +160,7 @@ function patchBinding(require: NodeRequire): void {
     }): Promise<unknown>;
   };
   const { unixWrite } = require('@serialport/bindings-cpp/dist/unix-write.js') as {
-    unixWrite(o: { binding: UnixBinding; buffer: Buffer; fsWriteAsync: FsWrite }): Promise<void>;
+    unixWrite(o: { binding: UnixBinding; buffer: Buffer; offset: number; fsWriteAsync: FsWrite }): Promise<void>;
   };
   const mod = require(
     process.platform === 'darwin'
@@ -155,7 +174,8 @@ function patchBinding(require: NodeRequire): void {
   const proto = Binding.prototype;
   const io = libcFdIo();
   const fsReadNow = io ? fsReadLibc(io) : fsReadNode;
-  const fsWriteNow = io ? fsWriteLibc(io) : fsWriteNode;
+  const libcWrite = io ? fsWriteLibc(io) : null;
+  const fsWriteNow = libcWrite ?? fsWriteNode;
   const read = proto.read;
   const write = proto.write;
   proto.read = function (this: UnixBinding, buffer, offset, length) {
@@ -166,8 +186,19 @@ function patchBinding(require: NodeRequire): void {
   };
   proto.write = function (this: UnixBinding, buffer) {
     if (!Buffer.isBuffer(buffer) || !this.isOpen || buffer.length === 0) return write.call(this, buffer);
+    let offset = 0;
+    let fsWriteAsync = fsWriteNow;
+    if (libcWrite && this.fd !== null) {
+      // Most writes complete at once: then no async frames and no writeOperation to wait on.
+      const n = libcWrite.now(this.fd, buffer, 0, buffer.length);
+      if (n === buffer.length) return WRITTEN;
+      // Short: unixWrite's call for the rest is answered EAGAIN (see fsWriteLibc) and it waits.
+      if (n > 0) offset = n;
+      else if (wouldBlock(-n)) fsWriteAsync = afterEagain(libcWrite);
+      // Any other error: unixWrite meets it again and reports it as it always has.
+    }
     this.writeOperation = (async () => {
-      await unixWrite({ binding: this, buffer, fsWriteAsync: fsWriteNow });
+      await unixWrite({ binding: this, buffer, offset, fsWriteAsync });
       this.writeOperation = null;
     })();
     return this.writeOperation;
