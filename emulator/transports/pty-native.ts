@@ -99,7 +99,7 @@ function setFlags(c: Libc, fd: number): void {
 /**
  * read(2)/write(2) on a non-blocking fd, returning the byte count or `-errno` instead of throwing:
  * Node's `readSync`/`writeSync` build an Error with a stack trace for every EAGAIN (~10 µs here,
- * measured), and a pty that flows meets EAGAIN on most wakes (docs/performance.md item 16).
+ * measured), and a pty that flows meets EAGAIN on most wakes (docs/performance.md item 20).
  */
 export interface FdIo {
   read(fd: number, buf: Uint8Array): number;

@@ -1,8 +1,9 @@
 /**
  * pty transport: the emulated UART appears as `/dev/pts/N`, for serialport, pyserial, picocom, minicom.
  *
- * The master fd is raw and non-blocking and is driven with synchronous `fs.readSync`/`fs.writeSync`
- * (they return at once with EAGAIN), because the stream APIs fail on a pty master:
+ * The master fd is raw and non-blocking and is driven with synchronous libc read/write (pty-native.ts
+ * `fdIo`: they return at once, EAGAIN as -errno rather than a thrown Error, which Node's
+ * readSync/writeSync build with a stack every time), because the stream APIs fail on a pty master:
  * - a tty.ReadStream closes the master on the first EIO (last host closed), and the path vanishes;
  * - `master.write()` busy-spins on EAGAIN inside libuv and freezes the event loop.
  * While a host has the slave open, a libuv poll handle (pty-native.ts) wakes the loop when the master

@@ -5,7 +5,7 @@
  * most 4 KiB per read and takes ~12 KiB before a write is short, so each side reads until EAGAIN
  * and writes until EAGAIN several thousand times a second. Node's `readSync`/`writeSync` build an
  * Error with a stack trace for each (~10 µs measured here, against ~3 µs for the syscall through
- * koffi); see docs/performance.md item 16. koffi is required on first use (a native addon, loaded
+ * koffi); see docs/performance.md item 20. koffi is required on first use (a native addon, loaded
  * when the first serial port opens); null where it or libc cannot be loaded (the caller then keeps
  * Node's calls).
  */
