@@ -8,6 +8,7 @@ export * as constants from './constants.js';
 export { POLL_BITS } from './constants.js';
 export * from './errno.js';
 export * from './frame.js';
+export * from './line-rate.js';
 export * from './link.js';
 export * from './link-driver.js';
 export * from './opcodes.js';

@@ -1,15 +1,25 @@
 /**
- * The reliable link's model of a serial line of known speed (LinkOptions.lineBytesPerSecond): frames
- * leave one after another at that speed, so the sender knows when each left the line, how much of
- * its own is still queued below it, and how long an acknowledgement may wait behind the other end's
- * frames. Pure arithmetic with explicit time, like link.ts.
+ * The reliable link's model of its serial line (LinkOptions.lineBytesPerSecond / lineRate): frames
+ * leave one after another at the line's speed, so the sender knows when each left the line, how much
+ * of its own is still queued below it, and how long an acknowledgement may wait behind the other
+ * end's frames. The speed is the one the owner gave (a serial port's baud rate), or, where it gave
+ * none but asked to learn it (socket://), the fastest delivery measured from acknowledgements
+ * (line-rate.ts). Frames count as the bytes they take on the line: SLIP escaping doubles every
+ * END and ESC byte (16 KiB of 0xC0 are 32 KiB of line). Pure arithmetic with explicit time, like link.ts.
  *
  * ```ts
- * const line = new LineModel(11_520);          // 115200 baud, 8N1
+ * const line = new LineModel(new LineRate(115200), false);
  * const leaves = line.depart(1024, now);       // now + 91 ms on an idle line
- * line.queuedMs(now);                          // our bytes still ahead on the line, ms
+ * line.full(now, 1024);                       // more than a frame of ours still queued on the line?
  * ```
  */
+
+import { indexOfByte } from './bytes.js';
+import type { Message } from './frame.js';
+import { DeliveryMeter, LineRate } from './line-rate.js';
+import { SLIP_END, SLIP_ESC } from './slip.js';
+
+export type { LineRate };
 
 /** Header, CRC and END of a frame, roughly (an ACK frame is about this). */
 const FRAME_WIRE_BYTES = 16;
@@ -27,57 +37,164 @@ const QUEUE_MS = 30;
 const LATE_MS = 50;
 /** How far ahead of the model an acknowledgement may come on a paced line (pacer burst, timer ticks), ms. */
 export const LINE_SLACK_MS = 20;
+/**
+ * A learnt speed at least this fast is no serial line (in-process, TCP to an unpaced emulator):
+ * the model is off there, as for an unknown speed, bytes/s (10 Mbaud; UARTs stop near 5).
+ */
+export const FASTEST_MODELLED = 1_000_000;
+
+/** Payload bytes a message carries (DATA/SEND/... `data`). */
+export function payloadOf(msg: Message): number {
+  return payloadData(msg)?.length ?? 0;
+}
+
+function payloadData(msg: Message): Uint8Array | undefined {
+  return (msg as { body?: { data?: Uint8Array } }).body?.data;
+}
+
+/**
+ * Escapes counted per payload: a held frame is counted again for every request sent behind it
+ * (clearsAt), and again when it is sent and if it is resent.
+ */
+const escapeCounts = new WeakMap<Uint8Array, number>();
+
+function escapesOf(data: Uint8Array): number {
+  let n = escapeCounts.get(data);
+  if (n === undefined) {
+    n = escapedBytes(data);
+    escapeCounts.set(data, n);
+  }
+  return n;
+}
+
+/** How many bytes of `data` SLIP escapes (END and ESC each take two on the line). */
+export function escapedBytes(data: Uint8Array): number {
+  let n = 0;
+  for (let i = indexOfByte(data, SLIP_END); i !== -1; i = indexOfByte(data, SLIP_END, i + 1)) n++;
+  for (let i = indexOfByte(data, SLIP_ESC); i !== -1; i = indexOfByte(data, SLIP_ESC, i + 1)) n++;
+  return n;
+}
 
 export class LineModel {
   /** When everything written so far has left the line. */
   private freeAt = 0;
-  private rate: number;
-  /** False once an acknowledgement proved the line faster than its stated speed (see pullBack). */
-  trusted: boolean;
+  /** A configured speed proved wrong: the line is faster (see pullBack). */
+  private disproved = false;
   /** Payload of the other end's recent frames (a decaying maximum), for floorMs. */
   private peerFrameBytes = 0;
+  /** Measures deliveries while the speed is being learnt. */
+  private readonly meter?: DeliveryMeter;
 
-  constructor(bytesPerSecond: number) {
-    this.rate = bytesPerSecond;
-    this.trusted = Number.isFinite(bytesPerSecond);
+  /** `learn`: with no configured speed, learn it from acknowledgements (else the model stays off). */
+  constructor(
+    private readonly rate: LineRate,
+    private readonly learn: boolean,
+  ) {
+    if (learn) this.meter = new DeliveryMeter(rate);
   }
 
-  /** The line's speed changed (the owner switched the baud rate); Infinity = not known. */
-  setRate(bytesPerSecond: number): void {
-    this.rate = bytesPerSecond;
-    this.trusted = Number.isFinite(bytesPerSecond);
+  /**
+   * The model for LinkOptions: the owner's `rate` (learning what it does not configure), else
+   * `bytesPerSecond` as configured (Infinity: not known, and not learnt).
+   */
+  static of(rate: LineRate | undefined, bytesPerSecond: number): LineModel {
+    if (rate) return new LineModel(rate, true);
+    return new LineModel(new LineRate(Number.isFinite(bytesPerSecond) ? bytesPerSecond * 10 : undefined), false);
   }
 
-  /** Puts a frame with `payload` bytes on the line; returns when its last byte leaves. */
-  depart(payload: number, now: number): number {
-    this.freeAt = Math.max(now, this.freeAt) + ((payload + FRAME_WIRE_BYTES) * 1000) / this.rate;
+  /** The line's speed changed (the owner switched the baud rate). */
+  setBaud(baudRate: number): void {
+    this.rate.setBaud(baudRate);
+    this.disproved = false;
+  }
+
+  /**
+   * The model is used: a configured speed no acknowledgement disproved, or a learnt one slow enough
+   * to be a serial line. A learnt speed is never faster than the line (line-rate.ts), so it can only
+   * make the model wait longer than the line does, never time out sooner.
+   */
+  get trusted(): boolean {
+    if (this.rate.configured) return !this.disproved;
+    return this.learning && this.rate.measured > 0;
+  }
+
+  /** Still learning: the speed is unknown and nothing measured proved the line faster than a UART. */
+  private get learning(): boolean {
+    return this.learn && !this.rate.configured && this.rate.measured < FASTEST_MODELLED;
+  }
+
+  /** Line time counts (a configured speed is timed even when disproved: pullBack corrects it). */
+  private get timed(): boolean {
+    return this.rate.configured || this.trusted;
+  }
+
+  /**
+   * What a message's payload takes on the line, bytes: plus SLIP's escapes while the line is
+   * modelled or its speed learnt (elsewhere the scan would only cost).
+   */
+  bytesOf(msg: Message): number {
+    const data = payloadData(msg);
+    if (!data) return 0;
+    return this.trusted || this.learning ? data.length + escapesOf(data) : data.length;
+  }
+
+  /** Puts a frame with `bytes` of payload (as bytesOf counts it) on the line; returns when its last byte leaves. */
+  depart(bytes: number, now: number): number {
+    const ms = this.timed ? ((bytes + FRAME_WIRE_BYTES) * 1000) / this.rate.bytesPerSecond : 0;
+    this.freeAt = Math.max(now, this.freeAt) + ms;
     return this.freeAt;
   }
 
-  /** Line time of a frame with `payload` bytes, ms (0 while the speed is not known or not trusted). */
-  frameMs(payload: number): number {
-    return this.trusted ? ((payload + FRAME_WIRE_BYTES) * 1000) / this.rate : 0;
+  /**
+   * A numbered frame carrying `msg` goes on the line at `now` (`idle`: none of ours unacknowledged):
+   * its line bytes, its offset for `acked`, and when it leaves the line.
+   */
+  send(msg: Message, now: number, idle: boolean): { line: number; end: number; departAt: number } {
+    const line = this.bytesOf(msg);
+    const end = this.wrote(line, now, idle);
+    return { line, end, departAt: this.depart(line, now) };
+  }
+
+  /**
+   * A numbered frame of `bytes` was written at `now`; `idle` = none of ours was unacknowledged.
+   * Returns its offset for `acked` (0 when nothing is being learnt).
+   */
+  wrote(bytes: number, now: number, idle: boolean): number {
+    return this.meter && this.learning ? this.meter.wrote(bytes + FRAME_WIRE_BYTES, now, idle) : 0;
+  }
+
+  /** The frames up to the one `wrote` gave `end` are acknowledged: a delivery measured. */
+  acked(end: number, now: number): void {
+    if (end > 0 && this.learning) this.meter?.acked(end, now);
+  }
+
+  /** Line time of a frame with `bytes` of payload, ms (0 while the speed is not known or not trusted). */
+  frameMs(bytes: number): number {
+    return this.trusted ? ((bytes + FRAME_WIRE_BYTES) * 1000) / this.rate.bytesPerSecond : 0;
   }
 
   /** Payload that fits in `ms` of line with a frame's overhead (Infinity while not known or trusted). */
   bytesIn(ms: number): number {
-    return this.trusted ? Math.floor((this.rate * ms) / 1000) - FRAME_WIRE_BYTES : Number.POSITIVE_INFINITY;
+    return this.trusted
+      ? Math.floor((this.rate.bytesPerSecond * ms) / 1000) - FRAME_WIRE_BYTES
+      : Number.POSITIVE_INFINITY;
   }
 
   /**
    * An acknowledgement came `ms` before the model had the frame leave: the line is faster than
-   * stated (a pty ignores baud). The model moves back by that much (the caller moves its frames'
-   * departures too), so a wrong speed never puts timeouts far in the future (an unpaced 32 MiB
-   * upload would end 6 minutes ahead); beyond a paced line's slack, the speed is dropped.
+   * modelled. The model moves back by that much (the caller moves its frames' departures too), so a
+   * wrong speed never puts timeouts far in the future (an unpaced 32 MiB upload would end 6 minutes
+   * ahead). A configured speed beyond a paced line's slack is dropped (a pty ignores baud); a learnt
+   * one is only a lower bound, and the same acknowledgement measures the faster line.
    */
   pullBack(ms: number): void {
     this.freeAt -= ms;
-    if (ms > LINE_SLACK_MS) this.trusted = false;
+    if (ms > LINE_SLACK_MS && this.rate.configured) this.disproved = true;
   }
 
-  /** A numbered frame with `payload` bytes arrived from the other end. */
-  peerFrame(payload: number): void {
-    this.peerFrameBytes = Math.max(payload, this.peerFrameBytes * 0.99);
+  /** A numbered frame with `bytes` of payload (as bytesOf counts it) arrived from the other end. */
+  peerFrame(bytes: number): void {
+    this.peerFrameBytes = Math.max(bytes, this.peerFrameBytes * 0.99);
   }
 
   /**
@@ -92,6 +209,19 @@ export class LineModel {
   /** When `full` turns false again (undefined: it never holds frames). */
   freesAt(payloadLimit: number): number | undefined {
     return this.trusted ? this.freeAt - Math.max(this.frameMs(payloadLimit), QUEUE_MS) : undefined;
+  }
+
+  /**
+   * When a frame sent last, behind the frames `held` back for the line, has left the line: the
+   * other end can answer it no sooner (and its answer may then wait floorMs behind that end's own
+   * frames). Behind 16 KiB of 0xC0 at 19200 (17 s of line) a SEND's answer cannot come sooner, so
+   * host-lib's rpc-client counts an answer's deadline from here. `now` while the line is not modelled.
+   */
+  clearsAt(now: number, held: readonly Message[]): number {
+    if (!this.trusted) return now;
+    let bytes = 0;
+    for (const m of held) bytes += this.bytesOf(m) + FRAME_WIRE_BYTES;
+    return Math.max(now, this.freeAt) + (bytes * 1000) / this.rate.bytesPerSecond;
   }
 
   /**

@@ -36,7 +36,21 @@ export class LinkDriver {
   /** The line's speed changed (bytes per second; Infinity = not known): see LinkOptions.lineBytesPerSecond. */
   setLineRate(bytesPerSecond: number): void {
     this.opts = { ...this.opts, lineBytesPerSecond: bytesPerSecond };
-    this.state?.setLineRate(bytesPerSecond);
+    this.state?.line.setBaud(bytesPerSecond * 10);
+  }
+
+  /**
+   * When the message sent last has left the line, ms epoch (now while off or the line unmodelled):
+   * the other end can answer it no sooner, and its answer may wait `answerWaitMs` more behind that
+   * end's frames (see LineModel.clearsAt, floorMs).
+   */
+  clearsAt(): number {
+    const now = Date.now();
+    return this.state ? this.state.line.clearsAt(now, this.state.queued) : now;
+  }
+
+  get answerWaitMs(): number {
+    return this.state ? this.state.line.floorMs(this.state.opts.ackDelayMs) : 0;
   }
 
   /** Back to pass-through; pending retransmissions are dropped. */

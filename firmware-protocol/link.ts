@@ -20,7 +20,7 @@
  */
 import type { LinkHeader, Message } from './frame.js';
 import { FrameSize, type FrameSizeSnapshot, ONE_WAY_FRAME_MS } from './frame-size.js';
-import { LINE_SLACK_MS, LineModel } from './line-model.js';
+import { LINE_SLACK_MS, LineModel, type LineRate, payloadOf } from './line-model.js';
 
 export interface LinkOptions {
   /** Most numbered frames unacknowledged at once. */
@@ -53,6 +53,14 @@ export interface LinkOptions {
    * (40-80 ms), and frames queued behind 16 KiB of others timed out or made srtt count the queue.
    */
   lineBytesPerSecond: number;
+  /**
+   * The line's speed as the owner knows or has measured it, kept across link restarts (replaces
+   * lineBytesPerSecond). With no baud rate configured in it the link learns the speed from its
+   * acknowledgements (line-rate.ts), as over socket://, where the host is never told it: without
+   * that, 8 KiB of 0xC0 echoed over a 19200 line behind socket:// took over 16 s for 8.5 s of
+   * line time (false timeouts), and requests timed out.
+   */
+  lineRate?: LineRate;
 }
 
 export const DEFAULT_LINK: LinkOptions = {
@@ -81,17 +89,14 @@ export interface LinkStats {
 interface Outstanding {
   msg: Message;
   bytes: number;
+  /** What it takes on the line (payload with SLIP escapes, see LineModel.bytesOf), and its offset for LineModel.acked. */
+  line: number;
+  end: number;
   seq: number;
   /** When its last copy left the sender's hands, and when (by the line model) it left the line. */
   sentAt: number;
   departAt: number;
   retransmitted: boolean;
-}
-
-/** Payload bytes a message carries (what `maxBytes` counts). */
-function payloadOf(msg: Message): number {
-  const body = (msg as { body?: { data?: Uint8Array } }).body;
-  return body?.data?.length ?? 0;
 }
 
 /**
@@ -122,7 +127,8 @@ export class LinkState {
   private nextSeq = 0;
   private expected = 0;
   private readonly unacked: Outstanding[] = [];
-  private readonly queued: Message[] = [];
+  /** Messages held back (not numbered yet) for the window or the line; LinkDriver.clearsAt reads them. */
+  readonly queued: Message[] = [];
   private rtoAt: number | undefined;
   private ackAt: number | undefined;
   private retries = 0;
@@ -134,7 +140,8 @@ export class LinkState {
   private dead = false;
   /** The timeout and frame size before the first timeout of the oldest frame (see checkSpurious). */
   private beforeTimeout: { seq: number; rto: number; size: FrameSizeSnapshot; departAt: number } | undefined;
-  private readonly line: LineModel;
+  /** The model of the line below (LinkDriver asks it when a message clears the line). */
+  readonly line: LineModel;
   /** Frames received after a gap, by sequence number, until the gap is filled. */
   private readonly early = new Map<number, Message>();
   private lastAck = 0xffff;
@@ -161,7 +168,7 @@ export class LinkState {
   constructor(opts: Partial<LinkOptions> = {}) {
     this.opts = { ...DEFAULT_LINK, ...opts };
     this.rto = this.opts.initialRtoMs;
-    this.line = new LineModel(this.opts.lineBytesPerSecond);
+    this.line = LineModel.of(this.opts.lineRate, this.opts.lineBytesPerSecond);
   }
 
   /** The acknowledgement we give: the last sequence number received in order. */
@@ -219,8 +226,8 @@ export class LinkState {
     const bytes = payloadOf(msg);
     this.size.sent(bytes, now);
     this.unackedBytes += bytes;
-    const departAt = this.line.depart(bytes, now);
-    this.unacked.push({ msg, bytes, seq, sentAt: now, departAt, retransmitted: false });
+    const { line, end, departAt } = this.line.send(msg, now, this.unacked.length === 0);
+    this.unacked.push({ msg, bytes, line, end, seq, sentAt: now, departAt, retransmitted: false });
     this.stats.sent++;
     this.ackAt = undefined; // the ack rides on this frame
     if (this.rtoAt === undefined) this.rtoAt = departAt + this.timeoutMs();
@@ -257,11 +264,6 @@ export class LinkState {
     this.sampleRtt(Math.max(0, now - before.departAt));
   }
 
-  /** The line's speed changed (the owner switched the baud rate); Infinity = not known. */
-  setLineRate(bytesPerSecond: number): void {
-    this.line.setRate(bytesPerSecond);
-  }
-
   /**
    * Takes one received message. Its ack releases our frames; numbered frames are delivered in
    * order only: a duplicate is dropped, a frame after a gap is kept (within the window) until the
@@ -276,7 +278,7 @@ export class LinkState {
     this.size.capFor(now, this.line);
     const wire = this.onAck(link.ack, now, link.unnumbered && link.seq !== PLAIN_ACK_SEQ);
     if (link.unnumbered) return { deliver: [], wire };
-    this.line.peerFrame(payloadOf(msg));
+    this.line.peerFrame(this.line.bytesOf(msg));
     const ahead = (link.seq - this.expected) & 0xffff;
     if (ahead >= 0x8000) {
       // A duplicate: the sender's timer fired early (our ack was slow, or lost). Acknowledge
@@ -322,6 +324,7 @@ export class LinkState {
       if (clean && done.seq === ack && !done.retransmitted) this.sampleRtt(Math.max(0, now - done.departAt));
       // Growth stops at ONE_WAY_FRAME_MS of a line of known speed; capFor holds it lower in use.
       if (!done.retransmitted) this.size.acked(done.bytes, Math.min(65536, this.line.bytesIn(ONE_WAY_FRAME_MS)));
+      this.line.acked(done.end, now);
       progressed = true;
     }
     const wire: Message[] = [];
@@ -371,7 +374,7 @@ export class LinkState {
     const m = this.resendOne(now, lossLikely);
     const o = this.unacked[0] as Outstanding;
     if (o.bytes > DOUBLE_RESEND_BYTES || !lossLikely) return [m];
-    this.line.depart(o.bytes, now); // the second copy follows the first on the line
+    this.line.depart(o.line, now); // the second copy follows the first on the line
     return [m, m];
   }
 
@@ -380,7 +383,7 @@ export class LinkState {
     if (lossLikely) this.size.resent(o.bytes);
     o.retransmitted = true;
     o.sentAt = now;
-    o.departAt = this.line.depart(o.bytes, now);
+    o.departAt = this.line.depart(o.line, now);
     this.stats.retransmitted++;
     return { ...o.msg, link: this.header(o.seq) } as Message;
   }

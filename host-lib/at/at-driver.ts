@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { type at, constants as C, errno as E } from '../../firmware-protocol/index.js';
+import { type at, constants as C, errno as E, LineRate } from '../../firmware-protocol/index.js';
 import { isIpLiteral } from '../args.js';
 import type { AddrInfo, Driver, NetworkModule } from '../driver.js';
 import { OSError, osError } from '../errors.js';
@@ -21,7 +21,7 @@ import { AtConnections, dataTimeoutMs, LINKS } from './connections.js';
 import { DnsCache } from './dns-cache.js';
 import { EAI_NONAME } from './errno-map.js';
 import { IoPicker } from './io.js';
-import { LineRate } from './line-rate.js';
+import { sendSize } from './line-rate.js';
 import { applyUrc, LinkTable } from './links.js';
 import { AtLiveness } from './liveness.js';
 import { type AtCapabilities, configure, syncAt } from './startup.js';
@@ -87,7 +87,7 @@ export class AtDriver extends EventEmitter implements Driver {
     this.dns = new DnsCache(opts.dnsCacheMs ?? 30_000);
     this.io = new IoPicker(this.table, () => ({
       maxRead: opts.maxRead ?? 8192,
-      maxSend: this.lineRate.sendSize(this.capabilities?.maxSend ?? 2048),
+      maxSend: sendSize(this.lineRate, this.capabilities?.maxSend ?? 2048),
       timeoutMs: (name, bytes) => this.dataTimeoutMs(name, bytes),
     }));
     this.channel = new AtChannel(transport, {

@@ -4,14 +4,13 @@
  * AT+CIPSERVER, peers, closing — and the sockets themselves. The driver (at-driver.ts) owns the
  * module's lifecycle: start-up, URCs, reboots, the link to the board.
  */
-import { at, constants as C, errno as E } from '../../firmware-protocol/index.js';
+import { at, constants as C, errno as E, type LineRate } from '../../firmware-protocol/index.js';
 import type { SockAddr } from '../driver.js';
 import { OSError, osError } from '../errors.js';
 import { AtSocket, type AtSocketHost } from './at-socket.js';
 import type { AtChannel, AtCommand } from './channel.js';
 import { infoLines } from './command.js';
 import { connectTimedOut } from './errno-map.js';
-import type { LineRate } from './line-rate.js';
 import type { LinkEntry, LinkTable } from './links.js';
 import { configureSslLink, ensureRealTime } from './ssl.js';
 import type { AtCapabilities } from './startup.js';

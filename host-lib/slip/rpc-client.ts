@@ -47,6 +47,12 @@ interface Pending {
   /** When it fails with ETIMEDOUT (ms epoch), and the timeout it was given. */
   deadline: number;
   timeoutMs: number;
+  /**
+   * With the default timeout on a modelled line: when the request had left the line (the device
+   * could answer no sooner); the deadline is then counted from there plus how long the answer may
+   * wait behind the device's own frames, as that is known at the deadline (see answerDue).
+   */
+  from?: number;
 }
 
 export interface RpcClientOptions {
@@ -133,7 +139,14 @@ export class RpcClient {
         this.reliable.disable();
         const flags = this.opts.reliable === false ? 0 : FLAG_RELIABLE;
         this.writeRaw({ kind: 'request', seq, op, body, flags } as Message);
-      } else this.reliable.send({ kind: 'request', seq, op, body } as Message);
+        return;
+      }
+      this.reliable.send({ kind: 'request', seq, op, body } as Message);
+      // An explicit timeout is its caller's schedule (the keep-alive's PING, HELLO): from now.
+      const p = this.pending.get(seq);
+      if (timeout !== undefined || !p) return;
+      p.from = this.reliable.clearsAt();
+      p.deadline = Math.max(p.deadline, this.answerDue(p, p.from));
     });
   }
 
@@ -158,12 +171,24 @@ export class RpcClient {
     this.deadlineTimer = setTimeout(this.expire, Math.min(2 ** 31 - 1, Math.max(0, at - Date.now())));
   }
 
+  /**
+   * On a slow line a request may wait behind the frames before it, and its answer behind the device's
+   * (an echo's DATA): 16 KiB of 0xC0 at 19200 is 17 s of line each way, and counted from the request
+   * the last SENDs of a burst timed out although the device answered as soon as it could. So the
+   * deadline counts from when the request had left the line, plus the wait behind the device's frames
+   * as the link knows it now (they grew since: its DATA frames came later than the request).
+   */
+  private answerDue(p: Pending, from: number): number {
+    return from + this.reliable.answerWaitMs + p.timeoutMs;
+  }
+
   /** Fails the requests whose deadline passed; sets the timer for the next one. */
   private readonly expire = (): void => {
     this.deadlineTimer = undefined;
     const now = Date.now();
     let next = Number.POSITIVE_INFINITY;
     for (const [seq, p] of this.pending) {
+      if (p.deadline <= now && p.from !== undefined) p.deadline = Math.max(p.deadline, this.answerDue(p, p.from));
       if (p.deadline > now) next = Math.min(next, p.deadline);
       else {
         this.pending.delete(seq);

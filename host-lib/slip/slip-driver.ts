@@ -12,6 +12,7 @@ import {
   type ErrnoBase,
   type EventMsg,
   FRAME_OVERHEAD,
+  LineRate,
   PROTOCOL_VERSION,
   type RequestBody,
   type RequestOp,
@@ -41,7 +42,8 @@ export interface SlipDriverOptions {
   reliable?: boolean;
   /**
    * The line's speed when it is a UART (openDevice's `baudRate`): the reliable link then counts each
-   * frame's own line time into its timeout (a 1 KiB frame is 89 ms at 115200). Unset: not counted.
+   * frame's own line time into its timeout (a 1 KiB frame is 89 ms at 115200). Unset (socket://): the
+   * link learns it from how soon its frames are acknowledged (firmware-protocol/line-rate.ts).
    */
   baudRate?: number;
   /**
@@ -82,6 +84,8 @@ export class SlipDriver extends EventEmitter implements Driver {
   private acceptsRunning = 0;
   private info?: HelloInfo;
   private readonly keepalive: KeepAlive;
+  /** The line's speed: the port's baud rate, else learnt by the reliable link (kept across sessions). */
+  private readonly lineRate: LineRate;
   private recovering = false;
   /** Why the device was declared lost (no answer); every call fails at once until a HELLO succeeds. */
   private lost: string | null = null;
@@ -94,6 +98,7 @@ export class SlipDriver extends EventEmitter implements Driver {
     super();
     this.maxFrame = opts.maxFrame ?? 16384 + FRAME_OVERHEAD + 1;
     this.rxWindow = opts.rxWindow ?? 65536;
+    this.lineRate = new LineRate(opts.baudRate);
     this.rpc = new RpcClient(transport, {
       maxFrame: this.maxFrame,
       requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
@@ -101,7 +106,7 @@ export class SlipDriver extends EventEmitter implements Driver {
       // death (retries exhausted) reports a dead device sooner than this.
       reliableTimeoutMs: opts.requestTimeoutMs ?? 30_000,
       reliable: opts.reliable,
-      ...(opts.baudRate ? { link: { lineBytesPerSecond: opts.baudRate / 10 } } : {}),
+      link: { lineRate: this.lineRate },
       onEvent: (ev) => this.onEvent(ev),
       onBadFrame: (reason) => this.emit('bad-frame', reason),
       onClose: (err) => this.failSockets(E.ECONNRESET, `link closed: ${err?.message ?? ''}`),
@@ -232,6 +237,7 @@ export class SlipDriver extends EventEmitter implements Driver {
   /** UART_CONFIG: the device answers at the old speed, then switches. */
   async setLineSpeed(baudRate: number): Promise<void> {
     await this.call('UART_CONFIG', { baudRate, dataBits: 8, parity: 0, stopBits: 1 });
+    this.lineRate.setBaud(baudRate);
     this.rpc.reliable.setLineRate(baudRate / 10);
   }
 
