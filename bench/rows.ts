@@ -69,7 +69,11 @@ async function withDevice<T>(r: RowSpec, fn: (dev: Device) => Promise<T>): Promi
     emu = await spawnEmulator(emulatorArgs(r));
     locator = (r.transport === 'pty' ? emu.pty : emu.url) as string;
   }
-  const dev = (await openDevice(locator, { baudRate: r.baud ?? 921600, protocol: r.protocol })) as unknown as Device;
+  // A board that fails to open must not leave its emulator child behind (the bench would never exit).
+  const dev = (await openDevice(locator, { baudRate: r.baud ?? 921600, protocol: r.protocol }).catch(async (err) => {
+    await emu?.stop();
+    throw err;
+  })) as unknown as Device;
   try {
     return await fn(dev);
   } finally {
