@@ -28,9 +28,10 @@ export async function openDevice<O extends OpenDeviceOptions = Record<never, nev
   const profile = new URLSearchParams(locator.slice('emulator:'.length).replace(/^\?/, '')).get('profile');
   // `{ protocol: 'at' }` gets an emulator with the ESP-AT personality.
   const protocol = opts.emulator?.protocol ?? (opts.protocol === 'at' ? 'at' : undefined);
-  // TLS as in `netcoproc emulate`: the fixture PKI, made in the background while the board boots
-  // (https hosts and /flash/cert/ca.pem wait for it). `emulator: { pki: undefined }` leaves it out.
-  const pki = opts.emulator && 'pki' in opts.emulator ? opts.emulator.pki : generateFixturePki();
+  // TLS as in `netcoproc emulate`: the fixture PKI, made on first need (the first https connection
+  // or file request), never in the background where the first transfer would pay its CPU
+  // (docs/performance.md). `emulator: { pki: undefined }` leaves it out.
+  const pki = opts.emulator && 'pki' in opts.emulator ? opts.emulator.pki : () => generateFixturePki();
   const emu = createEmulator({
     ...opts.emulator,
     pki,

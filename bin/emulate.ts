@@ -20,10 +20,10 @@ import {
 } from '../emulator/faults/index.js';
 import { loadHostsFile } from '../emulator/network/hosts.js';
 import { joinNamedNetwork } from '../emulator/network/named.js';
+import { type NetworkPki, pkiOnDemand } from '../emulator/network/services/https.js';
 import { SlipPersonality } from '../emulator/slip/personality.js';
 import type { PortChange } from '../emulator/transports/rfc2217-session.js';
 import { listenTcp } from '../emulator/transports/tcp.js';
-import type { FixturePki } from '../fixtures/certs/index.js';
 import { Observation, type Verbosity } from './emulate-observe.js';
 
 export interface EmulateOptions {
@@ -220,30 +220,27 @@ async function openTransports(
 }
 
 /**
- * The virtual network's PKI, made afresh at every start, never stored, in the background while
- * the board boots (loading the X.509 library is most of its cost): https hosts and
- * /flash/cert/ca.pem wait for it. `startPki` is called once the transports listen: loading
- * @peculiar/x509 is synchronous CPU work that would otherwise delay the `listening` lines by a
- * few hundred milliseconds. The CA is written (--ca-out) after the `listening` lines, which
- * must come at once: `ca FILE` says when.
+ * The virtual network's PKI, made afresh at every start, never stored, and only on first need:
+ * the first https connection or /flash request (so the first TLS handshake includes its
+ * ~0.5 s of CPU), or at once after the `listening` lines when --ca-out asks for the CA (those
+ * lines must come at once: `ca FILE` says when it is written). Loading @peculiar/x509 is most of
+ * its cost, synchronous CPU work that stalled the first seconds of every session while it ran in
+ * the background (docs/performance.md).
  */
 function fixturePki(o: EmulateOptions): {
-  pki: Promise<FixturePki> | undefined;
-  startPki: () => void;
-  caWritten: Promise<void> | undefined;
+  pki: (() => Promise<NetworkPki>) | undefined;
+  writeCaOut: () => Promise<void> | undefined;
 } {
-  let startPki = (): void => undefined;
-  const pki =
-    o.network === 'virtual'
-      ? new Promise<void>((resolve) => {
-          startPki = resolve;
-        })
-          .then(() => import('../fixtures/certs/index.js'))
-          .then(({ generateFixturePki }) => generateFixturePki())
-      : undefined;
-  pki?.catch((err: Error) => process.stderr.write(`fixture PKI failed, https hosts will reset: ${err.message}\n`));
-  const caWritten = o.caOut && pki ? pki.then((p) => writeCa(o.caOut as string, p.ca)) : undefined;
-  return { pki, startPki, caWritten };
+  const make = (): Promise<NetworkPki> =>
+    import('../fixtures/certs/index.js')
+      .then(({ generateFixturePki }) => generateFixturePki())
+      .catch((err: Error) => {
+        process.stderr.write(`fixture PKI failed, https hosts will reset: ${err.message}\n`);
+        throw err;
+      });
+  const pki = o.network === 'virtual' ? pkiOnDemand(make) : undefined;
+  const writeCaOut = () => (o.caOut && pki ? pki().then((p) => writeCa(o.caOut as string, p.ca)) : undefined);
+  return { pki, writeCaOut };
 }
 
 /** The emulated board, its events reported through `seen` (logs, faults, UART changes, forwards). */
@@ -283,7 +280,7 @@ function createBoard(
 export async function startEmulator(o: EmulateOptions, print: (line: string) => void): Promise<RunningEmulator> {
   if (o.flash !== undefined) checkFlashDir(o.flash);
   const hosts = o.config ? loadHostsFile(o.config) : undefined;
-  const { pki, startPki, caWritten } = fixturePki(o);
+  const { pki, writeCaOut } = fixturePki(o);
   const netOpts = { mode: o.network, ...(hosts ? { hosts } : {}), pki };
   const seen = await Observation.open({ ...o, baud: o.baud });
   const log = seen.log;
@@ -321,10 +318,11 @@ export async function startEmulator(o: EmulateOptions, print: (line: string) => 
     await stop();
     throw err;
   }
-  setImmediate(() => startPki());
-  caWritten?.then(
-    () => say(`ca ${o.caOut}`),
-    (err: Error) => process.stderr.write(`--ca-out ${o.caOut}: ${err.message}\n`),
+  setImmediate(() =>
+    writeCaOut()?.then(
+      () => say(`ca ${o.caOut}`),
+      (err: Error) => process.stderr.write(`--ca-out ${o.caOut}: ${err.message}\n`),
+    ),
   );
   return {
     emulator,

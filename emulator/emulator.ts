@@ -19,7 +19,13 @@ import {
   resolveScenario,
 } from './faults/index.js';
 import { FileStore, type FileStoreOptions } from './files/index.js';
-import { type NetInterface, type PkiSource, VirtualNetwork, type VirtualNetworkOptions } from './network/index.js';
+import {
+  type NetInterface,
+  type PkiSource,
+  pkiOnDemand,
+  VirtualNetwork,
+  type VirtualNetworkOptions,
+} from './network/index.js';
 import { type EmulatorObserver, faultFanOut, observedNic, observedUart } from './observe/observer.js';
 import { getProfile, type Profile } from './profiles.js';
 import { makeRandom, type Random } from './random.js';
@@ -68,9 +74,10 @@ export interface EmulatorOptions {
   /** ESP-AT quirks to play (default: the scenario's `at.quirks`). */
   atQuirks?: AtQuirks;
   /**
-   * TLS material (e.g. the fixture PKI), or a promise of it that settles while the board boots:
-   * a new network serves its https hosts with it, and the board is pre-provisioned with its CA
-   * as `/flash/cert/ca.pem`. Without it https hosts refuse.
+   * TLS material (e.g. the fixture PKI), a promise of it, or a function that makes it on first
+   * need (the first https connection or file request; never for a board that uses neither): a new
+   * network serves its https hosts with it, and the board is pre-provisioned with its CA as
+   * `/flash/cert/ca.pem`. Without it https hosts refuse.
    */
   pki?: PkiSource;
   /** The board's file store: `{ dir }` keeps it in a directory of this machine; default in memory. */
@@ -116,7 +123,8 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
     opts.network instanceof VirtualNetwork
       ? opts.network
       : new VirtualNetwork({ ...opts.network, pki: opts.pki ?? opts.network?.pki });
-  const files = provision(new FileStore(opts.flash), opts.pki ?? network.pki);
+  // A network of our own made from opts.pki: its PKI (asked for once) is the one the file holds.
+  const files = provision(new FileStore(opts.flash), (ownNetwork ? network.pki : opts.pki) ?? network.pki);
   const random = makeRandom(opts.seed ?? scenario?.seed);
   const observers = opts.observers ?? [];
   const onFault = faultFanOut(opts.onFault, observers);
@@ -207,15 +215,15 @@ function createPersonality(opts: EmulatorOptions, p: PersonalityParts): SlipPers
 
 /**
  * The board ships with the network's CA as `/flash/cert/ca.pem` (ARCHITECTURE §4), so
- * CERT_REQUIRED works out of the box. The store queues the write at once, so the host's first
- * request already sees the file. Without a CA (generation failed) the file is simply absent.
+ * CERT_REQUIRED works out of the box. Its content is made before the store's first request, so
+ * that request already sees the file, and a board whose host never uses files or TLS never makes
+ * a PKI. Without a CA (generation failed) the file is simply absent.
  */
-function provision(files: FileStore, pki: PkiSource | undefined): FileStore {
-  if (pki) {
-    const ca = Promise.resolve(pki).then((p) => new TextEncoder().encode(p.ca));
-    files.provision('/flash/cert/ca.pem', ca).catch((err: Error) => {
-      process.emitWarning(`could not pre-provision /flash/cert/ca.pem: ${err.message}`);
-    });
+function provision(files: FileStore, source: PkiSource | undefined): FileStore {
+  if (source) {
+    const pki = pkiOnDemand(source);
+    // A failure leaves the file out with a warning, as the store says.
+    files.provisionOnDemand('/flash/cert/ca.pem', () => pki().then((p) => new TextEncoder().encode(p.ca)));
   }
   return files;
 }

@@ -52,6 +52,8 @@ export class FileStore {
   private index?: Map<string, number>;
   /** Operations run one at a time in arrival order: pipelined requests never interleave. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Files the board ships with whose content is made on the first request (provisionOnDemand). */
+  private onDemand: { path: FlashPath; make: () => PromiseLike<Uint8Array> }[] = [];
 
   constructor(opts: FileStoreOptions = {}) {
     this.quota = opts.quota ?? FILE_STORE_DEFAULTS.quota;
@@ -63,6 +65,7 @@ export class FileStore {
     const next = this.queue.then(async () => {
       try {
         this.index ??= usable(await this.backing.scan());
+        if (this.onDemand.length > 0) await this.shipOnDemand(this.index);
         return await op(this.index);
       } catch (err) {
         throw toDeviceError(err);
@@ -116,6 +119,33 @@ export class FileStore {
       await this.backing.write(p.key, bytes, 0, true);
       index.set(p.key, bytes.length);
     });
+  }
+
+  /**
+   * A file the board ships with whose content is made only when needed: before the first request
+   * of any kind (every request can see it, in a listing, a stat or the quota), never if none comes.
+   * If `make` fails the file is absent (with a process warning) and the request runs.
+   *
+   * @example store.provisionOnDemand('/flash/cert/ca.pem', () => pki().then((p) => utf8(p.ca)));
+   */
+  provisionOnDemand(path: string, make: () => PromiseLike<Uint8Array>): void {
+    this.onDemand.push({ path: parseFlashPath(path), make });
+  }
+
+  private async shipOnDemand(index: Map<string, number>): Promise<void> {
+    const due = this.onDemand;
+    this.onDemand = [];
+    for (const { path, make } of due) {
+      // A file that cannot be shipped is absent; the request that brought it on still runs.
+      try {
+        const bytes = await make();
+        checkFileSlot(index, path);
+        await this.backing.write(path.key, bytes, 0, true);
+        index.set(path.key, bytes.length);
+      } catch (err) {
+        process.emitWarning(`could not pre-provision ${path.path}: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Up to `length` bytes from `offset`; fewer (or none) at the end. ENOENT, EISDIR. */

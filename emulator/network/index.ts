@@ -23,7 +23,14 @@ export { joinNamedNetwork, type NamedNetwork, namedNetworkPath } from './named.j
 export { abortedError, NetError, type NetErrorCode, toNetError } from './net-error.js';
 export { tcpEcho, udpEcho } from './services/echo.js';
 export { httpService } from './services/http.js';
-export { httpsService, type NetworkPki, type PkiSource, type TlsIdentity } from './services/https.js';
+export {
+  httpsService,
+  type NetworkPki,
+  PKI_DEADLINE_MS,
+  type PkiSource,
+  pkiOnDemand,
+  type TlsIdentity,
+} from './services/https.js';
 export type { TcpConnectionInfo, TcpService, UdpService, UdpSource } from './services/types.js';
 export { MAX_DATAGRAM, type UdpMessageHandler, type VirtualUdp } from './udp.js';
 export { VirtualNetwork, type VirtualNetworkOptions } from './virtual-network.js';

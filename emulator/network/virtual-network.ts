@@ -27,7 +27,7 @@ import { connectRealTcp } from './real-tcp.js';
 import { normalizeName, Router } from './routing.js';
 import { tcpEcho, udpEcho } from './services/echo.js';
 import { httpService } from './services/http.js';
-import { httpsService, type PkiSource } from './services/https.js';
+import { httpsService, type NetworkPki, type PkiSource, pkiOnDemand } from './services/https.js';
 import type { TcpService, UdpService } from './services/types.js';
 import { UdpNetwork, type VirtualUdp } from './udp.js';
 
@@ -41,7 +41,10 @@ export interface VirtualNetworkOptions {
   services?: { tcp?: Partial<Record<TcpServiceKind, TcpService>>; udp?: Partial<Record<UdpServiceKind, UdpService>> };
   /** Bytes buffered per direction of a virtual TCP connection (default 16 KiB). */
   highWaterMark?: number;
-  /** TLS material (or its promise): serves `https` hosts with these certificates. Without it they refuse. */
+  /**
+   * TLS material (or its promise, or a function that makes it on first need): serves `https`
+   * hosts with these certificates. Without it they refuse.
+   */
   pki?: PkiSource;
 }
 
@@ -59,8 +62,11 @@ export class VirtualNetwork implements NetworkCore {
   readonly hosts: HostsTable;
   /** The device's own virtual address, e.g. '10.77.0.2' (also reported in host mode). */
   readonly deviceIp: string;
-  /** The TLS material the network serves, if any (the board pre-provisions `pki.ca`). */
-  readonly pki: PkiSource | undefined;
+  /**
+   * The TLS material the network serves, if any (the board pre-provisions `pki.ca`): asked for
+   * on first need (the first https connection, the first file request), one set for all.
+   */
+  readonly pki: (() => Promise<NetworkPki>) | undefined;
   private readonly router: Router;
   private readonly tcpServices: Partial<Record<TcpServiceKind, TcpService>>;
   private readonly udp: UdpNetwork;
@@ -78,9 +84,9 @@ export class VirtualNetwork implements NetworkCore {
     this.hosts = opts.hosts === undefined ? defaultHostsTable() : parseHostsTable(opts.hosts, '(options.hosts)');
     this.deviceIp = this.hosts.device;
     this.router = new Router(this.hosts);
-    const https = opts.pki ? { https: httpsService(opts.pki) } : {};
+    this.pki = opts.pki && pkiOnDemand(opts.pki);
+    const https = this.pki ? { https: httpsService(this.pki) } : {};
     this.tcpServices = { echo: tcpEcho, http: httpService, ...https, ...opts.services?.tcp };
-    this.pki = opts.pki;
     this.udp = new UdpNetwork(this.mode, this.router, { echo: udpEcho, ...opts.services?.udp });
     this.highWaterMark = opts.highWaterMark;
   }

@@ -35,8 +35,41 @@ function serverOptions(id: TlsIdentity): tls.TlsOptions {
   return { cert: id.cert, key: id.key, ca: id.clientCa, requestCert: mutual, rejectUnauthorized: mutual };
 }
 
-/** TLS material, or a promise of it (made in the background while the board boots). */
-export type PkiSource = NetworkPki | PromiseLike<NetworkPki>;
+/**
+ * TLS material, a promise of it, or a function that makes it on first need (the fixture PKI:
+ * nothing is generated for a board that never uses TLS; docs/performance.md).
+ */
+export type PkiSource = NetworkPki | PromiseLike<NetworkPki> | (() => PromiseLike<NetworkPki>);
+
+/** How long whoever needs the TLS material waits for it to be made (~0.5 s of CPU, more under load). */
+export const PKI_DEADLINE_MS = 60_000;
+
+function withDeadline(made: PromiseLike<NetworkPki>): Promise<NetworkPki> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`TLS material not made within ${PKI_DEADLINE_MS} ms`)), PKI_DEADLINE_MS);
+    timer.unref();
+  });
+  return Promise.race([made, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One PKI for every consumer (https hosts, `/flash/cert/ca.pem`): the source asked for at most
+ * once, on the first call, with a deadline; its outcome (or failure) is kept.
+ *
+ * @example const pki = pkiOnDemand(() => generateFixturePki());  // nothing made yet
+ * await pki();                                                    // made now, same set ever after
+ */
+export function pkiOnDemand(source: PkiSource): () => Promise<NetworkPki> {
+  let made: Promise<NetworkPki> | undefined;
+  return () => {
+    if (!made) {
+      made = typeof source === 'function' ? withDeadline(source()) : Promise.resolve(source);
+      made.then(undefined, () => {}); // reported by whoever made the PKI; consumers reset or leave files out
+    }
+    return made;
+  };
+}
 
 function refuse(conn: Duplex, info: TcpConnectionInfo, why: string): void {
   conn.on('error', () => {});
@@ -47,14 +80,14 @@ function refuse(conn: Duplex, info: TcpConnectionInfo, why: string): void {
  * The `https` service: one tls.Server per virtual host and port, never listening; each virtual
  * connection is handed to it as a 'connection' (node:tls accepts any Duplex there). A host
  * without an identity in `pki.hosts` resets the connection, as a server with no certificate
- * for a name aborts the handshake. While a promised PKI is not ready yet, connections wait
- * (the client's hello stays buffered); if it fails, they are reset.
+ * for a name aborts the handshake. A PKI made on demand is asked for by the first connection;
+ * while it is not ready yet, connections wait (the client's hello stays buffered, the device's
+ * handshake deadline runs); if it fails, they are reset.
  *
  * @example new VirtualNetwork({ pki })  // registers httpsService(pki) for the 'https' kind
  */
 export function httpsService(source: PkiSource): TcpService {
-  const ready = Promise.resolve(source);
-  ready.then(undefined, () => {}); // a failure is reported by whoever made the PKI; here it resets connections
+  const ready = pkiOnDemand(source);
   const servers = new Map<string, tls.Server>();
   const serverFor = (pki: NetworkPki, info: TcpConnectionInfo): tls.Server | undefined => {
     const key = `${info.hostName}:${info.port}`;
@@ -79,7 +112,7 @@ export function httpsService(source: PkiSource): TcpService {
     // While the PKI is still being made nobody listens on conn: a reset then (the network
     // closing) must not become an uncaught error.
     conn.on('error', () => {});
-    ready.then(
+    ready().then(
       (pki) => serve(pki, conn, info),
       (err: Error) => refuse(conn, info, `no TLS material (${err.message})`),
     );
