@@ -93,8 +93,8 @@ function sizeFor(r: RowSpec, quick: boolean): number {
  * download (docs/performance.md "In-process per-frame costs", item 6): the first 16-32 MiB after a
  * process starts ran at a third to a fifth of the warm speed (V8 still optimizing ~300 functions,
  * ~0.4-0.8 s of CPU on this machine, and the malloc heap growing page by page), and an in-process
- * board's fixture PKI (made in the background on open, ~0.4-0.8 s of CPU, shared by the process)
- * was generated during the first transfer. Whichever scenario ran first paid for all of it: the
+ * board's fixture PKI (then made in the background on open, ~0.4-0.8 s of CPU, shared by the
+ * process; now only on first need, docs/performance.md item 21) was generated during the first transfer. Whichever scenario ran first paid for all of it: the
  * upload, which is why download read three times faster. Paced rows are bounded by the line.
  */
 async function warmUp(dev: Device, spec: RowSpec, sink: Awaited<ReturnType<typeof startSink>>, quick: boolean) {
