@@ -141,6 +141,30 @@ describe('FileStore in memory', () => {
     expect(text(await read)).toBe('CA');
   });
 
+  it('provisionOnDemand makes the file before the first request of any kind, once, never without one', async () => {
+    const store = new FileStore({ quota: 10 });
+    let made = 0;
+    store.provisionOnDemand('/flash/cert/ca.pem', async () => {
+      made += 1;
+      return bytes('CA-PEM');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(made).toBe(0);
+    // The first request is a write elsewhere: the quota already counts the shipped file.
+    expect(await errnoOf(store.write('/flash/x', new Uint8Array(5)))).toBe('ENOSPC');
+    expect(made).toBe(1);
+    expect(text(await store.read('/flash/cert/ca.pem'))).toBe('CA-PEM');
+    expect(made).toBe(1);
+  });
+
+  it('provisionOnDemand that fails leaves the file absent and the request runs', async () => {
+    const store = new FileStore();
+    store.provisionOnDemand('/flash/cert/ca.pem', () => Promise.reject(new Error('no PKI')));
+    const warned = new Promise<string>((resolve) => process.once('warning', (w) => resolve(w.message)));
+    expect(await store.list('/flash')).toEqual([]);
+    expect(await warned).toBe('could not pre-provision /flash/cert/ca.pem: no PKI');
+  });
+
   it('runs pipelined operations in arrival order', async () => {
     const store = new FileStore();
     const ops = [
