@@ -18,6 +18,7 @@
  * const { deliver, wire: acks } = link.receive(m, now); // in-order only; duplicates dropped
  * ```
  */
+import { OwedAck } from './ack-ride.js';
 import type { LinkHeader, Message } from './frame.js';
 import { FrameSize, type FrameSizeSnapshot, ONE_WAY_FRAME_MS } from './frame-size.js';
 import { LINE_SLACK_MS, LineModel, type LineRate, payloadOf } from './line-model.js';
@@ -151,6 +152,7 @@ export class LinkState {
   /** The recovery under way began at a timeout, not at a loss the receiver reported. */
   private recoveryByTimeout = false;
   private readonly size = new FrameSize();
+  private readonly owed: OwedAck;
   /** Largest payload worth putting in one frame now (see FrameSize), as of the last event. */
   get payloadLimit(): number {
     return this.size.limit;
@@ -169,6 +171,7 @@ export class LinkState {
     this.opts = { ...DEFAULT_LINK, ...opts };
     this.rto = this.opts.initialRtoMs;
     this.line = LineModel.of(this.opts.lineRate, this.opts.lineBytesPerSecond);
+    this.owed = new OwedAck(this.opts, this.line, this.size);
   }
 
   /** The acknowledgement we give: the last sequence number received in order. */
@@ -200,10 +203,10 @@ export class LinkState {
    * An acknowledgement we owe does not ride on a long frame: the other end reads it only once the
    * whole frame has arrived (89 ms for 1 KiB at 115200), and its timer, armed before our frames grew,
    * fired meanwhile (measured: the device's CONNECT response resent at the start of every upload).
+   * Except a short frame, after frames without payload (OwedAck, docs/performance.md item 22).
    */
   private transmitAcking(msg: Message, now: number): Message[] {
-    if (this.ackAt === undefined || this.line.frameMs(payloadOf(msg)) <= this.opts.ackDelayMs)
-      return [this.transmit(msg, now)];
+    if (this.ackAt === undefined || this.owed.rides(msg)) return [this.transmit(msg, now)];
     const ack = this.ackFrame(false, now);
     return [ack, this.transmit(msg, now)];
   }
@@ -229,7 +232,8 @@ export class LinkState {
     const { line, end, departAt } = this.line.send(msg, now, this.unacked.length === 0);
     this.unacked.push({ msg, bytes, line, end, seq, sentAt: now, departAt, retransmitted: false });
     this.stats.sent++;
-    this.ackAt = undefined; // the ack rides on this frame
+    this.ackAt = undefined; // the ack rides on this frame (and so does what OwedAck counts)
+    this.owed.sent(line);
     if (this.rtoAt === undefined) this.rtoAt = departAt + this.timeoutMs();
     return out;
   }
@@ -304,7 +308,7 @@ export class LinkState {
       this.expected = (this.expected + 1) & 0xffff;
     }
     this.stats.received += deliver.length;
-    if (this.ackAt === undefined) this.ackAt = now + this.opts.ackDelayMs;
+    this.ackAt = this.owed.dueAt(deliver, now, this.ackAt, this.queued[0], this.unacked.length);
     return { deliver, wire };
   }
 
