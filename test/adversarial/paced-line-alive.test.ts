@@ -39,6 +39,23 @@ const CASES = [
   { protocol: 'slip', via: 'socket', baud: 19200, size: 8 * 1024 },
 ] as const;
 
+/** Echoes `data` through echo.test:7 (send and read at once), asserts it came back intact with no `hang`, then closes `dev`. */
+async function echoesIntact(dev: Device, data: Buffer): Promise<void> {
+  const hangs: unknown[] = [];
+  dev.on('hang', (e: unknown) => hangs.push(e));
+  try {
+    const s = await dev.socket.socket();
+    s.settimeout(60);
+    await s.connect(['echo.test', 7]);
+    const [, back] = await Promise.all([s.sendall(data), s.read(data.length)]);
+    expect(Buffer.from(back as Uint8Array).equals(data)).toBe(true);
+    expect(hangs).toEqual([]);
+    await s.close();
+  } finally {
+    await dev.close();
+  }
+}
+
 describe.each(CASES)('$protocol via $via paced at $baud baud', ({ protocol, via, baud, size }) => {
   it(`a ${size / 1024} KiB echo completes intact and the board is never declared lost`, async () => {
     const where = via === 'socket' ? ['--listen', 'tcp://127.0.0.1:0'] : ['--pty'];
@@ -46,21 +63,9 @@ describe.each(CASES)('$protocol via $via paced at $baud baud', ({ protocol, via,
     const dev = (await (via === 'socket'
       ? openDevice(emu.url as string, { protocol })
       : openDevice(emu.pty as string, { protocol, baudRate: baud }))) as Device;
-    const hangs: unknown[] = [];
-    dev.on('hang', (e: unknown) => hangs.push(e));
-    try {
-      const s = await dev.socket.socket();
-      s.settimeout(60);
-      await s.connect(['echo.test', 7]);
-      const data = Buffer.alloc(size);
-      for (let i = 0; i < data.length; i++) data[i] = (i * 31 + 7) & 0xff;
-      const [, back] = await Promise.all([s.sendall(data), s.read(data.length)]);
-      expect(Buffer.from(back as Uint8Array).equals(data)).toBe(true);
-      expect(hangs).toEqual([]);
-      await s.close();
-    } finally {
-      await dev.close();
-    }
+    const data = Buffer.alloc(size);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + 7) & 0xff;
+    await echoesIntact(dev, data);
   }, 90_000);
 });
 
@@ -80,20 +85,7 @@ describe('SLIP via socket paced at 19200 baud, the speed unknown to the host', (
   it('a 6 KiB echo of 0xC0 (12 KiB of line each way) completes intact with a 4 s request deadline', async () => {
     emu = await spawnEmulator(['--listen', 'tcp://127.0.0.1:0', '--protocol', 'slip', '--baud', '19200']);
     const dev = await openDevice(emu.url as string, { protocol: 'slip', requestTimeoutMs: 4000 });
-    const hangs: unknown[] = [];
-    dev.on('hang', (e: unknown) => hangs.push(e));
-    try {
-      const s = await dev.socket.socket();
-      s.settimeout(60);
-      await s.connect(['echo.test', 7]);
-      const data = Buffer.alloc(6 * 1024, 0xc0);
-      const [, back] = await Promise.all([s.sendall(data), s.read(data.length)]);
-      expect(Buffer.from(back as Uint8Array).equals(data)).toBe(true);
-      expect(hangs).toEqual([]);
-      await s.close();
-    } finally {
-      await dev.close();
-    }
+    await echoesIntact(dev as Device, Buffer.alloc(6 * 1024, 0xc0));
   }, 60_000);
 
   /**
