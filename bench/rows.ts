@@ -4,7 +4,6 @@
  * `lineSeconds` of line time per direction, so 115200 and 921600 take the same time.
  */
 import { fileURLToPath } from 'node:url';
-import { generateFixturePki } from '../fixtures/certs/index.js';
 import type { Device } from '../host-lib/index.js';
 import { openDevice } from '../index.js';
 import { type SpawnedEmulator, spawnEmulator } from '../test/helpers/spawn-emulator.js';
@@ -93,13 +92,13 @@ function sizeFor(r: RowSpec, quick: boolean): number {
  * download (docs/performance.md "In-process per-frame costs", item 6): the first 16-32 MiB after a
  * process starts ran at a third to a fifth of the warm speed (V8 still optimizing ~300 functions,
  * ~0.4-0.8 s of CPU on this machine, and the malloc heap growing page by page), and an in-process
- * board's fixture PKI (then made in the background on open, ~0.4-0.8 s of CPU, shared by the
- * process; now only on first need, docs/performance.md item 21) was generated during the first transfer. Whichever scenario ran first paid for all of it: the
- * upload, which is why download read three times faster. Paced rows are bounded by the line.
+ * board's fixture PKI was then made in the background on open, during the first transfer (it is
+ * made on first need now, docs/performance.md item 21, and these rows never need it). Whichever
+ * scenario ran first paid for all of it: the upload, which is why download read three times
+ * faster. Paced rows are bounded by the line.
  */
 async function warmUp(dev: Device, spec: RowSpec, sink: Awaited<ReturnType<typeof startSink>>, quick: boolean) {
   if (spec.baud) return;
-  if (spec.transport === 'in-process') await generateFixturePki();
   const bytes = (quick ? 4 : 16) * MiB;
   await upload(dev, sink.port, sink.received, bytes);
   await download(dev, bytes);
