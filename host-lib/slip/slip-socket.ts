@@ -146,13 +146,9 @@ export class SlipSocket extends SocketCore {
     // A copy: the reliable link may queue or resend these frames after the caller reused its buffer.
     const taken = new Uint8Array(data);
     this.inflight += taken.length;
-    if (this.type !== C.SOCK_STREAM) {
-      for (let at = 0; at < taken.length; at += this.drv.sendChunk)
-        this.sendFrame(taken.subarray(at, Math.min(taken.length, at + this.drv.sendChunk)));
-      return;
-    }
     this.uncut.push(taken);
-    this.cutSends();
+    if (this.type === C.SOCK_STREAM) this.cutSends();
+    else this.cutAll();
   }
 
   /**
