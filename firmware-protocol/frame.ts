@@ -38,6 +38,12 @@ export interface LinkHeader {
   unnumbered: boolean;
 }
 
+/** Link sequence number `a` comes before `b` (16-bit serial-number arithmetic, SPEC §7). */
+export function seqBefore(a: number, b: number): boolean {
+  const d = (a - b) & 0xffff;
+  return d !== 0 && d >= 0x8000;
+}
+
 export const KIND = { request: 0, response: 1, event: 2 } as const;
 export type Kind = keyof typeof KIND;
 const kindName: Kind[] = ['request', 'response', 'event'];

@@ -27,10 +27,14 @@ export class LinkDriver {
     return this.state ? this.state.room : Number.POSITIVE_INFINITY;
   }
 
+  /** Called for each message whose frame the other end acknowledged: it has it (see LinkState.onAcked). */
+  onAcked?: (msg: Message, now: number) => void;
+
   /** Starts numbering from 0 (both ends do so right after the granting HELLO response). */
   enable(): void {
     this.stop();
     this.state = new LinkState(this.opts);
+    if (this.onAcked) this.state.onAcked = this.onAcked;
   }
 
   /** The line's speed changed (bytes per second; Infinity = not known): see LinkOptions.lineBytesPerSecond. */
@@ -47,6 +51,11 @@ export class LinkDriver {
   clearsAt(): number {
     const now = Date.now();
     return this.state ? this.state.line.clearsAt(now, this.state.queued) : now;
+  }
+
+  /** The link still has `msg` to deliver (held back, or unacknowledged): the other end may not have it yet. */
+  holds(msg: Message): boolean {
+    return this.state?.holds(msg) ?? false;
   }
 
   get answerWaitMs(): number {

@@ -19,7 +19,7 @@
  * ```
  */
 import { OwedAck } from './ack-ride.js';
-import type { LinkHeader, Message } from './frame.js';
+import { seqBefore as before, type LinkHeader, type Message } from './frame.js';
 import { FrameSize, type FrameSizeSnapshot, ONE_WAY_FRAME_MS } from './frame-size.js';
 import { LINE_SLACK_MS, LineModel, type LineRate, payloadOf } from './line-model.js';
 
@@ -117,12 +117,6 @@ function strip(msg: Message): Message {
   return plain as Message;
 }
 
-/** a is before b in 16-bit sequence space. */
-function before(a: number, b: number): boolean {
-  const d = (a - b) & 0xffff;
-  return d !== 0 && d >= 0x8000;
-}
-
 export class LinkState {
   readonly opts: LinkOptions;
   private nextSeq = 0;
@@ -152,6 +146,8 @@ export class LinkState {
   /** The recovery under way began at a timeout, not at a loss the receiver reported. */
   private recoveryByTimeout = false;
   private readonly size = new FrameSize();
+  /** Each message whose frame the other end acknowledged (it has it), in order. */
+  onAcked?: (msg: Message, now: number) => void;
   private readonly owed: OwedAck;
   /** Largest payload worth putting in one frame now (see FrameSize), as of the last event. */
   get payloadLimit(): number {
@@ -321,6 +317,7 @@ export class LinkState {
     while (this.unacked.length > 0 && !before(ack, (this.unacked[0] as Outstanding).seq)) {
       const done = this.unacked.shift() as Outstanding;
       this.unackedBytes -= done.bytes;
+      this.onAcked?.(done.msg, now);
       // A resent frame's acknowledgement may be for the first copy: it says nothing of the line.
       if (done.departAt > now && !done.retransmitted) this.lineAhead(done.departAt - now);
       if (done.seq === this.beforeTimeout?.seq) this.checkSpurious(done, now);
@@ -484,6 +481,11 @@ export class LinkState {
     // ahead at 115200, so the size it learnt showed only 2.5 s later, 38 of a download's 43 frames).
     if (this.queued.length > 0 && this.line.trusted) return 0;
     return this.opts.window - this.unacked.length - this.queued.length;
+  }
+
+  /** `msg` is still ours: held back, or sent and not yet acknowledged. */
+  holds(msg: Message): boolean {
+    return this.queued.includes(msg) || this.unacked.some((o) => o.msg === msg);
   }
 
   /** Frames sent and not yet acknowledged, plus those waiting for the window. */

@@ -6,13 +6,7 @@
  * window's line time — measured: the lossy line at 921600 ran at 31 % goodput). New numbered
  * frames keep their order (reordering them would read as a loss at the receiver).
  */
-import type { Message } from '../../firmware-protocol/index.js';
-
-/** a is before b in 16-bit sequence space. */
-function before(a: number, b: number): boolean {
-  const d = (a - b) & 0xffff;
-  return d !== 0 && d >= 0x8000;
-}
+import { seqBefore as before, type Message } from '../../firmware-protocol/index.js';
 
 export class OutputQueue {
   private readonly urgent: Uint8Array[] = [];
