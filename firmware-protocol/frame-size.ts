@@ -73,9 +73,6 @@ export interface FrameSizeSnapshot {
   lossFree: boolean;
 }
 
-/** Payload a link's frames start at (see FrameSize.learnt), bytes. */
-export const FIRST_FRAME_BYTES = 1024;
-
 export class FrameSize {
   /**
    * Largest payload worth putting in one frame, as learnt from the line. On a noisy line a long frame is more likely
@@ -86,7 +83,7 @@ export class FrameSize {
    * fails more often than not, so its timeout backs off to seconds (measured: the lossy-line
    * scenario's download stalled 5 s on one such frame). 1 KiB frames cost 1.7 % of line rate.
    */
-  private learnt = FIRST_FRAME_BYTES;
+  private learnt = 1024;
   /**
    * Most payload the direction of traffic allows now (see capFor). It caps the size in use without changing what was learnt, and only the size in use is
    * tested: a frame held below the cap says nothing about larger ones.
@@ -116,7 +113,7 @@ export class FrameSize {
    * 150 ms is less; when this was only a ceiling on growth, 1 KiB was the floor there too).
    */
   capFor(now: number, line: { bytesIn(ms: number): number }): void {
-    this.cap = Math.max(FIRST_FRAME_BYTES, line.bytesIn(this.traffic.frameMs(now)));
+    this.cap = Math.max(1024, line.bytesIn(this.traffic.frameMs(now)));
   }
 
   /** Largest payload worth putting in one frame now. */

@@ -16,7 +16,6 @@
 
 import { indexOfByte } from './bytes.js';
 import type { Message } from './frame.js';
-import { FIRST_FRAME_BYTES } from './frame-size.js';
 import { DeliveryMeter, LineRate } from './line-rate.js';
 import { SLIP_END, SLIP_ESC } from './slip.js';
 
@@ -81,14 +80,8 @@ export class LineModel {
   private freeAt = 0;
   /** A configured speed proved wrong: the line is faster (see pullBack). */
   private disproved = false;
-  /**
-   * Payload of the other end's recent frames with their escapes (a decaying maximum), for floorMs.
-   * Before it sent any, what its first can be: the size frames start at, all of it escaped. A
-   * payload-less history said 16 bytes, and the first acknowledgement of an echo at 19200, riding
-   * behind the other end's first DATA (1 KiB of 0xC0: 1.07 s of line), came 1 s after the timeout
-   * of 0.1 s had resent 2 KiB.
-   */
-  private peerFrameBytes = 2 * FIRST_FRAME_BYTES;
+  /** Payload of the other end's recent frames (a decaying maximum), for floorMs. */
+  private peerFrameBytes = 0;
   /** Measures deliveries while the speed is being learnt. */
   private readonly meter?: DeliveryMeter;
 

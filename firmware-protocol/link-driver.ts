@@ -27,14 +27,14 @@ export class LinkDriver {
     return this.state ? this.state.room : Number.POSITIVE_INFINITY;
   }
 
-  /** Called for each message whose frame the other end acknowledged: it has it (see LinkState.onAcked). */
-  onAcked?: (msg: Message, now: number) => void;
+  /** Called when a message is numbered and sent for the first time (see LinkState.onSent). */
+  onSent?: (msg: Message, departAt: number) => void;
 
   /** Starts numbering from 0 (both ends do so right after the granting HELLO response). */
   enable(): void {
     this.stop();
     this.state = new LinkState(this.opts);
-    if (this.onAcked) this.state.onAcked = this.onAcked;
+    if (this.onSent) this.state.onSent = this.onSent;
   }
 
   /** The line's speed changed (bytes per second; Infinity = not known): see LinkOptions.lineBytesPerSecond. */
@@ -53,7 +53,7 @@ export class LinkDriver {
     return this.state ? this.state.line.clearsAt(now, this.state.queued) : now;
   }
 
-  /** The link still has `msg` to deliver (held back, or unacknowledged): the other end may not have it yet. */
+  /** The link holds `msg` back (for its window or the line): it has not been sent yet. */
   holds(msg: Message): boolean {
     return this.state?.holds(msg) ?? false;
   }

@@ -146,8 +146,8 @@ export class LinkState {
   /** The recovery under way began at a timeout, not at a loss the receiver reported. */
   private recoveryByTimeout = false;
   private readonly size = new FrameSize();
-  /** Each message whose frame the other end acknowledged (it has it), in order. */
-  onAcked?: (msg: Message, now: number) => void;
+  /** Each message numbered and sent for the first time, with when it leaves the line by the model. */
+  onSent?: (msg: Message, departAt: number) => void;
   private readonly owed: OwedAck;
   /** Largest payload worth putting in one frame now (see FrameSize), as of the last event. */
   get payloadLimit(): number {
@@ -231,6 +231,7 @@ export class LinkState {
     this.ackAt = undefined; // the ack rides on this frame (and so does what OwedAck counts)
     this.owed.sent(line);
     if (this.rtoAt === undefined) this.rtoAt = departAt + this.timeoutMs();
+    this.onSent?.(msg, departAt);
     return out;
   }
 
@@ -317,7 +318,6 @@ export class LinkState {
     while (this.unacked.length > 0 && !before(ack, (this.unacked[0] as Outstanding).seq)) {
       const done = this.unacked.shift() as Outstanding;
       this.unackedBytes -= done.bytes;
-      this.onAcked?.(done.msg, now);
       // A resent frame's acknowledgement may be for the first copy: it says nothing of the line.
       if (done.departAt > now && !done.retransmitted) this.lineAhead(done.departAt - now);
       if (done.seq === this.beforeTimeout?.seq) this.checkSpurious(done, now);
@@ -483,9 +483,9 @@ export class LinkState {
     return this.opts.window - this.unacked.length - this.queued.length;
   }
 
-  /** `msg` is still ours: held back, or sent and not yet acknowledged. */
+  /** `msg` is held back (for the window or the line): not numbered, not sent yet. */
   holds(msg: Message): boolean {
-    return this.queued.includes(msg) || this.unacked.some((o) => o.msg === msg);
+    return this.queued.includes(msg);
   }
 
   /** Frames sent and not yet acknowledged, plus those waiting for the window. */

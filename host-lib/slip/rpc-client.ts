@@ -48,13 +48,14 @@ interface Pending {
   deadline: number;
   timeoutMs: number;
   /**
-   * With the default timeout over the reliable link: when the request had left the line (the device
-   * could answer no sooner), then when its frame was acknowledged (the device had it by then); the
-   * deadline is counted from there plus how long the answer may wait behind the device's own
-   * frames, as that is known at the deadline (see answerDue).
+   * With the default timeout over the reliable link: when the request's frame left the line by the
+   * link's model (the device could answer no sooner): estimated when it is made (behind the frames
+   * held before it), then known when the link first sends it (see onSent). The deadline counts from
+   * there plus how long the answer may wait behind the device's own frames, as that is known at the
+   * deadline (see answerDue).
    */
   from?: number;
-  /** The request as given to the link (while the link holds it, the device may not have it). */
+  /** The request as given to the link (no answer is due while the link holds it back). */
   msg?: Message;
 }
 
@@ -119,7 +120,7 @@ export class RpcClient {
       // and CREDITs, the device's timer fires falsely and the echo drops to ~55 % each way.
       { maxBytes: 16 * 1024, ...opts.link },
     );
-    this.reliable.onAcked = this.onAcked;
+    this.reliable.onSent = this.onSent;
     link.on('data', (chunk: Uint8Array) => this.onData(chunk));
     link.on('error', (err: Error) => this.shutdown(err));
     link.on('close', () => this.shutdown(new LinkError('ECLOSED', 'the link to the coprocessor closed')));
@@ -146,12 +147,13 @@ export class RpcClient {
         return;
       }
       const msg = { kind: 'request', seq, op, body } as Message;
-      this.reliable.send(msg);
       // An explicit timeout is its caller's schedule (the keep-alive's PING, HELLO): from now.
       const p = this.pending.get(seq);
-      if (timeout !== undefined || !p || !this.reliable.enabled) return;
-      p.msg = msg;
-      p.from = this.reliable.clearsAt();
+      const fromLine = timeout === undefined && p !== undefined && this.reliable.enabled;
+      if (fromLine) p.msg = msg;
+      this.reliable.send(msg);
+      if (!fromLine) return;
+      p.from ??= this.reliable.clearsAt(); // set by onSent if it went out at once
       p.deadline = Math.max(p.deadline, this.answerDue(p, p.from));
     });
   }
@@ -189,22 +191,23 @@ export class RpcClient {
   }
 
   /**
-   * The device has the request's frame (the link's acknowledgement): its answer is due from here at
-   * the latest. The line model's `from` misses what went ahead of the frame after the request was
-   * made (resent copies of earlier frames overtake held ones): at 19200 two resends of 2 KiB put a
-   * SEND 2.3 s behind its estimate and its answer, queued behind the echo's DATA, came 0.65 s before
-   * a 4 s deadline (and after it in one run of three).
+   * The link sent the request's frame: its answer is due from when that leaves the line. The estimate
+   * made with the request misses what went ahead of a held frame later (resent copies of earlier
+   * frames overtake held ones): at 19200 two resends of 2 KiB put a SEND 2.3 s behind its estimate,
+   * and its answer, queued behind the echo's DATA, came 0.65 s inside a 4 s deadline (and after it in
+   * one run of three). Resends of the request's own frame do not move it: a device that stops
+   * acknowledging still fails the request at its deadline.
    */
-  private readonly onAcked = (msg: Message, now: number): void => {
+  private readonly onSent = (msg: Message, departAt: number): void => {
     if (msg.kind !== 'request') return;
     const p = this.pending.get(msg.seq);
-    if (p?.msg === msg && p.from !== undefined) p.from = Math.max(p.from, now);
+    if (p?.msg === msg) p.from = departAt;
   };
 
   /**
    * Fails the requests whose deadline passed; sets the timer for the next one. A request the link
-   * still holds has no answer deadline yet: the link's own retransmissions and liveness rule decide
-   * whether the device is there (a lost link fails every request, see the constructor).
+   * still holds back (its window full, or the line) has not been sent, so no answer is due yet; the
+   * keep-alive and the link's liveness rule decide whether the device is there meanwhile.
    */
   private readonly expire = (): void => {
     this.deadlineTimer = undefined;
