@@ -88,8 +88,8 @@ function sizeFor(r: RowSpec, quick: boolean): number {
 }
 
 /**
- * Before an unpaced row is timed, both processes are warmed up with an unmeasured upload and
- * download (docs/performance.md "In-process per-frame costs", item 6): the first 16-32 MiB after a
+ * Before an unpaced row is timed, both processes are warmed up with unmeasured uploads, downloads
+ * and echoes (docs/performance.md "In-process per-frame costs", item 6): the first 16-32 MiB after a
  * process starts ran at a third to a fifth of the warm speed (V8 still optimizing ~300 functions,
  * ~0.4-0.8 s of CPU on this machine, and the malloc heap growing page by page), and an in-process
  * board's fixture PKI was then made in the background on open, during the first transfer (it is
@@ -99,9 +99,17 @@ function sizeFor(r: RowSpec, quick: boolean): number {
  */
 async function warmUp(dev: Device, spec: RowSpec, sink: Awaited<ReturnType<typeof startSink>>, quick: boolean) {
   if (spec.baud) return;
-  const bytes = (quick ? 4 : 16) * MiB;
-  await upload(dev, sink.port, sink.received, bytes);
-  await download(dev, bytes);
+  // Twice through every timed scenario (docs/performance.md item 23): each scenario's first run after
+  // another's meets code V8 specialized to the other (new message shapes, opcodes, stream classes)
+  // and recompiles it. After one upload and one download, the timed upload recompiled 45-58 functions
+  // (250-500 ms of TurboFan on a loaded machine, 12-14 ms of CPU per MiB against 6-8 for an upload
+  // after it); the pty echo, first of its kind, recompiled ~50 functions in the host alone.
+  const bytes = (quick ? 2 : 8) * MiB;
+  for (let round = 0; round < 2; round++) {
+    await upload(dev, sink.port, sink.received, bytes);
+    await download(dev, bytes);
+    await echo(dev, bytes / 2);
+  }
 }
 
 export async function measureRow(spec: RowSpec, quick: boolean): Promise<Row> {
