@@ -298,6 +298,7 @@ export class LinkState {
       return { deliver: [], wire };
     }
     const deliver = [strip(msg)];
+    this.size.peerClean(payloadOf(msg), Math.min(65536, this.line.bytesIn(ONE_WAY_FRAME_MS)));
     this.expected = (this.expected + 1) & 0xffff;
     for (let next = this.early.get(this.expected); next; next = this.early.get(this.expected)) {
       this.early.delete(this.expected);
