@@ -101,6 +101,7 @@ export class FrameSize {
   private ownLearnt = 1024;
 
   private readonly traffic = new Traffic();
+  private oneWayAt = false;
 
   /** We sent a frame with `payload` bytes (Traffic). */
   sent(payload: number, now: number): void {
@@ -118,7 +119,14 @@ export class FrameSize {
    * 150 ms is less; when this was only a ceiling on growth, 1 KiB was the floor there too).
    */
   capFor(now: number, line: { bytesIn(ms: number): number }): void {
-    this.cap = Math.max(1024, line.bytesIn(this.traffic.frameMs(now)));
+    const ms = this.traffic.frameMs(now);
+    this.oneWayAt = ms === ONE_WAY_FRAME_MS;
+    this.cap = Math.max(1024, line.bytesIn(ms));
+  }
+
+  /** Our payload flowed one way at the last capFor (Traffic: ONE_WAY_FRAME_MS): the other end only answers. */
+  get oneWay(): boolean {
+    return this.oneWayAt;
   }
 
   /** Largest payload worth putting in one frame now. */
