@@ -88,7 +88,7 @@ export class OwedAck {
    * Only frames without payload are owed, fewer than half the other end's window of them, on a line
    * of known speed, and our frame (`bytes` of line, whole at `arrives`) takes at most WAIT_FRAME_MS
    * of line, or arrives before the other end's timer could fire (LineModel.peerWaitsMs: at 115200 a
-   * 4 KiB SEND held ANSWER_MS past its predecessor's start, item 24).
+   * 4 KiB SEND held for the answer, LineModel.answerHoldUntil, docs/performance.md item 26).
    */
   private mayWait(bytes: number, arrives: number): boolean {
     if (this.frames === 0 || this.payload > 0 || this.frames >= this.opts.window / 2) return false;

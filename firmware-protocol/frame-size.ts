@@ -170,7 +170,7 @@ export class FrameSize {
    * cap of the moment (the evidence is the other end's frames, not ours). So a download that follows
    * an upload starts at the size the upload showed clean, where it began at 1 KiB again (the device
    * only sent empty answers: measured at 115200, 22 DATA frames where 13 do, docs/performance.md
-   * item 23). Provisional: a loss takes it back to what our own frames showed (lossSeen).
+   * item 25). Provisional: a loss takes it back to what our own frames showed (lossSeen).
    */
   peerClean(bytes: number, largest: number): void {
     if (!this.lossFree || bytes < this.learnt / 2) return;

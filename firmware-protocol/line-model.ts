@@ -230,7 +230,7 @@ export class LineModel {
    * the line, which is when the one on the line starts and `full` lets the next go, so the next
    * missed it by a few ms and its acknowledgement rode only on the frame after (three frames late,
    * after the other end's timeout floor) or went in an ACK frame of its own: 16 bytes per SEND at
-   * 115200 (docs/performance.md item 24). Undefined: no wait (a short frame, or no model).
+   * 115200 (docs/performance.md item 26). Undefined: no wait (a short frame, or no model).
    */
   answerHoldUntil(): number | undefined {
     if (!this.trusted) return undefined;
