@@ -230,10 +230,11 @@ export class LineModel {
    * the line, which is when the one on the line starts and `full` lets the next go, so the next
    * missed it by a few ms and its acknowledgement rode only on the frame after (three frames late,
    * after the other end's timeout floor) or went in an ACK frame of its own: 16 bytes per SEND at
-   * 115200 (docs/performance.md item 26). Undefined: no wait (a short frame, or no model).
+   * 115200 (docs/performance.md item 26). Undefined: no wait (a short frame, no model, or a speed
+   * only learnt: see peerWaitsMs).
    */
   answerHoldUntil(): number | undefined {
-    if (!this.trusted) return undefined;
+    if (!this.trusted || !this.rate.configured) return undefined;
     const hold = Math.min(ANSWER_HOLD_MS, this.lastMs - 2 * QUEUE_MS);
     return hold > 0 ? this.lastStart + hold : undefined;
   }
@@ -246,10 +247,11 @@ export class LineModel {
   /**
    * The least timeout the other end arms for its frames (floorMs there, with no delay), as far as our
    * frames of `ours` line bytes set it, less what it allows for late loops: an acknowledgement that
-   * arrives by then, counted from when its frame arrived here, does not make it resend.
+   * arrives by then, counted from when its frame arrived here, does not make it resend. 0 unless the
+   * speed is configured: a learnt one is only a bound, and the other end's floor counts the true one.
    */
   peerWaitsMs(ours: number): number {
-    return 2 * this.frameMs(ours) + QUEUE_MS;
+    return this.trusted && this.rate.configured ? 2 * this.frameMs(ours) + QUEUE_MS : 0;
   }
 
   /**
