@@ -20,8 +20,16 @@ export const WAIT_FRAME_MS = 50;
 export class OwedAck {
   private frames = 0;
   private payload = 0;
+  /** When the first of the frames owed arrived: the other end's timer for it runs from about then. */
+  private owedSince = 0;
   /** Line bytes (payload with SLIP escapes, LineModel.bytesOf) of our last numbered frame: the next one's, as far as we know. */
   private lastSent = 0;
+  /**
+   * Our frames as the other end's timeout floor counts them (LineModel.peerFrame there: a decaying
+   * maximum of what it received, nothing before the first): only frames it acknowledged, so a frame
+   * larger than any it has seen (frames growing) never counts as if it had.
+   */
+  private shown = 0;
 
   constructor(
     private readonly opts: { window: number; ackDelayMs: number },
@@ -43,20 +51,27 @@ export class OwedAck {
     inFlight: number,
   ) {
     const due = ackAt ?? now + this.opts.ackDelayMs;
+    if (this.frames === 0) this.owedSince = now;
     for (const m of deliver) {
       this.frames++;
       this.payload += payloadOf(m);
     }
     const frees = this.line.freesAt(this.size.limit);
-    if (inFlight === 0 || frees === undefined || !this.mayWait(next ? this.line.bytesOf(next) : this.lastSent))
-      return due;
+    if (inFlight === 0 || frees === undefined) return due;
+    const bytes = next ? this.line.bytesOf(next) : this.lastSent;
+    if (!this.mayWait(bytes, this.line.arrivesAt(bytes, frees))) return due;
     return Math.max(due, frees + this.opts.ackDelayMs);
   }
 
-  /** Whether the acknowledgement owed rides on our frame `msg` (else an ACK frame goes ahead of it). */
-  rides(msg: Message): boolean {
+  /** Whether the acknowledgement owed rides on our frame `msg`, sent `now` (else an ACK frame goes ahead of it). */
+  rides(msg: Message, now: number): boolean {
     const bytes = this.line.bytesOf(msg);
-    return this.line.frameMs(bytes) <= this.opts.ackDelayMs || this.mayWait(bytes);
+    return this.line.frameMs(bytes) <= this.opts.ackDelayMs || this.mayWait(bytes, this.line.arrivesAt(bytes, now));
+  }
+
+  /** The other end acknowledged a frame of ours of `bytes` line bytes: it has seen it (see `shown`). */
+  shownTo(bytes: number): void {
+    this.shown = Math.max(bytes, this.shown * 0.99);
   }
 
   /**
@@ -70,12 +85,15 @@ export class OwedAck {
   }
 
   /**
-   * Only frames without payload are owed, fewer than half the other end's window of them, and our
-   * frame takes at most WAIT_FRAME_MS of a line of known speed.
+   * Only frames without payload are owed, fewer than half the other end's window of them, on a line
+   * of known speed, and our frame (`bytes` of line, whole at `arrives`) takes at most WAIT_FRAME_MS
+   * of line, or arrives before the other end's timer could fire (LineModel.peerWaitsMs: at 115200 a
+   * 4 KiB SEND held for the answer, LineModel.answerHoldUntil, docs/performance.md item 26).
    */
-  private mayWait(bytes: number): boolean {
+  private mayWait(bytes: number, arrives: number): boolean {
     if (this.frames === 0 || this.payload > 0 || this.frames >= this.opts.window / 2) return false;
     const ms = this.line.frameMs(bytes);
-    return ms > 0 && ms <= WAIT_FRAME_MS;
+    if (ms <= 0) return false;
+    return ms <= WAIT_FRAME_MS || arrives - this.owedSince <= this.line.peerWaitsMs(this.shown);
   }
 }

@@ -78,6 +78,31 @@ describe('FrameSize', () => {
     s.cap = Number.POSITIVE_INFINITY;
     expect(s.limit).toBe(856);
   });
+
+  it('the other end’s frames received in order count as clean acknowledgements until the first loss', () => {
+    const s = new FrameSize();
+    s.cap = 1712; // our own frames held below what the other end's show: its evidence still counts
+    for (let i = 0; i < 3; i++) s.peerClean(1024, 65536);
+    expect(s.snapshot().limit).toBe(1024);
+    s.peerClean(1024, 65536);
+    expect(s.snapshot().limit).toBe(2048);
+    for (let i = 0; i < 12; i++) s.peerClean(4085, 8192);
+    expect(s.snapshot().limit).toBe(8192);
+    for (let i = 0; i < 100; i++) s.peerClean(4085, 65536); // frames below half the size test nothing
+    expect(s.snapshot().limit).toBe(8192);
+    expect(s.limit).toBe(1712);
+  });
+
+  it('a loss takes back what only the other end’s frames showed, and ends their counting', () => {
+    const s = new FrameSize();
+    ack(s, 4, 1024); // our own frames showed 2 KiB
+    for (let i = 0; i < 8; i++) s.peerClean(2048, 65536);
+    expect(s.limit).toBe(4096);
+    s.lossSeen();
+    expect(s.limit).toBe(2048);
+    for (let i = 0; i < 100; i++) s.peerClean(2048, 65536);
+    expect(s.limit).toBe(2048);
+  });
 });
 
 describe('Traffic', () => {

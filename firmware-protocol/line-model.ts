@@ -30,6 +30,12 @@ const FRAME_WIRE_BYTES = 16;
  */
 const QUEUE_MS = 30;
 /**
+ * Longest time a long frame of ours waits in the link for the other end's answer to the frame before
+ * the one on the line, ms (see answerHoldUntil): at most this, and never so long that less than
+ * 2 x QUEUE_MS of line stays queued below it.
+ */
+const ANSWER_HOLD_MS = 100;
+/**
  * What the loops between two ends (pty read polls, pacer ticks, timers on a loaded machine) may add to
  * a turnaround beyond what the RTT samples saw, ms: departure-based samples are a few ms, and with
  * only the line's own floor, paced uploads at load 7 still saw 1-5 false timeouts.
@@ -78,6 +84,9 @@ export function escapedBytes(data: Uint8Array): number {
 export class LineModel {
   /** When everything written so far has left the line. */
   private freeAt = 0;
+  /** When the last numbered frame of ours started on the line, and its line time (answerHoldUntil). */
+  private lastStart = 0;
+  private lastMs = 0;
   /** A configured speed proved wrong: the line is faster (see pullBack). */
   private disproved = false;
   /** Payload of the other end's recent frames (a decaying maximum), for floorMs. */
@@ -152,7 +161,10 @@ export class LineModel {
   send(msg: Message, now: number, idle: boolean): { line: number; end: number; departAt: number } {
     const line = this.bytesOf(msg);
     const end = this.wrote(line, now, idle);
-    return { line, end, departAt: this.depart(line, now) };
+    this.lastStart = Math.max(now, this.freeAt);
+    const departAt = this.depart(line, now);
+    this.lastMs = departAt - this.lastStart;
+    return { line, end, departAt };
   }
 
   /**
@@ -189,6 +201,7 @@ export class LineModel {
    */
   pullBack(ms: number): void {
     this.freeAt -= ms;
+    this.lastStart -= ms;
     if (ms > LINE_SLACK_MS && this.rate.configured) this.disproved = true;
   }
 
@@ -209,6 +222,36 @@ export class LineModel {
   /** When `full` turns false again (undefined: it never holds frames). */
   freesAt(payloadLimit: number): number | undefined {
     return this.trusted ? this.freeAt - Math.max(this.frameMs(payloadLimit), QUEUE_MS) : undefined;
+  }
+
+  /**
+   * Until when our next frame may wait for the other end's answer to the frame before the one on
+   * the line (LinkState.fits), if that one is long: the answer arrives when the frame before ends on
+   * the line, which is when the one on the line starts and `full` lets the next go, so the next
+   * missed it by a few ms and its acknowledgement rode only on the frame after (three frames late,
+   * after the other end's timeout floor) or went in an ACK frame of its own: 16 bytes per SEND at
+   * 115200 (docs/performance.md item 26). Undefined: no wait (a short frame, no model, or a speed
+   * only learnt: see peerWaitsMs).
+   */
+  answerHoldUntil(): number | undefined {
+    if (!this.trusted || !this.rate.configured) return undefined;
+    const hold = Math.min(ANSWER_HOLD_MS, this.lastMs - 2 * QUEUE_MS);
+    return hold > 0 ? this.lastStart + hold : undefined;
+  }
+
+  /** When a frame of `bytes` payload written now or when the line frees would have arrived whole (trusted line). */
+  arrivesAt(bytes: number, now: number): number {
+    return Math.max(now, this.freeAt) + this.frameMs(bytes);
+  }
+
+  /**
+   * The least timeout the other end arms for its frames (floorMs there, with no delay), as far as our
+   * frames of `ours` line bytes set it, less what it allows for late loops: an acknowledgement that
+   * arrives by then, counted from when its frame arrived here, does not make it resend. 0 unless the
+   * speed is configured: a learnt one is only a bound, and the other end's floor counts the true one.
+   */
+  peerWaitsMs(ours: number): number {
+    return this.trusted && this.rate.configured ? 2 * this.frameMs(ours) + QUEUE_MS : 0;
   }
 
   /**
