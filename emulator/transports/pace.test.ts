@@ -21,6 +21,19 @@ describe('createPacer', () => {
     pacer.destroy();
   });
 
+  it('saves nothing while idle: after a pause a frame still takes its line time (a UART cannot go faster)', async () => {
+    const pacer = createPacer(19200); // 1,920 bytes/s: 16 bytes take 8.3 ms
+    pacer.resume();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // idle: the old pacer saved 10 ms here
+    const data = bytePattern(16);
+    const started = performance.now();
+    const received = readBytes(pacer, data.length, 2000);
+    pacer.write(data);
+    expect(firstMismatch(await received, data)).toBe(-1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(8);
+    pacer.destroy();
+  });
+
   it('is an unpaced passthrough at baud 0', async () => {
     const pacer = createPacer(0);
     const data = bytePattern(1 << 20);

@@ -8,12 +8,22 @@ import { Duplex, PassThrough, Transform, type TransformCallback } from 'node:str
 
 /** Timer granularity: coarse ticks release the allowance accumulated since the last one (no per-byte timers). */
 const TICK_MS = 4;
-/** Most a line may "save up" while idle, in milliseconds of traffic; keeps bursts after idle short. */
-const BURST_MS = 10;
+/**
+ * An idle line saves nothing up: a UART cannot send faster than its rate after a pause. The pacer
+ * used to keep 10 ms, and that credit made the paced line faster than its rate at every idle-to-busy
+ * edge: ESP-AT pauses 4-6 ms at each CIPSEND turnaround and got the pauses back (a 5760-byte CIPSEND
+ * crossed a 115200 line in 490 ms where it needs 500), and a 16-byte SLIP frame behind a 19200 line
+ * was acknowledged 7 ms after it was written (the line needs 8.3 ms), so the link learnt a speed 19 %
+ * above the line's (docs/performance.md item 28). What a tick adds instead is lateness, and short
+ * chunks avoid it: see #wait.
+ */
+const IDLE_CREDIT_BYTES = 0;
+/** A chunk written within this long of the last one's end found the line still busy, ms (see _transform). */
+const PROMPT_MS = 1;
 /**
  * While bytes wait, a real UART keeps shifting them out however busy its CPU is; so a timer that
  * fires late (a loaded machine, a GC pause) releases all the line time that passed, up to this much.
- * Capping that at BURST_MS too made the paced figures measure the event loop's lateness, not the line.
+ * Capping that at the idle burst made the paced figures measure the event loop's lateness, not the line.
  */
 const CATCH_UP_MS = 250;
 
@@ -35,17 +45,27 @@ class Pacer extends Transform {
   #offset = 0;
   #done: TransformCallback | null = null;
   #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
+  /** When the last chunk was all sent (see _transform). */
+  #doneAt = Number.NEGATIVE_INFINITY;
 
   constructor(rate: number) {
     // A UART's transmit buffer is small: a long one here would only delay what the device sends next.
     super({ writableHighWaterMark: 1024 });
     this.#perMs = rate / 1000;
-    this.#burst = Math.max(1, this.#perMs * BURST_MS);
+    this.#burst = IDLE_CREDIT_BYTES;
     this.#tokens = this.#burst;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#refill(this.#burst); // the line was idle since the last chunk: only a short burst is saved
+    if (performance.now() - this.#doneAt <= PROMPT_MS) {
+      // Written as soon as the last chunk was done: the line did not pause, the tick did (the last
+      // chunk ended inside it, and a UART would have gone on at once), so what it earned past that
+      // chunk's end is this one's. Dropping it cost up to a tick per chunk (7-byte writes: 8x slower).
+      this.#refill(Math.max(this.#burst, this.#perMs * CATCH_UP_MS));
+    } else {
+      this.#refill(this.#burst); // the line was idle since the last chunk: nothing is saved
+    }
     this.#chunk = chunk;
     this.#offset = 0;
     this.#done = callback;
@@ -54,43 +74,63 @@ class Pacer extends Transform {
 
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
     clearTimeout(this.#timer);
+    clearImmediate(this.#immediate);
     this.#timer = undefined;
+    this.#immediate = undefined;
     this.#chunk = null;
     this.#done = null;
     callback(error);
   }
 
-  /** Sends what the bucket allows now; re-arms one timer if part of the chunk is still waiting. */
+  /** Sends what the bucket allows now; waits again (#wait) if part of the chunk is still waiting. */
   readonly #pump = (): void => {
     this.#timer = undefined;
+    this.#immediate = undefined;
     const chunk = this.#chunk;
     if (!chunk) return;
     this.#refill(Math.max(this.#burst, this.#perMs * CATCH_UP_MS));
-    const n = Math.min(Math.floor(this.#tokens), chunk.length - this.#offset);
+    const left = chunk.length - this.#offset;
+    // What is left of a short chunk goes whole once earned (no extra write for a split).
+    const n = this.#short(left) ? (this.#tokens >= left ? left : 0) : Math.min(Math.floor(this.#tokens), left);
     if (n > 0) {
       this.push(chunk.subarray(this.#offset, this.#offset + n));
       this.#offset += n;
       this.#tokens -= n;
     }
     if (this.#offset < chunk.length) {
-      this.#timer = setTimeout(this.#pump, this.#nextTickMs());
+      this.#wait(chunk.length - this.#offset);
       return;
     }
     const done = this.#done;
     this.#chunk = null;
     this.#done = null;
+    this.#doneAt = performance.now();
     done?.();
   };
+
+  /** At most a tick of line: sent whole when earned. */
+  #short(bytes: number): boolean {
+    return bytes <= this.#perMs * TICK_MS;
+  }
+
+  /**
+   * Until `left` bytes (short) or the next tick's worth can go: a UART delivers a short message (an
+   * AT command, a `>` prompt, an answer frame) at its line time, not at the next tick, so that wait is
+   * timed to it (a loop turn when under 1 ms: sub-millisecond timers do not exist). At very low baud a
+   * whole byte takes longer than a tick: sleep until it is earned.
+   */
+  #wait(left: number): void {
+    const ms = this.#short(left)
+      ? (left - this.#tokens) / this.#perMs
+      : Math.max(TICK_MS, (1 - this.#tokens) / this.#perMs);
+    if (ms < 1) this.#immediate = setImmediate(this.#pump);
+    else this.#timer = setTimeout(this.#pump, Math.floor(ms));
+  }
 
   #refill(cap: number): void {
     const now = performance.now();
     this.#tokens = Math.min(cap, this.#tokens + (now - this.#last) * this.#perMs);
     this.#last = now;
-  }
-
-  /** At very low baud a whole byte takes longer than a tick: sleep until it is earned. */
-  #nextTickMs(): number {
-    return Math.max(TICK_MS, Math.ceil((1 - this.#tokens) / this.#perMs));
   }
 }
 
