@@ -7,7 +7,7 @@
  * stalls until we acknowledge them. Pure state with explicit time, like link.ts.
  */
 import type { Message } from './frame.js';
-import { type LineModel, payloadOf } from './line-model.js';
+import { type LineModel, payloadOf, peerFrameMax } from './line-model.js';
 
 /**
  * Longest frame of ours an acknowledgement may wait for, ms of line: waiting adds up to one such frame
@@ -71,7 +71,7 @@ export class OwedAck {
 
   /** The other end acknowledged a frame of ours of `bytes` line bytes: it has seen it (see `shown`). */
   shownTo(bytes: number): void {
-    this.shown = Math.max(bytes, this.shown * 0.99);
+    this.shown = peerFrameMax(this.shown, bytes);
   }
 
   /**

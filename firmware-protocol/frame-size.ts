@@ -98,7 +98,7 @@ export class FrameSize {
   /** Payload bytes received in order, after no gap, since the size last grew on them (see peerClean). */
   private peerBytes = 0;
   /** What our own acknowledged frames have shown (learnt without the other end's frames; see peerClean). */
-  private ownLearnt = 1024;
+  private ownLearnt = this.learnt;
 
   private readonly traffic = new Traffic();
   private oneWayAt = false;

@@ -81,6 +81,15 @@ export function escapedBytes(data: Uint8Array): number {
   return n;
 }
 
+/**
+ * The other end's frame size as floorMs counts it: a maximum that decays by 1 % per frame, so one long
+ * frame keeps the floor up for a while and a run of short ones brings it down. OwedAck (ack-ride.ts)
+ * tracks our frames by the same rule to know the floor the other end arms.
+ */
+export function peerFrameMax(previous: number, bytes: number): number {
+  return Math.max(bytes, previous * 0.99);
+}
+
 export class LineModel {
   /** When everything written so far has left the line. */
   private freeAt = 0;
@@ -207,7 +216,7 @@ export class LineModel {
 
   /** A numbered frame with `bytes` of payload (as bytesOf counts it) arrived from the other end. */
   peerFrame(bytes: number): void {
-    this.peerFrameBytes = Math.max(bytes, this.peerFrameBytes * 0.99);
+    this.peerFrameBytes = peerFrameMax(this.peerFrameBytes, bytes);
   }
 
   /**

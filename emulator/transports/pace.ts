@@ -9,21 +9,20 @@ import { Duplex, PassThrough, Transform, type TransformCallback } from 'node:str
 /** Timer granularity: coarse ticks release the allowance accumulated since the last one (no per-byte timers). */
 const TICK_MS = 4;
 /**
- * An idle line saves nothing up: a UART cannot send faster than its rate after a pause. The pacer
- * used to keep 10 ms, and that credit made the paced line faster than its rate at every idle-to-busy
- * edge: ESP-AT pauses 4-6 ms at each CIPSEND turnaround and got the pauses back (a 5760-byte CIPSEND
- * crossed a 115200 line in 490 ms where it needs 500), and a 16-byte SLIP frame behind a 19200 line
- * was acknowledged 7 ms after it was written (the line needs 8.3 ms), so the link learnt a speed 19 %
- * above the line's (docs/performance.md item 28). What a tick adds instead is lateness, and short
- * chunks avoid it: see #wait.
+ * An idle line saves nothing up (see _transform): a UART cannot send faster than its rate after a
+ * pause. The pacer used to keep 10 ms, and that credit made the paced line faster than its rate at
+ * every idle-to-busy edge: ESP-AT pauses 4-6 ms at each CIPSEND turnaround and got the pauses back (a
+ * 5760-byte CIPSEND crossed a 115200 line in 490 ms where it needs 500), and a 16-byte SLIP frame
+ * behind a 19200 line was acknowledged 7 ms after it was written (the line needs 8.3 ms), so the link
+ * learnt a speed 19 % above the line's (docs/performance.md item 28). What a tick adds instead is
+ * lateness, and short chunks avoid it: see #wait.
  */
-const IDLE_CREDIT_BYTES = 0;
 /** A chunk written within this long of the last one's end found the line still busy, ms (see _transform). */
 const PROMPT_MS = 1;
 /**
  * While bytes wait, a real UART keeps shifting them out however busy its CPU is; so a timer that
  * fires late (a loaded machine, a GC pause) releases all the line time that passed, up to this much.
- * Capping that at the idle burst made the paced figures measure the event loop's lateness, not the line.
+ * Capping that at a short burst made the paced figures measure the event loop's lateness, not the line.
  */
 const CATCH_UP_MS = 250;
 
@@ -38,8 +37,7 @@ export function bytesPerSecond(baud: number): number {
  */
 class Pacer extends Transform {
   readonly #perMs: number;
-  readonly #burst: number;
-  #tokens: number;
+  #tokens = 0;
   #last = performance.now();
   #chunk: Buffer | null = null;
   #offset = 0;
@@ -53,19 +51,18 @@ class Pacer extends Transform {
     // A UART's transmit buffer is small: a long one here would only delay what the device sends next.
     super({ writableHighWaterMark: 1024 });
     this.#perMs = rate / 1000;
-    this.#burst = IDLE_CREDIT_BYTES;
-    this.#tokens = this.#burst;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (performance.now() - this.#doneAt <= PROMPT_MS) {
-      // Written as soon as the last chunk was done: the line did not pause, the tick did (the last
-      // chunk ended inside it, and a UART would have gone on at once), so what it earned past that
-      // chunk's end is this one's. Dropping it cost up to a tick per chunk (7-byte writes: 8x slower).
-      this.#refill(Math.max(this.#burst, this.#perMs * CATCH_UP_MS));
-    } else {
-      this.#refill(this.#burst); // the line was idle since the last chunk: nothing is saved
+    if (performance.now() - this.#doneAt > PROMPT_MS) {
+      // The line was idle since the last chunk: nothing is saved.
+      this.#tokens = 0;
+      this.#last = performance.now();
     }
+    // Else written as soon as the last chunk was done: the line did not pause, the tick did (the last
+    // chunk ended inside it, and a UART would have gone on at once), so what it earned past that
+    // chunk's end is this one's (#pump refills). Dropping it cost up to a tick per chunk (7-byte
+    // writes: 8x slower).
     this.#chunk = chunk;
     this.#offset = 0;
     this.#done = callback;
@@ -88,7 +85,7 @@ class Pacer extends Transform {
     this.#immediate = undefined;
     const chunk = this.#chunk;
     if (!chunk) return;
-    this.#refill(Math.max(this.#burst, this.#perMs * CATCH_UP_MS));
+    this.#refill(this.#perMs * CATCH_UP_MS);
     const left = chunk.length - this.#offset;
     // What is left of a short chunk goes whole once earned (no extra write for a split).
     const n = this.#short(left) ? (this.#tokens >= left ? left : 0) : Math.min(Math.floor(this.#tokens), left);
