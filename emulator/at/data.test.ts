@@ -114,6 +114,46 @@ describe('passive receive', () => {
     await at.exchange('AT+CIPRECVDATA=2,10\r\n', '\r\nERROR\r\n'); // link gone
   });
 
+  it('holds at most the 5760-byte TCP window: CIPRECVLEN and one CIPRECVDATA see no more, and a draining read is followed by +IPD for what the window let in', async () => {
+    const at = await board();
+    await at.exchange('AT+CIPMUX=1\r\n', OK);
+    await at.exchange('AT+CIPRECVTYPE=5,1\r\n', OK);
+    await at.exchange('AT+CIPSTART=1,"TCP","http.test",80\r\n', `1,CONNECT\r\n${OK}`);
+    await cipsend(at, 1, get(20000)); // http.test writes the whole response at once
+    await until(
+      () => (at.messages.some((m) => m.type === 'ipd-notify' && m.link === 1) ? true : undefined),
+      () => 'no passive notification',
+    );
+    await sleep(50); // the whole response has reached the device by now
+    const notices = () => at.messages.filter((m): m is AtMessageOf<'ipd-notify'> => m.type === 'ipd-notify');
+    expect(notices()).toHaveLength(1); // the response's head may be announced before its body arrives
+    await at.exchange('AT+CIPRECVLEN?\r\n', `+CIPRECVLEN:-1,5760,-1,-1,-1\r\n${OK}`);
+    const got: Buffer[] = [];
+    const sizes: number[] = [];
+    for (let i = 0; i < 10 && !at.messages.some((m) => m.type === 'closed'); i++) {
+      const before = notices().length;
+      at.send('AT+CIPRECVDATA=1,8192\r\n');
+      const m = await at.tap.expect(/^\+CIPRECVDATA:(\d+),/, '+CIPRECVDATA');
+      const n = Number(m[1]);
+      await until(
+        () => (at.tap.rest.length >= n + OK.length ? true : undefined),
+        () => 'short CIPRECVDATA',
+      );
+      got.push(Buffer.from(at.tap.rest.slice(0, n), 'latin1'));
+      sizes.push(n);
+      await at.tap.expectText(`${at.tap.rest.slice(0, n)}${OK}`);
+      // Each read drained the window; what it let in is announced, or the link closes.
+      await until(
+        () => (notices().length > before || at.messages.some((x) => x.type === 'closed') ? true : undefined),
+        () => `no +IPD after reading ${n}`,
+      );
+      await at.tap.expect(/^(\r\n\+IPD,1,\d+\r\n|1,CLOSED\r\n)*/);
+    }
+    expect(sizes.slice(0, 3)).toEqual([5760, 5760, 5760]);
+    expect(Math.max(...notices().map((m) => m.length))).toBe(5760);
+    expect(body(Buffer.concat(got)).equals(bytePattern(20000))).toBe(true);
+  });
+
   it('on v3.2 AT+CIPRECVMODE=1 switches every link; +IPD,<len> without id under MUX=0', async () => {
     const at = await board({ atVersion: '3.2' });
     const peer = await TcpPeer.listen();

@@ -5,8 +5,9 @@
  * Active mode pushes `\r\n+IPD,<id>,<len>:<data>` (at most 2920 bytes each, nothing after the
  * data) as long as the UART takes it; when push() says no, data waits in the socket, whose
  * bounded buffer then stalls the TCP peer, so nothing is lost. Passive mode keeps data in the
- * socket (window 5760) and sends one `\r\n+IPD,<id>,<len>\r\n` until the host reads; `CLOSED`
- * waits until the buffered data has been read.
+ * socket (window 5760: AT+CIPRECVLEN and one AT+CIPRECVDATA see at most that) and sends one
+ * `\r\n+IPD,<id>,<len>\r\n` until the host drains it; `CLOSED` waits until the buffered data
+ * has been read.
  */
 import type { AtMessage, CommandName, Remote } from '../../firmware-protocol/at/index.js';
 import type { TcpSocket } from '../core/tcp-socket.js';
@@ -103,10 +104,12 @@ function take(dev: AtDevice, link: Link, max: number): { data: Uint8Array; from:
   }
   const sock = dev.table.find(link.sock);
   if (sock?.kind !== 'tcp') return null;
+  // One read takes what the window holds now: bytes it lets in meanwhile are for the next read.
+  const want = Math.min(max, sock.buffered);
   const parts: Uint8Array[] = [];
   let got = 0;
-  while (got < max) {
-    const r = sock.read(max - got);
+  while (got < want) {
+    const r = sock.read(want - got);
     if (!r || !('data' in r)) break;
     parts.push(r.data);
     got += r.data.length;
@@ -142,6 +145,7 @@ function lastRead(dev: AtDevice, link: Link): boolean {
 function recvData(dev: AtDevice, id: number, max: number): 'done' | Promise<'done'> {
   const link = dev.links.get(id);
   if (!link || !isPassive(dev, link)) throw fail('execFailed', `link ${id} is not open in passive mode`);
+  const held = unread(dev, link); // what the window holds before this read
   const got = take(dev, link, max);
   if (!got) throw fail('execFailed', `no data buffered on link ${id}`);
   const reply: AtMessage = {
@@ -153,7 +157,10 @@ function recvData(dev: AtDevice, id: number, max: number): 'done' | Promise<'don
   if (lastRead(dev, link)) return replyAfterClosed(dev, link, reply);
   dev.say(reply, { type: 'ok' });
   link.notified = false;
-  link.quietBelow = unread(dev, link);
+  // A read that took all the window held drained the link: whatever is buffered after it
+  // is news and gets its own +IPD, including bytes the read let into the window (the peer sends
+  // as the window opens), or a host that asked for more than it got would wait for nothing.
+  link.quietBelow = got.data.length >= held ? 0 : unread(dev, link);
   dev.pump(link); // drained after the peer closed: CLOSED now
   return 'done';
 }

@@ -2,6 +2,12 @@
  * A device TCP client socket over the virtual network. Never blocks: connect reports
  * 'inprogress' and completes through SocketNotify; received bytes wait in a bounded queue
  * (past `rxBuffer` the peer stream is paused, so a slow host never loses data).
+ *
+ * `rxBuffer` is also the stack's receive window (lwIP's TCP_WND): the app sees at most that much
+ * at a time. The virtual network's peer can hand over more in one chunk (an HTTP body is one
+ * write); on a real stack the bytes past the window are still the peer's, sent as the window
+ * opens. Here they wait in the same queue and count as received as soon as a read opens the
+ * window (the virtual network has no round trip), but one read never returns more than a window.
  */
 import type { Duplex } from 'node:stream';
 import type { NetInterface, TcpListener } from '../network/index.js';
@@ -200,7 +206,7 @@ export class TcpSocket {
 
   /** Takes up to `max` received bytes, or the stream's end, or nothing if none is waiting. */
   read(max: number): StreamRead {
-    if (this.rxBytes > 0) return { data: this.take(max) };
+    if (this.rxBytes > 0) return { data: this.take(Math.min(max, this.rxBuffer)) };
     if (this.error) return { error: this.error };
     if (this.eof) return { eof: true };
     return undefined;
@@ -221,9 +227,9 @@ export class TcpSocket {
     return out;
   }
 
-  /** Bytes waiting to be delivered. */
+  /** Bytes waiting to be delivered that the receive window holds (see the file comment). */
   get buffered(): number {
-    return this.rxBytes;
+    return Math.min(this.rxBytes, this.rxBuffer);
   }
 
   get isWritable(): boolean {

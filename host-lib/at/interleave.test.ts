@@ -84,6 +84,37 @@ describe.each(['chunks', 'bytes'] as const)('interleaved URCs (device output in 
     await dev.close();
   });
 
+  it("an echo's return keeps pace with its sends: a window-limited read while behind is read again before the next CIPSEND", async () => {
+    const out = 'e'.repeat(8192 + 100);
+    const back = (from: number, n: number) => data(out.slice(from, from + n));
+    const { dev, fake } = await openFake(
+      [
+        { expect: 'AT+CIPSTART=4,"TCP","10.0.0.1",80\r\n', reply: `4,CONNECT\r\n${OK}` },
+        { ...CIPSEND(8192), reply: `${OK}\r\n>` },
+        // (The notice comes before SEND OK, so every split of the output shows it before the next pick.)
+        { expect: out.slice(0, 8192), reply: '\r\nRecv 8192 bytes\r\n\r\n+IPD,4,5760\r\n\r\nSEND OK\r\n' },
+        // The module hands out its 5760-byte window; what the read let in is not announced yet.
+        { ...READ, reply: `${back(0, 5760)}${OK}` },
+        // Behind by 2432 bytes: read again before the last 100 bytes go (turns by commands sent
+        // them first). Nothing is there yet: ERROR ends the extra read, and the send goes.
+        { ...READ, reply: '\r\nERROR\r\n' },
+        { ...CIPSEND(100), reply: `${OK}\r\n>` },
+        { expect: out.slice(8192), reply: '\r\nRecv 100 bytes\r\n\r\n+IPD,4,2532\r\n\r\nSEND OK\r\n' },
+        { ...READ, reply: `${back(5760, 2532)}${OK}` },
+      ],
+      { split, baudRate: 921600 }, // a known line: full 8 KiB CIPSENDs from the start
+    );
+    const s = await dev.socket.socket();
+    await s.connect(['10.0.0.1', 80]);
+    const [, got] = await Promise.all([s.sendall(out), recvAll(s, out.length)]);
+    expect(got).toBe(out);
+    await fake.done();
+    fake.script({ expect: 'AT+CIPCLOSE=4\r\n', reply: `4,CLOSED\r\n${OK}` });
+    await s.close();
+    await fake.done();
+    await dev.close();
+  });
+
   it('reads only what the socket buffer has room for, and fetches the rest once it is consumed', async () => {
     const chunk = 'x'.repeat(1024);
     const { dev, fake } = await openFake(

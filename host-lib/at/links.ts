@@ -51,8 +51,11 @@ export class LinkEntry {
   reading = false;
   /** `<id>,CLOSED` came while that read ran: the socket hears of it after the read's data. */
   closedMidRead = false;
-  /** The last background operation on this link, so reads and sends take turns. */
-  lastOp: 'read' | 'send' = 'send';
+  /**
+   * Bytes sent on this link less bytes read, kept within one command's worth each way (io.ts):
+   * reads and sends take turns by bytes, not by commands.
+   */
+  sendLead = 0;
   /** Logical time of release, for least-recently-used allocation. */
   lastUsed = 0;
   /** What the module holds for this id's AT+CIPTCPOPT (it keeps them across connections). */
