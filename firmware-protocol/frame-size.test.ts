@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameSize, MAX_FRAME_MS, ONE_WAY_FRAME_MS, Traffic } from './frame-size.js';
+import { FrameSize, MAX_FRAME_MS, ONE_WAY_AFTER_MS, ONE_WAY_FRAME_MS, Traffic } from './frame-size.js';
 
 describe('FrameSize', () => {
   const ack = (s: FrameSize, n: number, bytes: number, largest = 65536): void => {
@@ -106,14 +106,16 @@ describe('FrameSize', () => {
 });
 
 describe('Traffic', () => {
-  it('allows ONE_WAY_FRAME_MS once our payload has flowed 500 ms with none coming back', () => {
+  it('allows ONE_WAY_FRAME_MS once our payload has flowed ONE_WAY_AFTER_MS with none coming back', () => {
     const t = new Traffic();
+    const after = ONE_WAY_AFTER_MS;
+    expect(after).toBeGreaterThan(2 * MAX_FRAME_MS); // an echo's first answer comes back before it
     expect(t.frameMs(0)).toBe(MAX_FRAME_MS);
-    for (let now = 0; now < 500; now += 100) t.sent(1024, now);
-    t.received(0, 450); // acknowledgements and answers without payload
-    t.received(60, 460); // a request line: not a transfer coming back
-    expect(t.frameMs(499)).toBe(MAX_FRAME_MS);
-    expect(t.frameMs(500)).toBe(ONE_WAY_FRAME_MS);
+    for (let now = 0; now < after; now += 50) t.sent(1024, now);
+    t.received(0, after - 50); // acknowledgements and answers without payload
+    t.received(60, after - 40); // a request line: not a transfer coming back
+    expect(t.frameMs(after - 1)).toBe(MAX_FRAME_MS);
+    expect(t.frameMs(after)).toBe(ONE_WAY_FRAME_MS);
   });
 
   it('holds MAX_FRAME_MS while the other end sends payload too (an echo), and after a pause', () => {

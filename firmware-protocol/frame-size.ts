@@ -15,12 +15,15 @@
 
 /**
  * Longest line time a frame may grow to on a line of known speed, ms. In a full-duplex echo the
- * return direction idles until the first frame has crossed, and grows idle again by each step the
- * frames grow: measured at 115200, 2304-byte frames (200 ms of line) held the echo at 89.5 % each
- * way. At 150 ms frames are 1712 bytes at 115200 (1 % framing); at 921600 the profiles' maxFrame
- * (4 KiB host-bound) stays below it.
+ * return direction idles until the first frame has crossed, and lags by the largest frame from
+ * then on: each frame is echoed only once it has crossed whole. Against that lag stands each
+ * frame's overhead (its own 16 bytes and an answer the other way), so the best size grows with the
+ * square root of the echo's length; for the bench's 2 s echo at 115200 it is ~1 KiB. Measured there
+ * (docs/performance.md item 30): 2304-byte frames (200 ms) 89.5 % each way, 1712 (150 ms) 90.5 %,
+ * 1 KiB (90 ms, the floor of `capFor`) 91.5 %. At 921600 the profiles' maxFrame (4 KiB host-bound)
+ * stays below it.
  */
-export const MAX_FRAME_MS = 150;
+export const MAX_FRAME_MS = 90;
 
 /**
  * The same while the other end sends no payload (a one-way bulk transfer), ms: nothing waits for our
@@ -34,9 +37,10 @@ export const ONE_WAY_FRAME_MS = 400;
 const PEER_PAYLOAD_BYTES = 256;
 /**
  * How long our payload must flow with none coming back before frames grow to ONE_WAY_FRAME_MS, ms:
- * longer than our first frame plus the other end's first answer in an echo (two MAX_FRAME_MS frames).
+ * longer than our first frame plus the other end's first answer in an echo (two MAX_FRAME_MS frames,
+ * with room for a late loop). Not longer: a download's first frames until then are small ones.
  */
-const ONE_WAY_AFTER_MS = 500;
+export const ONE_WAY_AFTER_MS = 300;
 /** A pause this long in our payload ends a run: the next transfer starts at MAX_FRAME_MS again, ms. */
 const RUN_GAP_MS = 1000;
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Message } from './frame.js';
+import { MAX_FRAME_MS } from './frame-size.js';
 import { LinkState } from './link.js';
 
 const data = (n: number): Message =>
@@ -308,11 +309,14 @@ describe('a line of known speed (lineBytesPerSecond)', () => {
   });
 
   it('on a clean line the frame size grows fast; while B sends payload too, to at most MAX_FRAME_MS of line', () => {
-    // An echo: B answers every frame with 1 KiB of its own. 150 ms at 115200 is 1712 B.
+    // An echo: B answers every frame with 1 KiB of its own: frames stay at MAX_FRAME_MS of line
+    // (90 ms at 115200 is 1020 B, below the 1 KiB floor); at 230400 baud it is 2057 B.
     const echo = run(20, 11_520, 11_520, 1024);
     expect(echo.delivered).toBe(20);
-    expect(echo.a.payloadLimit).toBe(Math.floor(11_520 * 0.15) - 16);
-    // One way: past the cap once A's payload has flowed 500 ms with none coming back (1 KiB frames
+    expect(echo.a.payloadLimit).toBe(1024);
+    const faster = run(40, 23_040, 23_040, 1024);
+    expect(faster.a.payloadLimit).toBe(Math.floor((23_040 * MAX_FRAME_MS) / 1000) - 16);
+    // One way: past the cap once A's payload has flowed 300 ms with none coming back (1 KiB frames
     // test sizes up to 4 KiB only; ONE_WAY_FRAME_MS of 115200 would allow 4592 B).
     expect(run(20, 11_520).a.payloadLimit).toBe(4096);
     // 921600: the cap (13.8 KB) is not what stops it.
