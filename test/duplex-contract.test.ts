@@ -18,6 +18,8 @@ class Peer {
   readonly server = net.createServer((c) => this.onConn(c));
   readonly conns: { got: Buffer[]; bytes: number; sock: net.Socket; ended: boolean }[] = [];
   paused = false;
+  /** Index in `conns` of the connection received() reads: the one made after expectConnection(). */
+  private next = 0;
 
   async listen(): Promise<number> {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
@@ -38,11 +40,20 @@ class Peer {
     sock.on('error', () => {});
   }
 
-  /** Waits (bounded) until the newest connection holds `n` bytes or has ended; returns them. */
+  /**
+   * The next connection accepted is the one received() reads. Without it, received() could read
+   * the previous test's connection: the host's connect resolves when the device reports it, which
+   * may be before this process has accepted it, and that one has ended.
+   */
+  expectConnection(): void {
+    this.next = this.conns.length;
+  }
+
+  /** Waits (bounded) until the expected connection holds `n` bytes or has ended; returns them. */
   async received(n: number, ms = 15_000): Promise<Buffer> {
     const deadline = Date.now() + ms;
     for (;;) {
-      const c = this.conns.at(-1);
+      const c = this.conns[this.next];
       if (c && (c.bytes >= n || c.ended)) return Buffer.concat(c.got);
       if (Date.now() > deadline) return c ? Buffer.concat(c.got) : Buffer.alloc(0);
       await new Promise((r) => setTimeout(r, 10));
@@ -107,6 +118,7 @@ describe.each(CASES)('toDuplex over %s, %s', (protocol, transport) => {
   async function connected(): Promise<Duplex> {
     const s = await dev.socket.socket();
     s.settimeout(10);
+    peer.expectConnection();
     await s.connect(['127.0.0.1', port]);
     return s.asDuplex();
   }
@@ -158,7 +170,7 @@ describe.each(CASES)('toDuplex over %s, %s', (protocol, transport) => {
     }
     expect(sawFalse).toBe(true);
     peer.paused = false;
-    peer.conns.at(-1)?.sock.resume();
+    for (const c of peer.conns) c.sock.resume();
     while (at < data.length) {
       const chunk = data.subarray(at, at + 16384);
       at += chunk.length;
@@ -185,6 +197,7 @@ describe.each(CASES)('toDuplex over %s, %s', (protocol, transport) => {
   it('send() takes a copy: the caller overwriting its Buffer at once changes nothing on the wire', async () => {
     const s = await dev.socket.socket();
     s.settimeout(10);
+    peer.expectConnection();
     await s.connect(['127.0.0.1', port]);
     const want = allBytes(100_000);
     const buf = Buffer.from(want);
