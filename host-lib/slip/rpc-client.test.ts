@@ -13,6 +13,7 @@
 import { Duplex, PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  encodeSlip,
   encodeWire,
   FLAG_RELIABLE,
   LinkDriver,
@@ -168,5 +169,32 @@ describe('RpcClient: default deadline over the reliable link', () => {
     expect(err?.code).toBe('ETIMEDOUT');
     expect(err?.message).toMatch(/did not answer PING/);
     expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 3);
+  });
+});
+
+describe('RpcClient: frames written in one job', () => {
+  it('leave in one transport write, large SENDs included (over a pty each write is a syscall)', async () => {
+    const writes: Buffer[] = [];
+    const transport = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, done) {
+        writes.push(chunk);
+        done();
+      },
+    });
+    const rpc = new RpcClient(transport, { maxFrame: 4096, requestTimeoutMs: 60_000, onEvent: () => {} });
+    // Wire frames are cut one after another from shared 256 KiB blocks: start this test on a fresh one.
+    const first = encodeSlip(new Uint8Array(30_000));
+    while (encodeSlip(new Uint8Array(30_000)).buffer === first.buffer);
+    const failed = [1, 2, 3].map((n) =>
+      rpc.request('SEND', { sock: 0, data: new Uint8Array(3000).fill(n) }).catch((e: Error) => e),
+    );
+    rpc.request('PING', { payload: Uint8Array.of(9) }).catch(() => {});
+    await sleep(0);
+    expect(writes).toHaveLength(1);
+    const frames = new MessageDecoder(4096).push(writes[0] as Buffer);
+    expect(frames.map((f) => (f.type === 'message' ? f.msg.op : f.type))).toEqual(['SEND', 'SEND', 'SEND', 'PING']);
+    rpc.failAll(new Error('test over'));
+    expect(((await failed[0]) as Error).message).toBe('test over');
   });
 });

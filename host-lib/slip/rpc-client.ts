@@ -106,7 +106,8 @@ export class RpcClient {
     private readonly link: Duplex,
     private readonly opts: RpcClientOptions,
   ) {
-    this.decoder = new MessageDecoder(opts.maxFrame);
+    // Borrow: a transport's data chunks are ours (Node streams hand them over); frames are views of them.
+    this.decoder = new MessageDecoder(opts.maxFrame, { borrow: true });
     this.reliable = new LinkDriver(
       (m) => this.writeRaw(m),
       () => {
