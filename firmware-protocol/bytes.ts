@@ -29,7 +29,7 @@ export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8
  * costs more than its own write. Parts that sit side by side in one buffer (wire frames encoded
  * one after another from the same block, see slip.ts) are first joined as one view, without a
  * copy, whatever their size: over a pty each write is a syscall and a wake of the tty worker, and
- * every fresh array's bytes count toward V8's next full GC (docs/performance.md item 29). Used on
+ * every fresh array's bytes count toward V8's next full GC (docs/performance.md item 31). Used on
  * both sides (the host's outgoing frames, the in-process line's device output).
  *
  * @example

@@ -145,7 +145,7 @@ export class SlipDecoder {
    * A frame wholly inside one chunk: one copy, straight from the chunk, or none when borrowing and
    * it has no escape to undo (in place, which must not touch the caller's chunk). A copy per frame
    * is a fresh ArrayBuffer for every frame above 512 B, and V8 counts those bytes toward its next
-   * full GC (docs/performance.md item 29); a view keeps the chunk alive while the frame is kept.
+   * full GC (docs/performance.md item 31); a view keeps the chunk alive while the frame is kept.
    */
   private whole(chunk: Uint8Array, start: number, end: number): SlipOutput | undefined {
     const size = end - start;
