@@ -198,3 +198,41 @@ describe('RpcClient: frames written in one job', () => {
     expect(((await failed[0]) as Error).message).toBe('test over');
   });
 });
+
+describe('RpcClient: a write the transport still holds', () => {
+  it('frames made meanwhile wait and leave together in the next write; a lone frame goes at once', async () => {
+    const writes: Buffer[] = [];
+    const done: (() => void)[] = [];
+    const transport = new Duplex({
+      read() {},
+      // Completes when the test says so, as a serial port's write that met a full tty does.
+      write(chunk: Buffer, _enc, cb) {
+        writes.push(chunk);
+        done.push(() => cb());
+      },
+    });
+    const rpc = new RpcClient(transport, { maxFrame: 4096, requestTimeoutMs: 60_000, onEvent: () => {} });
+    const first = encodeSlip(new Uint8Array(30_000));
+    while (encodeSlip(new Uint8Array(30_000)).buffer === first.buffer);
+    const ops = (w: Buffer) => new MessageDecoder(4096).push(w).map((f) => (f.type === 'message' ? f.msg.op : f.type));
+    const pending: Promise<unknown>[] = [rpc.request('PING', { payload: Uint8Array.of(1) }).catch(() => {})];
+    await sleep(0);
+    expect(writes.map(ops)).toEqual([['PING']]);
+    // Two jobs, two flushes: without the wait each would be its own write queued in the stream.
+    for (const n of [1, 2]) {
+      pending.push(rpc.request('SEND', { sock: 0, data: new Uint8Array(3000).fill(n) }).catch(() => {}));
+      await sleep(0);
+    }
+    expect(writes).toHaveLength(1);
+    done.shift()?.();
+    await sleep(0);
+    expect(writes.map(ops)).toEqual([['PING'], ['SEND', 'SEND']]);
+    done.shift()?.();
+    await sleep(0);
+    pending.push(rpc.request('PING', { payload: Uint8Array.of(2) }).catch(() => {}));
+    await sleep(0);
+    expect(writes.map(ops)).toEqual([['PING'], ['SEND', 'SEND'], ['PING']]);
+    rpc.failAll(new Error('test over'));
+    await Promise.all(pending);
+  });
+});
