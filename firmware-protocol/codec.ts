@@ -34,12 +34,9 @@ export type DecodedItem =
 export class MessageDecoder {
   private readonly slip: SlipDecoder;
 
-  /**
-   * @param maxFrame largest unescaped frame accepted; escaping can at most double it on the wire.
-   * @param opts.borrow see SlipDecoder: decoded messages (payloads) may be views of pushed chunks.
-   */
-  constructor(maxFrame: number, opts: { borrow?: boolean } = {}) {
-    this.slip = new SlipDecoder(2 * maxFrame + FRAME_OVERHEAD, opts);
+  /** @param maxFrame largest unescaped frame accepted; escaping can at most double it on the wire. */
+  constructor(maxFrame: number) {
+    this.slip = new SlipDecoder(2 * maxFrame + FRAME_OVERHEAD);
   }
 
   push(chunk: Uint8Array): DecodedItem[] {

@@ -104,20 +104,11 @@ export class SlipDecoder {
   private size = 0;
   private oversize = false;
 
-  /**
-   * @param maxFrame largest escaped frame body accepted (bytes between two ENDs).
-   * @param opts.borrow the caller never changes a chunk's bytes after pushing it (a Node stream's
-   *   'data' chunks are the consumer's): a frame wholly inside one chunk, without escapes, is then
-   *   returned as a view of that chunk instead of a copy (see `whole`).
-   */
-  constructor(
-    readonly maxFrame: number,
-    private readonly opts: { borrow?: boolean } = {},
-  ) {}
+  /** @param maxFrame largest escaped frame body accepted (bytes between two ENDs). */
+  constructor(readonly maxFrame: number) {}
 
   push(chunk: Uint8Array): SlipOutput[] {
     const out: SlipOutput[] = [];
-    this.escChunk = undefined; // escapeIn's scan is for this push only
     let pos = 0;
     while (pos < chunk.length) {
       const end = indexOfByte(chunk, SLIP_END, pos);
@@ -129,7 +120,6 @@ export class SlipDecoder {
       if (result) out.push(result);
       pos = end + 1;
     }
-    this.escChunk = undefined;
     return out;
   }
 
@@ -141,36 +131,15 @@ export class SlipDecoder {
     return this.oversize ? 0 : this.size;
   }
 
-  /**
-   * A frame wholly inside one chunk: one copy, straight from the chunk, or none when borrowing and
-   * it has no escape to undo (in place, which must not touch the caller's chunk). A copy per frame
-   * is a fresh ArrayBuffer for every frame above 512 B, and V8 counts those bytes toward its next
-   * full GC (docs/performance.md item 31); a view keeps the chunk alive while the frame is kept.
-   */
+  /** A frame wholly inside one chunk: one copy, straight from the chunk. */
   private whole(chunk: Uint8Array, start: number, end: number): SlipOutput | undefined {
     const size = end - start;
     if (size === 0) return undefined;
     if (size > this.maxFrame) return { type: 'error', code: 'oversize', dropped: size };
-    // A plain Uint8Array view even of a Buffer chunk: decoded payloads keep one class (V8 code that
-    // met both deoptimized, docs/performance.md item 23).
-    if (this.opts.borrow && !this.escapeIn(chunk, start, end))
-      return { type: 'frame', frame: new Uint8Array(chunk.buffer, chunk.byteOffset + start, size) };
-    // Copy: the caller may reuse its chunk buffer (fs.read into one buffer does).
+    // Copy: the caller may reuse its chunk buffer (serialport and fs.read do).
     const raw = frameSlab.alloc(size);
     copyRun(chunk, start, end, raw, 0);
     return unescaped(raw);
-  }
-
-  /** The chunk's next ESC at or after the last frame looked at: one memchr pass per chunk, not per frame. */
-  private escChunk: Uint8Array | undefined;
-  private escAt = -1;
-
-  private escapeIn(chunk: Uint8Array, start: number, end: number): boolean {
-    if (this.escChunk !== chunk || (this.escAt !== -1 && this.escAt < start)) {
-      this.escChunk = chunk;
-      this.escAt = indexOfByte(chunk, SLIP_ESC, start);
-    }
-    return this.escAt !== -1 && this.escAt < end;
   }
 
   private collect(chunk: Uint8Array, start: number, end: number): void {

@@ -62,8 +62,7 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
     // host's link counts on our acknowledgements within two of our frames (link.ts lineFloorMs).
     super({ readableHighWaterMark: opts.baud ? 1 : 4 * 1024, writableHighWaterMark: 64 * 1024 });
     this.table = new SocketTable(opts.profile, opts.network, this);
-    // Borrow: what the host side writes in is never changed after (Node stream chunks), so frames are views of it.
-    this.decoder = new MessageDecoder(opts.profile.maxFrame, { borrow: true });
+    this.decoder = new MessageDecoder(opts.profile.maxFrame);
     this.link = new LinkDriver(
       (m) => this.pushRaw(m),
       // The host stopped acknowledging: it is gone; a new HELLO starts over.

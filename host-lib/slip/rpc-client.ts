@@ -108,8 +108,7 @@ export class RpcClient {
     private readonly link: Duplex,
     private readonly opts: RpcClientOptions,
   ) {
-    // Borrow: a transport's data chunks are ours (Node streams hand them over); frames are views of them.
-    this.decoder = new MessageDecoder(opts.maxFrame, { borrow: true });
+    this.decoder = new MessageDecoder(opts.maxFrame);
     this.reliable = new LinkDriver(
       (m) => this.writeRaw(m),
       () => {
