@@ -236,3 +236,32 @@ describe('RpcClient: a write the transport still holds', () => {
     await Promise.all(pending);
   });
 });
+
+describe('RpcClient: a write held behind another writer', () => {
+  it('frames that waited for our write go once it completes, even with other bytes queued behind it', async () => {
+    const writes: string[] = [];
+    const done: (() => void)[] = [];
+    const transport = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        const items = new MessageDecoder(4096).push(chunk);
+        writes.push(items.length > 0 ? items.map((f) => (f.type === 'message' ? f.msg.op : f.type)).join('+') : 'raw');
+        done.push(() => cb());
+      },
+    });
+    const rpc = new RpcClient(transport, { maxFrame: 4096, requestTimeoutMs: 60_000, onEvent: () => {} });
+    const pending: Promise<unknown>[] = [rpc.request('PING', { payload: Uint8Array.of(1) }).catch(() => {})];
+    await sleep(0);
+    transport.write(Buffer.from('x')); // someone else's bytes, queued behind our PING
+    pending.push(rpc.request('SEND', { sock: 0, data: new Uint8Array(100) }).catch(() => {}));
+    await sleep(0);
+    expect(writes).toEqual(['PING']);
+    for (let i = 0; i < 3 && writes.length < 3; i++) {
+      done.shift()?.();
+      await sleep(0);
+    }
+    expect(writes).toEqual(['PING', 'raw', 'SEND']);
+    rpc.failAll(new Error('test over'));
+    await Promise.all(pending);
+  });
+});

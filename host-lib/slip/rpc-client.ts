@@ -277,7 +277,7 @@ export class RpcClient {
 
   private readonly written = (): void => {
     if (!this.writeHeld) return;
-    this.writeHeld = this.link.writableLength > 0;
+    this.writeHeld = false;
     this.flushOutbox();
   };
 
