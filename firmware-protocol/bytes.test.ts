@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteSlab, concatBytes, indexOfByte, joinSmall } from './bytes.js';
+import { ByteSlab, concatBytes, indexOfByte, joinAdjacent, joinSmall } from './bytes.js';
 
 describe('concatBytes', () => {
   it('joins any parts in order, with or without the total', () => {
@@ -61,5 +61,44 @@ describe('joinSmall', () => {
           expect((out[i - 1] as Uint8Array).length < below && (out[i] as Uint8Array).length < below).toBe(false);
       }),
     );
+  });
+});
+
+describe('joinAdjacent', () => {
+  it('joins parts that follow each other in one buffer as one view of it, without a copy', () => {
+    const block = new Uint8Array(100).map((_, i) => i);
+    const other = Uint8Array.of(1, 2, 3);
+    const out = joinAdjacent([
+      block.subarray(0, 10),
+      block.subarray(10, 60),
+      other,
+      block.subarray(60, 70),
+      block.subarray(80, 90),
+    ]);
+    expect(out).toHaveLength(4);
+    expect(out[0]?.buffer).toBe(block.buffer);
+    expect([out[0]?.byteOffset, out[0]?.length]).toEqual([0, 60]);
+    expect(out[1]).toBe(other);
+    expect([out[2]?.byteOffset, out[2]?.length, out[3]?.byteOffset]).toEqual([60, 10, 80]);
+  });
+
+  it('keeps every byte in order whatever the parts, and joinSmall sends adjacent large frames as one', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 50 }))), (plan) => {
+        const block = new Uint8Array(64 * 51).map((_, i) => i * 7);
+        let at = 0;
+        const parts = plan.map(([fromBlock, n]) => {
+          if (!fromBlock) return new Uint8Array(n).fill(n);
+          at += n;
+          return block.subarray(at - n, at);
+        });
+        expect(concatBytes(joinAdjacent(parts))).toEqual(concatBytes(parts));
+        expect(concatBytes(joinSmall(parts, 8))).toEqual(concatBytes(parts));
+      }),
+    );
+    const block = new Uint8Array(9000);
+    expect(
+      joinSmall([block.subarray(0, 4000), block.subarray(4000, 8100), block.subarray(8100, 8130)], 2048),
+    ).toHaveLength(1);
   });
 });

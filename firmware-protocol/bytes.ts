@@ -26,17 +26,21 @@ export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8
 /**
  * The parts in order with each run of consecutive parts shorter than `below` joined into one:
  * a stream write or push per small frame costs more than copying it, and copying a large one
- * costs more than its own write. Used on both sides (the host's outgoing frames, the in-process
- * line's device output).
+ * costs more than its own write. Parts that sit side by side in one buffer (wire frames encoded
+ * one after another from the same block, see slip.ts) are first joined as one view, without a
+ * copy, whatever their size: over a pty each write is a syscall and a wake of the tty worker, and
+ * every fresh array's bytes count toward V8's next full GC (docs/performance.md item 31). Used on
+ * both sides (the host's outgoing frames, the in-process line's device output).
  *
  * @example
  * joinSmall([a2, b3, big9000, c1], 2048); // [a2+b3, big9000, c1]
+ * joinSmall([block.subarray(0, 9000), block.subarray(9000, 9100)], 2048); // [block.subarray(0, 9100)]
  */
 export function joinSmall(parts: readonly Uint8Array[], below: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   let run: Uint8Array[] = [];
   let runBytes = 0;
-  for (const p of parts) {
+  for (const p of joinAdjacent(parts)) {
     if (p.length < below) {
       run.push(p);
       runBytes += p.length;
@@ -48,6 +52,22 @@ export function joinSmall(parts: readonly Uint8Array[], below: number): Uint8Arr
     out.push(p);
   }
   if (run.length > 0) out.push(concatBytes(run, runBytes));
+  return out;
+}
+
+/** Consecutive parts that are adjacent views of one buffer, as one view of it (no copy). */
+export function joinAdjacent(parts: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let last: Uint8Array | undefined;
+  for (const p of parts) {
+    if (last && p.length > 0 && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset) {
+      last = new Uint8Array(last.buffer, last.byteOffset, last.length + p.length);
+      out[out.length - 1] = last;
+      continue;
+    }
+    out.push(p);
+    last = p;
+  }
   return out;
 }
 

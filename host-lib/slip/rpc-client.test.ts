@@ -13,6 +13,7 @@
 import { Duplex, PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  encodeSlip,
   encodeWire,
   FLAG_RELIABLE,
   LinkDriver,
@@ -168,5 +169,99 @@ describe('RpcClient: default deadline over the reliable link', () => {
     expect(err?.code).toBe('ETIMEDOUT');
     expect(err?.message).toMatch(/did not answer PING/);
     expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 3);
+  });
+});
+
+describe('RpcClient: frames written in one job', () => {
+  it('leave in one transport write, large SENDs included (over a pty each write is a syscall)', async () => {
+    const writes: Buffer[] = [];
+    const transport = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, done) {
+        writes.push(chunk);
+        done();
+      },
+    });
+    const rpc = new RpcClient(transport, { maxFrame: 4096, requestTimeoutMs: 60_000, onEvent: () => {} });
+    // Wire frames are cut one after another from shared 256 KiB blocks: start this test on a fresh one.
+    const first = encodeSlip(new Uint8Array(30_000));
+    while (encodeSlip(new Uint8Array(30_000)).buffer === first.buffer);
+    const failed = [1, 2, 3].map((n) =>
+      rpc.request('SEND', { sock: 0, data: new Uint8Array(3000).fill(n) }).catch((e: Error) => e),
+    );
+    rpc.request('PING', { payload: Uint8Array.of(9) }).catch(() => {});
+    await sleep(0);
+    expect(writes).toHaveLength(1);
+    const frames = new MessageDecoder(4096).push(writes[0] as Buffer);
+    expect(frames.map((f) => (f.type === 'message' ? f.msg.op : f.type))).toEqual(['SEND', 'SEND', 'SEND', 'PING']);
+    rpc.failAll(new Error('test over'));
+    expect(((await failed[0]) as Error).message).toBe('test over');
+  });
+});
+
+describe('RpcClient: a write the transport still holds', () => {
+  it('frames made meanwhile wait and leave together in the next write; a lone frame goes at once', async () => {
+    const writes: Buffer[] = [];
+    const done: (() => void)[] = [];
+    const transport = new Duplex({
+      read() {},
+      // Completes when the test says so, as a serial port's write that met a full tty does.
+      write(chunk: Buffer, _enc, cb) {
+        writes.push(chunk);
+        done.push(() => cb());
+      },
+    });
+    const rpc = new RpcClient(transport, { maxFrame: 4096, requestTimeoutMs: 60_000, onEvent: () => {} });
+    const first = encodeSlip(new Uint8Array(30_000));
+    while (encodeSlip(new Uint8Array(30_000)).buffer === first.buffer);
+    const ops = (w: Buffer) => new MessageDecoder(4096).push(w).map((f) => (f.type === 'message' ? f.msg.op : f.type));
+    const pending: Promise<unknown>[] = [rpc.request('PING', { payload: Uint8Array.of(1) }).catch(() => {})];
+    await sleep(0);
+    expect(writes.map(ops)).toEqual([['PING']]);
+    // Two jobs, two flushes: without the wait each would be its own write queued in the stream.
+    for (const n of [1, 2]) {
+      pending.push(rpc.request('SEND', { sock: 0, data: new Uint8Array(3000).fill(n) }).catch(() => {}));
+      await sleep(0);
+    }
+    expect(writes).toHaveLength(1);
+    done.shift()?.();
+    await sleep(0);
+    expect(writes.map(ops)).toEqual([['PING'], ['SEND', 'SEND']]);
+    done.shift()?.();
+    await sleep(0);
+    pending.push(rpc.request('PING', { payload: Uint8Array.of(2) }).catch(() => {}));
+    await sleep(0);
+    expect(writes.map(ops)).toEqual([['PING'], ['SEND', 'SEND'], ['PING']]);
+    rpc.failAll(new Error('test over'));
+    await Promise.all(pending);
+  });
+});
+
+describe('RpcClient: a write held behind another writer', () => {
+  it('frames that waited for our write go once it completes, even with other bytes queued behind it', async () => {
+    const writes: string[] = [];
+    const done: (() => void)[] = [];
+    const transport = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        const items = new MessageDecoder(4096).push(chunk);
+        writes.push(items.length > 0 ? items.map((f) => (f.type === 'message' ? f.msg.op : f.type)).join('+') : 'raw');
+        done.push(() => cb());
+      },
+    });
+    const rpc = new RpcClient(transport, { maxFrame: 4096, requestTimeoutMs: 60_000, onEvent: () => {} });
+    const pending: Promise<unknown>[] = [rpc.request('PING', { payload: Uint8Array.of(1) }).catch(() => {})];
+    await sleep(0);
+    transport.write(Buffer.from('x')); // someone else's bytes, queued behind our PING
+    pending.push(rpc.request('SEND', { sock: 0, data: new Uint8Array(100) }).catch(() => {}));
+    await sleep(0);
+    expect(writes).toEqual(['PING']);
+    for (let i = 0; i < 3 && writes.length < 3; i++) {
+      done.shift()?.();
+      await sleep(0);
+    }
+    expect(writes).toEqual(['PING', 'raw', 'SEND']);
+    rpc.failAll(new Error('test over'));
+    await Promise.all(pending);
   });
 });

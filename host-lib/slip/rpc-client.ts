@@ -96,6 +96,8 @@ export class RpcClient {
   private readonly inbox: Uint8Array[] = [];
   /** Wire frames written in the current job, sent together (see writeRaw). */
   private outbox: Uint8Array[] = [];
+  /** The transport still holds our last write (see flushOutbox); frames wait for its callback. */
+  private writeHeld = false;
   private draining = false;
   /** When the last valid frame arrived (for the keep-alive). */
   lastRx = Date.now();
@@ -250,16 +252,33 @@ export class RpcClient {
     if (this.closed) return;
     const wire = encodeWire(msg, msg.op !== 'SEND');
     // A promise job, not queueMicrotask: Node wraps each of those in an async resource.
-    if (this.outbox.length === 0) RESOLVED.then(this.flushOutbox);
+    if (this.outbox.length === 0 && !this.writeHeld) RESOLVED.then(this.flushOutbox);
     this.outbox.push(wire);
   }
 
+  /**
+   * While the transport still holds our last write (a serial port's completes a promise job later,
+   * or when the fd is writable again if it was short), frames wait here and go with the next
+   * write, instead of queueing in the stream, which joins queued writes with a copy
+   * (serialport's `_writev`); a lone frame finds nothing in flight and goes at once. Small frames
+   * are joined; a large one (a SEND) goes as it is unless it follows the last one in its block.
+   */
   private readonly flushOutbox = (): void => {
+    if (this.writeHeld || this.outbox.length === 0) return;
     const parts = this.outbox;
     this.outbox = [];
     if (this.link.destroyed) return;
-    // Small frames are joined; a large one (a SEND) goes as it is: copying it costs more than a write.
-    for (const w of joinSmall(parts, JOIN_BELOW)) this.link.write(w);
+    const writes = joinSmall(parts, JOIN_BELOW);
+    for (let i = 0; i < writes.length - 1; i++) this.link.write(writes[i]);
+    this.link.write(writes[writes.length - 1], this.written);
+    // A transport that took the bytes at once (in-process, or nothing queued) is not held for.
+    this.writeHeld = this.link.writableLength > 0;
+  };
+
+  private readonly written = (): void => {
+    if (!this.writeHeld) return;
+    this.writeHeld = false;
+    this.flushOutbox();
   };
 
   /**
