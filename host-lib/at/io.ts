@@ -114,7 +114,6 @@ export class IoPicker {
   private sendJob(e: LinkEntry, s: AtSocket): AtJob | undefined {
     if (e.phase !== 'open' || s.type !== C.SOCK_STREAM || s.tx.bytes === 0) return undefined;
     const chunk = s.tx.peek(this.limits().maxSend);
-    lead(e, chunk.length, this.limits().maxSend);
     return {
       cmd: {
         name: 'CIPSEND',
@@ -123,7 +122,10 @@ export class IoPicker {
         payload: chunk,
         timeoutMs: this.limits().timeoutMs('CIPSEND', chunk.length),
       },
-      resolve: () => s.onSent(chunk.length, null),
+      resolve: () => {
+        lead(e, chunk.length, this.limits().maxSend);
+        s.onSent(chunk.length, null);
+      },
       reject: (err) => s.onSent(0, err instanceof OSError ? err : new OSError(E.EIO, err.message)),
     };
   }

@@ -110,6 +110,7 @@ export class LinkTable {
       best.phase = 'connecting';
       best.sink = sink;
       best.devData = false;
+      best.sendLead = 0;
     }
     return best;
   }
@@ -120,6 +121,7 @@ export class LinkTable {
     entry.sink = null;
     entry.devData = false;
     entry.closedMidRead = false;
+    entry.sendLead = 0;
     entry.lastUsed = ++this.clock;
   }
 
@@ -204,6 +206,7 @@ function onConnect(table: LinkTable, e: LinkEntry | undefined, remote: at.Remote
   }
   e.phase = 'open';
   e.devData = false;
+  e.sendLead = 0;
   e.sink = table.server.onAccept(e, remote);
   return 'none';
 }
