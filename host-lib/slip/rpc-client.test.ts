@@ -199,18 +199,23 @@ describe('RpcClient: frames written in one job', () => {
   });
 });
 
+/** A transport whose writes complete when the test says so, as a serial port's write that met a full tty does. */
+function heldTransport(record: (chunk: Buffer) => void): { transport: Duplex; done: (() => void)[] } {
+  const done: (() => void)[] = [];
+  const transport = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, cb) {
+      record(chunk);
+      done.push(() => cb());
+    },
+  });
+  return { transport, done };
+}
+
 describe('RpcClient: a write the transport still holds', () => {
   it('frames made meanwhile wait and leave together in the next write; a lone frame goes at once', async () => {
     const writes: Buffer[] = [];
-    const done: (() => void)[] = [];
-    const transport = new Duplex({
-      read() {},
-      // Completes when the test says so, as a serial port's write that met a full tty does.
-      write(chunk: Buffer, _enc, cb) {
-        writes.push(chunk);
-        done.push(() => cb());
-      },
-    });
+    const { transport, done } = heldTransport((chunk) => writes.push(chunk));
     const rpc = new RpcClient(transport, { maxFrame: 4096, requestTimeoutMs: 60_000, onEvent: () => {} });
     const first = encodeSlip(new Uint8Array(30_000));
     while (encodeSlip(new Uint8Array(30_000)).buffer === first.buffer);
@@ -240,14 +245,9 @@ describe('RpcClient: a write the transport still holds', () => {
 describe('RpcClient: a write held behind another writer', () => {
   it('frames that waited for our write go once it completes, even with other bytes queued behind it', async () => {
     const writes: string[] = [];
-    const done: (() => void)[] = [];
-    const transport = new Duplex({
-      read() {},
-      write(chunk: Buffer, _enc, cb) {
-        const items = new MessageDecoder(4096).push(chunk);
-        writes.push(items.length > 0 ? items.map((f) => (f.type === 'message' ? f.msg.op : f.type)).join('+') : 'raw');
-        done.push(() => cb());
-      },
+    const { transport, done } = heldTransport((chunk) => {
+      const items = new MessageDecoder(4096).push(chunk);
+      writes.push(items.length > 0 ? items.map((f) => (f.type === 'message' ? f.msg.op : f.type)).join('+') : 'raw');
     });
     const rpc = new RpcClient(transport, { maxFrame: 4096, requestTimeoutMs: 60_000, onEvent: () => {} });
     const pending: Promise<unknown>[] = [rpc.request('PING', { payload: Uint8Array.of(1) }).catch(() => {})];
