@@ -78,6 +78,9 @@ export interface FrameSizeSnapshot {
   lossFree: boolean;
 }
 
+/** Payload a link's frames start at, and the least a cap or a growth step sets them to, bytes (see learnt). */
+const FIRST_FRAME_BYTES = 1024;
+
 export class FrameSize {
   /**
    * Largest payload worth putting in one frame, as learnt from the line. On a noisy line a long frame is more likely
@@ -88,7 +91,7 @@ export class FrameSize {
    * fails more often than not, so its timeout backs off to seconds (measured: the lossy-line
    * scenario's download stalled 5 s on one such frame). 1 KiB frames cost 1.7 % of line rate.
    */
-  private learnt = 1024;
+  private learnt = FIRST_FRAME_BYTES;
   /**
    * Most payload the direction of traffic allows now (see capFor). It caps the size in use without changing what was learnt, and only the size in use is
    * tested: a frame held below the cap says nothing about larger ones.
@@ -125,7 +128,7 @@ export class FrameSize {
   capFor(now: number, line: { bytesIn(ms: number): number }): void {
     const ms = this.traffic.frameMs(now);
     this.oneWayAt = ms === ONE_WAY_FRAME_MS;
-    this.cap = Math.max(1024, line.bytesIn(ms));
+    this.cap = Math.max(FIRST_FRAME_BYTES, line.bytesIn(ms));
   }
 
   /** Our payload flowed one way at the last capFor (Traffic: ONE_WAY_FRAME_MS): the other end only answers. */
@@ -162,8 +165,7 @@ export class FrameSize {
     this.cleanAcks = 0;
     this.cleanBytes = 0;
     if (this.cap < this.learnt) return; // frames held below what was learnt: nothing larger was tested
-    const grown = Math.ceil(this.learnt * (this.lossFree ? 2 : 1.5));
-    this.learnt = Math.max(this.learnt, Math.min(grown, Math.max(1024, largest)));
+    this.grow(Math.ceil(this.learnt * (this.lossFree ? 2 : 1.5)), largest);
     this.ownLearnt = this.learnt;
   }
 
@@ -181,7 +183,12 @@ export class FrameSize {
     this.peerBytes += bytes;
     if (this.peerBytes < 4 * this.learnt) return;
     this.peerBytes = 0;
-    this.learnt = Math.max(this.learnt, Math.min(this.learnt * 2, Math.max(1024, largest)));
+    this.grow(this.learnt * 2, largest);
+  }
+
+  /** Raises the size learnt to `grown`, but not past what the line allows (`largest`); never lowers it. */
+  private grow(grown: number, largest: number): void {
+    this.learnt = Math.max(this.learnt, Math.min(grown, Math.max(FIRST_FRAME_BYTES, largest)));
   }
 
   /**

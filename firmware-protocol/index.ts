@@ -11,6 +11,7 @@ export * from './frame.js';
 export * from './line-rate.js';
 export * from './link.js';
 export * from './link-driver.js';
+export * from './link-options.js';
 export * from './opcodes.js';
 export * as rfc2217 from './rfc2217.js';
 export * from './slip.js';

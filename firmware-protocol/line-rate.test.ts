@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { Message } from './frame.js';
 import { escapedBytes, FASTEST_MODELLED, LineModel } from './line-model.js';
 import { DeliveryMeter, LineRate, SLOWEST_BAUD } from './line-rate.js';
-import { type LinkOptions, LinkState } from './link.js';
+import { LinkState } from './link.js';
+import type { LinkOptions } from './link-options.js';
 
 const sendOf = (n: number, data: Uint8Array): Message =>
   ({ kind: 'request', seq: n, op: 'SEND', body: { sock: 0, data } }) as Message;

@@ -4,7 +4,8 @@
  * messages pass straight through, so an end without SPEC §7 support still works.
  */
 import type { Message } from './frame.js';
-import { type LinkOptions, LinkState } from './link.js';
+import { LinkState } from './link.js';
+import type { LinkOptions } from './link-options.js';
 
 export class LinkDriver {
   private state?: LinkState;

@@ -24,8 +24,6 @@ import { FrameSize, type FrameSizeSnapshot, ONE_WAY_FRAME_MS } from './frame-siz
 import { LINE_SLACK_MS, LineModel, payloadOf } from './line-model.js';
 import { DEFAULT_LINK, type LinkOptions, type LinkStats } from './link-options.js';
 
-export { DEFAULT_LINK, type LinkOptions, type LinkStats } from './link-options.js';
-
 interface Outstanding {
   msg: Message;
   bytes: number;

@@ -63,6 +63,12 @@ export class LinkEntry {
 
   constructor(readonly id: number) {}
 
+  /** A connection starts or ends on this id: nothing is owed to or from it. */
+  clearIo(): void {
+    this.devData = false;
+    this.sendLead = 0;
+  }
+
   /** Whether the device may still hand over bytes for this link. */
   get readable(): boolean {
     return this.sink !== null && this.devData && (this.phase === 'open' || this.phase === 'closed');
@@ -109,8 +115,7 @@ export class LinkTable {
     if (best) {
       best.phase = 'connecting';
       best.sink = sink;
-      best.devData = false;
-      best.sendLead = 0;
+      best.clearIo();
     }
     return best;
   }
@@ -119,9 +124,8 @@ export class LinkTable {
   release(entry: LinkEntry): void {
     entry.phase = 'free';
     entry.sink = null;
-    entry.devData = false;
+    entry.clearIo();
     entry.closedMidRead = false;
-    entry.sendLead = 0;
     entry.lastUsed = ++this.clock;
   }
 
@@ -205,8 +209,7 @@ function onConnect(table: LinkTable, e: LinkEntry | undefined, remote: at.Remote
     return { closeLink: e.id };
   }
   e.phase = 'open';
-  e.devData = false;
-  e.sendLead = 0;
+  e.clearIo();
   e.sink = table.server.onAccept(e, remote);
   return 'none';
 }
