@@ -35,23 +35,35 @@ export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8
  * @example
  * joinSmall([a2, b3, big9000, c1], 2048); // [a2+b3, big9000, c1]
  * joinSmall([block.subarray(0, 9000), block.subarray(9000, 9100)], 2048); // [block.subarray(0, 9100)]
+ *
+ * `copied` is told of every part (or adjacent run of parts, as one view) whose bytes went into a
+ * joined copy: the result no longer refers to it (a RecyclingSlab's owner reports it done).
  */
-export function joinSmall(parts: readonly Uint8Array[], below: number): Uint8Array[] {
+export function joinSmall(
+  parts: readonly Uint8Array[],
+  below: number,
+  copied?: (part: Uint8Array) => void,
+): Uint8Array[] {
   const out: Uint8Array[] = [];
   let run: Uint8Array[] = [];
   let runBytes = 0;
+  const endRun = (): void => {
+    if (run.length === 0) return;
+    out.push(concatBytes(run, runBytes));
+    if (copied && run.length > 1) for (const p of run) copied(p);
+    run = [];
+    runBytes = 0;
+  };
   for (const p of joinAdjacent(parts)) {
     if (p.length < below) {
       run.push(p);
       runBytes += p.length;
       continue;
     }
-    if (run.length > 0) out.push(concatBytes(run, runBytes));
-    run = [];
-    runBytes = 0;
+    endRun();
     out.push(p);
   }
-  if (run.length > 0) out.push(concatBytes(run, runBytes));
+  endRun();
   return out;
 }
 
@@ -113,5 +125,133 @@ export class ByteSlab {
     const out = this.block.subarray(this.used, this.used + n);
     this.used += n;
     return out;
+  }
+}
+
+/** Where encoded bytes are cut from: a {@link ByteSlab}, a {@link ByteRing}, or anything alike. */
+export interface ByteAllocator {
+  alloc(n: number): Uint8Array;
+}
+
+/**
+ * Byte arrays cut in turn from one buffer that is used again once they are released, for bytes
+ * whose end of life the owner learns in order (wire frames a transport has finished writing).
+ * Fresh arrays, even cut from large blocks, are what paces V8's full GCs on a bulk transfer: every
+ * fresh ArrayBuffer byte counts toward the next Mark-Compact until a GC frees it (docs/performance.md
+ * items 31-32). An array that does not fit in the free part comes fresh, so the ring never blocks
+ * and never hands out bytes still in use. Pure bookkeeping: `mark` before handing a batch on,
+ * `release(mark)` when all of it is done.
+ *
+ * @example
+ * const ring = new ByteRing(65536);
+ * const a = ring.alloc(100), b = ring.alloc(200); // views into the ring
+ * const mark = ring.mark;                          // a and b go to the transport…
+ * ring.release(mark);                              // …which is done with them: their bytes are reused
+ */
+export class ByteRing implements ByteAllocator {
+  private readonly ring: Uint8Array;
+  /** Bytes handed out (and skipped at the end of the ring) since creation; ring offset = this % size. */
+  private allocated = 0;
+  private released = 0;
+
+  constructor(readonly size: number) {
+    this.ring = new Uint8Array(size);
+  }
+
+  alloc(n: number): Uint8Array {
+    let at = this.allocated % this.size;
+    if (this.allocated === this.released && at !== 0) {
+      // Nothing in use: start again at the ring's start (counters only grow, so older marks stay valid).
+      this.allocated = this.released = this.allocated + this.size - at;
+      at = 0;
+    }
+    // An array never wraps: the end of the ring is skipped (and counted as in use) when n does not fit.
+    const skip = at + n > this.size ? this.size - at : 0;
+    if (skip + n > this.size - (this.allocated - this.released)) return new Uint8Array(n);
+    if (skip > 0) at = 0;
+    this.allocated += skip + n;
+    return this.ring.subarray(at, at + n);
+  }
+
+  /** The position after everything handed out so far. */
+  get mark(): number {
+    return this.allocated;
+  }
+
+  /** Everything handed out before `mark` was read is no longer used: its bytes may be handed out again. */
+  release(mark: number): void {
+    if (mark > this.released) this.released = Math.min(mark, this.allocated);
+  }
+
+  /** Bytes of the ring in use (handed out, not released). */
+  get inUse(): number {
+    return this.allocated - this.released;
+  }
+}
+
+interface SlabBlock {
+  readonly bytes: Uint8Array;
+  used: number;
+  /** Bytes cut from it and not reported done yet. */
+  outstanding: number;
+}
+
+/**
+ * Byte arrays cut from blocks that are cut from again once every array taken from them has been
+ * reported done (`done(view)`, in any order, whole or in pieces): for bytes that pass through
+ * queues whose order the owner does not control (the device's output, where acknowledgements
+ * overtake frames, and a line that joins small chunks by copying them). Fresh arrays are what
+ * paces V8's full GCs on a bulk transfer (docs/performance.md item 32). A block with bytes out is
+ * never cut from again; with no block free a new one is made, and past `maxBlocks` the new ones are
+ * left to the GC. Every byte handed out must be reported done exactly once, or its block is never
+ * reused (a missing report only costs memory; a second one would free bytes still in use).
+ *
+ * @example
+ * const slab = new RecyclingSlab(65536, 32768);
+ * const a = slab.alloc(100);   // a view into a block
+ * slab.done(a);                // its block may be cut from again
+ */
+export class RecyclingSlab implements ByteAllocator {
+  private current: SlabBlock | undefined;
+  private readonly blocks = new Map<ArrayBufferLike, SlabBlock>();
+  private readonly free: SlabBlock[] = [];
+
+  constructor(
+    readonly blockSize: number,
+    readonly largest: number,
+    readonly maxBlocks = 8,
+  ) {}
+
+  alloc(n: number): Uint8Array {
+    if (n > this.largest) return new Uint8Array(n);
+    let b = this.current;
+    // Nothing out: cut again from its start.
+    if (b && b.outstanding === 0) b.used = 0;
+    if (!b || b.used + n > b.bytes.length) {
+      b = this.free.pop() ?? this.newBlock();
+      b.used = 0;
+      this.current = b;
+    }
+    const out = b.bytes.subarray(b.used, b.used + n);
+    b.used += n;
+    b.outstanding += n;
+    return out;
+  }
+
+  /** `view` (an array this slab handed out, or part of one) is no longer used; others are ignored. */
+  done(view: Uint8Array): void {
+    const b = this.blocks.get(view.buffer);
+    if (!b) return;
+    b.outstanding -= view.length;
+    if (b.outstanding <= 0 && b !== this.current) {
+      b.outstanding = 0;
+      this.free.push(b);
+    }
+  }
+
+  private newBlock(): SlabBlock {
+    const b: SlabBlock = { bytes: new Uint8Array(this.blockSize), used: 0, outstanding: 0 };
+    if (this.blocks.size < this.maxBlocks) this.blocks.set(b.bytes.buffer, b);
+    return b;
   }
 }

@@ -3,6 +3,8 @@
  * messages, with every rejected frame reported (never thrown), so a link resynchronises at
  * the next END and the owner can count and log bad frames.
  */
+
+import type { ByteAllocator } from './bytes.js';
 import {
   type BadRequest,
   decodeMessage,
@@ -62,7 +64,7 @@ export class MessageDecoder {
   }
 }
 
-/** Message → wire bytes (frame with CRC, SLIP-escaped, END at both ends). */
-export function encodeWire(msg: Message, validate = true): Uint8Array {
-  return encodeSlip(encodeMessageScratch(msg, validate));
+/** Message → wire bytes (frame with CRC, SLIP-escaped, END at both ends), cut from `into` if given. */
+export function encodeWire(msg: Message, validate = true, into?: ByteAllocator): Uint8Array {
+  return encodeSlip(encodeMessageScratch(msg, validate), into);
 }

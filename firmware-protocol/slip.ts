@@ -9,14 +9,17 @@
  * runs between them are copied whole, and frames are cut from shared blocks (`ByteSlab`), not
  * allocated one by one (a fresh ArrayBuffer per frame cost more than the rest of the codec).
  */
-import { ByteSlab, indexOfByte } from './bytes.js';
+import { type ByteAllocator, ByteSlab, indexOfByte } from './bytes.js';
 
 export const SLIP_END = 0xc0;
 export const SLIP_ESC = 0xdb;
 export const SLIP_ESC_END = 0xdc;
 export const SLIP_ESC_ESC = 0xdd;
 
-/** Encoded frames go to a transport and are dropped once written: large shared blocks. */
+/**
+ * Encoded frames go to a transport and are dropped once written: large shared blocks, unless the
+ * caller passes its own allocator (the host's ByteRing, reused once its transport has written).
+ */
 const wireSlab = new ByteSlab(256 * 1024, 32 * 1024);
 /**
  * Decoded frames may be kept by a user (a received payload is a view into its frame): only small
@@ -60,11 +63,12 @@ function copyRun(from: Uint8Array, start: number, end: number, to: Uint8Array, a
 
 /**
  * Encodes one frame: `encodeSlip([01 c0 02 db])` → `c0 01 db dc 02 db dd c0`.
- * The result is a view into a shared block (its byteOffset may be > 0) and may be kept.
+ * The result is a view into a shared block (its byteOffset may be > 0) and may be kept, or cut
+ * from `into`, whose rules then say how long it may be kept. Every byte of it is written.
  */
-export function encodeSlip(frame: Uint8Array): Uint8Array {
+export function encodeSlip(frame: Uint8Array, into: ByteAllocator = wireSlab): Uint8Array {
   const n = findSpecials(frame);
-  const out = wireSlab.alloc(frame.length + n + 2);
+  const out = into.alloc(frame.length + n + 2);
   out[0] = SLIP_END;
   let o = 1;
   let start = 0;

@@ -134,7 +134,7 @@ describe('serial records', () => {
       encodeMessage({ kind: 'request', seq: 1, op: 'PING', body: { payload: Uint8Array.of(0xc0, 0xdb, 1) } }),
       encodeMessage({ kind: 'event', seq: 0, op: 'EOF', body: { sock: 3 } }),
     ];
-    const wire = concat(frames.map(encodeSlip));
+    const wire = concat(frames.map((f) => encodeSlip(f)));
     const records = splitsAgree(() => new SlipRecordSplitter('hostToDevice'), wire);
     expect(records.map((r) => [...r.bytes])).toEqual(frames.map((f) => [...f]));
   });
