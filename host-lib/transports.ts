@@ -3,7 +3,7 @@
  * (serialport), `socket://host:port` (raw TCP), `rfc2217://host:port` (telnet COM-PORT-OPTION,
  * see transports/rfc2217.ts), or an already open Duplex (in-process).
  */
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SerialPort } from 'serialport';
 import { badArg } from './errors.js';
@@ -15,6 +15,14 @@ import { setSerialLines } from './transports/serial-ports.js';
 
 export { type ModemLines, Rfc2217Link } from './transports/rfc2217.js';
 export { listSerialPorts, type SerialPortInfo } from './transports/serial-ports.js';
+
+/**
+ * Whether `stream` is done with an array once its write calls back, the kernel holding a copy: a
+ * serial port, a TCP socket (TLS included). The SLIP client then reuses its wire bytes (rpc-client.ts).
+ */
+export function copiesWrites(stream: Duplex): boolean {
+  return stream instanceof SerialPort || stream instanceof Socket;
+}
 
 export interface SerialOptions {
   baudRate?: number;

@@ -265,3 +265,58 @@ describe('RpcClient: a write held behind another writer', () => {
     await Promise.all(pending);
   });
 });
+
+describe('RpcClient: wire bytes reused once written (reuseWireBytes)', () => {
+  it('never changes bytes the transport still holds, and cuts frames from the same memory once it is done', async () => {
+    const held: { chunk: Buffer; copy: Buffer }[] = [];
+    const { transport, done } = heldTransport((chunk) => held.push({ chunk, copy: Buffer.from(chunk) }));
+    const rpc = new RpcClient(transport, {
+      maxFrame: 4096,
+      requestTimeoutMs: 60_000,
+      onEvent: () => {},
+      reuseWireBytes: true,
+    });
+    // Writes complete in order: the first `completed` are done, and their memory may be reused.
+    let completed = 0;
+    const complete = () => {
+      const cb = done.shift();
+      if (cb) completed++;
+      cb?.();
+    };
+    const intact = () => held.slice(completed).every((h) => h.chunk.equals(h.copy));
+    const pending: Promise<unknown>[] = [];
+    const send = (n: number) =>
+      pending.push(rpc.request('SEND', { sock: 0, data: new Uint8Array(3000).fill(n & 0xff) }).catch(() => {}));
+    send(0);
+    await sleep(0);
+    expect(held).toHaveLength(1);
+    // While the first write is held, frames of more than the ring's 256 KiB are made: none may land on it.
+    for (let n = 1; n <= 100; n++) {
+      send(n);
+      await sleep(0);
+    }
+    expect(intact()).toBe(true);
+    // Then every write completes as it is made, and 100 more frames go (300 KB: the ring wraps).
+    for (let n = 101; n <= 200 || done.length > 0; n++) {
+      complete();
+      if (n <= 200) send(n);
+      await sleep(0);
+      expect(intact()).toBe(true);
+    }
+    const ring = held[0]?.chunk.buffer;
+    const reused = held.slice(1).filter((h) => h.chunk.buffer === ring);
+    expect(reused.length).toBeGreaterThan(1);
+    // What the transport was given, decoded: the 201 SENDs in order.
+    const decoder = new MessageDecoder(4096);
+    const filled = held.flatMap((h) =>
+      decoder
+        .push(h.copy)
+        .map((f) =>
+          f.type === 'message' && f.msg.kind === 'request' && f.msg.op === 'SEND' ? (f.msg.body.data[0] ?? -1) : -1,
+        ),
+    );
+    expect(filled).toEqual(Array.from({ length: 201 }, (_, n) => n & 0xff));
+    rpc.failAll(new Error('test over'));
+    await Promise.all(pending);
+  });
+});

@@ -6,6 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import {
+  ByteRing,
   type DecodedItem,
   type EventMsg,
   encodeWire,
@@ -74,7 +75,19 @@ export interface RpcClientOptions {
   link?: Partial<LinkOptions>;
   /** The reliable link gave up: no acknowledgement after its retries. */
   onLinkDead?(): void;
+  /**
+   * The transport is done with a written array when it calls back (a serial port, a TCP socket: the
+   * kernel has a copy): wire frames are then cut from a ring used again once written, instead of
+   * fresh blocks (docs/performance.md item 32). Not for a transport that may pass the array on (the
+   * in-process line, a trace tap).
+   */
+  reuseWireBytes?: boolean;
+  /** Called with each transport chunk once it is decoded: nothing of it is kept (transports.ts `lendReads`). */
+  chunkDone?(chunk: Uint8Array): void;
 }
+
+/** The wire ring (reuseWireBytes): a flush in flight is rarely above 32 KiB, a burst of a window 64. */
+const WIRE_RING_BYTES = 256 * 1024;
 
 /** Frames written in one job below this size go to the transport as one write (see writeRaw). */
 const JOIN_BELOW = 2048;
@@ -98,6 +111,10 @@ export class RpcClient {
   private outbox: Uint8Array[] = [];
   /** The transport still holds our last write (see flushOutbox); frames wait for its callback. */
   private writeHeld = false;
+  /** Where wire frames are cut from when the transport copies them (reuseWireBytes), else the shared blocks. */
+  private readonly wire?: ByteRing;
+  /** The wire ring's mark when the write the transport holds was made: released at its callback. */
+  private heldMark = 0;
   private draining = false;
   /** When the last valid frame arrived (for the keep-alive). */
   lastRx = Date.now();
@@ -109,6 +126,7 @@ export class RpcClient {
     private readonly opts: RpcClientOptions,
   ) {
     this.decoder = new MessageDecoder(opts.maxFrame);
+    if (opts.reuseWireBytes) this.wire = new ByteRing(WIRE_RING_BYTES);
     this.reliable = new LinkDriver(
       (m) => this.writeRaw(m),
       () => {
@@ -250,7 +268,7 @@ export class RpcClient {
    */
   private writeRaw(msg: Message): void {
     if (this.closed) return;
-    const wire = encodeWire(msg, msg.op !== 'SEND');
+    const wire = encodeWire(msg, msg.op !== 'SEND', this.wire);
     // A promise job, not queueMicrotask: Node wraps each of those in an async resource.
     if (this.outbox.length === 0 && !this.writeHeld) RESOLVED.then(this.flushOutbox);
     this.outbox.push(wire);
@@ -269,15 +287,21 @@ export class RpcClient {
     this.outbox = [];
     if (this.link.destroyed) return;
     const writes = joinSmall(parts, JOIN_BELOW);
+    // Everything cut from the ring so far is in this flush: done with once its last write is.
+    const mark = this.wire?.mark ?? 0;
     for (let i = 0; i < writes.length - 1; i++) this.link.write(writes[i]);
     this.link.write(writes[writes.length - 1], this.written);
     // A transport that took the bytes at once (in-process, or nothing queued) is not held for.
     this.writeHeld = this.link.writableLength > 0;
+    if (this.writeHeld) this.heldMark = mark;
+    else this.wire?.release(mark);
   };
 
   private readonly written = (): void => {
     if (!this.writeHeld) return;
     this.writeHeld = false;
+    // Stream writes complete in order: this one's callback means every earlier one is done too.
+    this.wire?.release(this.heldMark);
     this.flushOutbox();
   };
 
@@ -291,8 +315,10 @@ export class RpcClient {
     if (this.draining) return;
     this.draining = true;
     try {
-      for (let c = this.inbox.shift(); c; c = this.inbox.shift())
+      for (let c = this.inbox.shift(); c; c = this.inbox.shift()) {
         for (const item of this.decoder.push(c)) this.onItem(item);
+        this.opts.chunkDone?.(c);
+      }
     } finally {
       this.draining = false;
     }

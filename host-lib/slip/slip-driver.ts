@@ -22,6 +22,8 @@ import {
 import type { AddrInfo, Driver, SockAddr } from '../driver.js';
 import { OSError } from '../errors.js';
 import { Files } from '../files.js';
+import { lendReads } from '../serial/read-pool.js';
+import { copiesWrites } from '../transports.js';
 import { KeepAlive } from './keepalive.js';
 import { LinkError, RpcClient, StatusError } from './rpc-client.js';
 import { SlipSocket } from './slip-socket.js';
@@ -111,6 +113,8 @@ export class SlipDriver extends EventEmitter implements Driver {
       onBadFrame: (reason) => this.emit('bad-frame', reason),
       onClose: (err) => this.failSockets(E.ECONNRESET, `link closed: ${err?.message ?? ''}`),
       onLinkDead: () => this.sessionLost(E.ETIMEDOUT, 'coprocessor not responding (link lost)', 'hang'),
+      reuseWireBytes: copiesWrites(transport),
+      chunkDone: lendReads(transport),
     });
     this.rpc.reliable.onRoom = () => this.resumeSenders();
     this.keepalive = new KeepAlive(

@@ -116,6 +116,43 @@ describe('SlipSocket send path', () => {
     expect(joined(host.sends())).toEqual([...pattern(2000)]);
   });
 
+  it('copies into memory used again once SENDs are answered, never under a SEND not answered', async () => {
+    const { host, s } = open();
+    host.room = 10_000;
+    host.sendChunk = 4096;
+    const want = new Map<Call, number[]>();
+    const record = () => {
+      for (const c of host.sends()) if (!want.has(c)) want.set(c, [...(c.data ?? [])]);
+    };
+    const intact = () => host.sends().every((c) => Buffer.from(c.data ?? []).equals(Buffer.from(want.get(c) ?? [])));
+    // A full window answers EAGAIN (a non-blocking send): 0 bytes taken.
+    const trySend = (data: Uint8Array): number => {
+      try {
+        return s.send(data);
+      } catch {
+        return 0;
+      }
+    };
+    // A window of 64 KiB in flight, none answered: sends take nothing more.
+    for (let k = 0; k < 4; k++) expect(trySend(pattern(16_384, k))).toBe(16_384);
+    expect(trySend(pattern(10))).toBe(0);
+    record();
+    const first = host.sends()[0]?.data?.buffer;
+    // Then answer the oldest SEND at a time and send what fits, for 40 windows' worth.
+    let k = 4;
+    for (let round = 0; round < 160; round++) {
+      const oldest = host.calls.shift();
+      oldest?.resolve({ count: oldest.data?.length ?? 0 });
+      await settle();
+      while (trySend(pattern(4096, k)) > 0) k++;
+      record();
+      expect(intact()).toBe(true);
+    }
+    const buffers = new Set(host.calls.map((c) => c.data?.buffer));
+    expect(buffers).toEqual(new Set([first])); // all in the ring: nothing fresh once it turned over
+    expect(joined(host.sends())).toEqual(host.sends().flatMap((c) => want.get(c) ?? []));
+  });
+
   it('close waits for room and answers, then CLOSE goes after the last SEND', async () => {
     const { host, s } = open();
     s.send(pattern(5000));

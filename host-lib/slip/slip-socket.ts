@@ -4,13 +4,14 @@
  * received bytes as CREDIT once consumed, and closes with CLOSE. Non-blocking (see driver.ts).
  */
 import {
+  ByteRing,
   constants as C,
   errno as E,
   type RequestBody,
   type RequestOp,
   type ResponseBody,
 } from '../../firmware-protocol/index.js';
-import { ByteQueue } from '../byte-queue.js';
+import { ByteQueue, Fifo } from '../byte-queue.js';
 import type { DeviceTlsOptions, DriverSocket, SockAddr } from '../driver.js';
 import { OSError, osError, WOULD_BLOCK } from '../errors.js';
 import { SocketCore } from '../socket-core.js';
@@ -51,6 +52,17 @@ export class SlipSocket extends SocketCore {
   private readonly uncut = new ByteQueue();
   /** A SEND that failed, or was on its way when the socket failed: its bytes are lost. */
   private sendLost: OSError | null = null;
+  /**
+   * A stream socket's taken bytes are copied into this ring, which is used again once their SENDs
+   * are answered (the link has dropped them by then), instead of a fresh copy per send: fresh bytes
+   * pace V8's full GCs on a bulk transfer (docs/performance.md item 32). Made on the first send;
+   * dropped for good when a SEND fails (its frame may still be resent), copies are fresh after that.
+   */
+  private sendRing?: ByteRing | null;
+  /** Per taken copy in the ring, oldest first: its end in bytes taken, and the ring's mark after it. */
+  private readonly ringMarks = new Fifo<{ end: number; mark: number }>();
+  private takenBytes = 0;
+  private answeredBytes = 0;
   private pendingAccepts = 0;
   /** A CONNECTED that overtook its CONNECT response (a device that breaks SPEC §4.4 order). */
   private earlyConnect?: number;
@@ -78,6 +90,8 @@ export class SlipSocket extends SocketCore {
     this.notify();
   }
   protected override onFail(): void {
+    // SENDs still on their way may be resent after this: their ring bytes are never reused.
+    if (this.inflight > 0) this.sendRing = null;
     if (this.inflight > 0) this.sendLost ??= this.error;
     this.inflight = 0;
     this.uncut.clear();
@@ -144,7 +158,7 @@ export class SlipSocket extends SocketCore {
    */
   protected transmit(data: Uint8Array): void {
     // A copy: the reliable link may queue or resend these frames after the caller reused its buffer.
-    const taken = new Uint8Array(data);
+    const taken = this.copyTaken(data);
     this.inflight += taken.length;
     this.uncut.push(taken);
     if (this.type === C.SOCK_STREAM) this.cutSends();
@@ -172,11 +186,39 @@ export class SlipSocket extends SocketCore {
     while (this.uncut.bytes > 0) this.sendFrame(this.uncut.take(this.drv.sendChunk));
   }
 
+  /** In the send ring while it has room (a stream socket), else a fresh copy. */
+  private copyTaken(data: Uint8Array): Uint8Array {
+    if (this.sendRing === undefined && this.type === C.SOCK_STREAM) this.sendRing = new ByteRing(2 * this.drv.txWindow);
+    if (!this.sendRing) return new Uint8Array(data);
+    const taken = this.sendRing.alloc(data.length);
+    taken.set(data);
+    this.takenBytes += data.length;
+    this.ringMarks.push({ end: this.takenBytes, mark: this.sendRing.mark });
+    return taken;
+  }
+
+  /** SENDs of a stream socket are answered in order: copies wholly answered give their ring bytes back. */
+  private answered(n: number): void {
+    if (!this.sendRing) return;
+    this.answeredBytes += n;
+    let mark = -1;
+    for (let m = this.ringMarks.peek(); m && m.end <= this.answeredBytes; m = this.ringMarks.peek()) {
+      mark = m.mark;
+      this.ringMarks.shift();
+    }
+    if (mark >= 0) this.sendRing.release(mark);
+  }
+
   /** One SEND; a failed one ends the socket, and the bytes not cut yet are lost with it. */
   private sendFrame(chunk: Uint8Array): void {
     this.drv.call('SEND', { sock: this.id, data: chunk }).then(
-      () => this.sent(chunk.length),
+      () => {
+        this.answered(chunk.length);
+        this.sent(chunk.length);
+      },
       (err: OSError) => {
+        // The link may still hold (and resend) this frame or later ones: the ring is never reused again.
+        this.sendRing = null;
         this.sendLost ??= err;
         if (this.state !== 'closed' && !this.error) this.error = err;
         this.inflight -= this.uncut.bytes;
