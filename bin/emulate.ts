@@ -208,6 +208,9 @@ async function openTransports(
     const events = {
       onAttach: (peer: string) => seen.attached(peer, 'pty'),
       onDetach: (peer: string) => seen.detached(peer, 'pty'),
+      keptNothing: emulator.uartKeptNothing,
+      // Only as the UART's one reader: another transport would get the same chunks.
+      outputDone: o.listen.length === 0 && o.rfc2217 === undefined ? emulator.recycleUartOutput() : undefined,
     };
     const { openPty } = await import('../emulator/transports/pty.js');
     const p = await openPty(line, { ...(typeof o.pty === 'string' ? { link: o.pty } : {}), ...events }).catch((err) => {

@@ -109,6 +109,20 @@ export interface Emulator {
   readonly faults: FaultControl;
   /** The board's file store (`/flash`); it survives reboot(). */
   readonly files: FileStore;
+  /**
+   * Whether everything written to `uart` so far was taken in before write() returned, none of it
+   * kept: the SLIP personality's decoder copies what it keeps, so this holds for it with no pacer,
+   * fault rig or observer in between and nothing waiting in either stream. A writer may then reuse
+   * its buffer (the pty transport's read buffer, docs/performance.md item 32).
+   */
+  uartKeptNothing(): boolean;
+  /**
+   * Device output cut from memory used again (docs/performance.md item 32), for a transport that
+   * is the UART's only reader and reports every chunk it reads once it has written, copied or
+   * dropped it: returns that report. Undefined where the output is not the SLIP personality's own
+   * on a direct line (see uartKeptNothing).
+   */
+  recycleUartOutput(): ((chunk: Uint8Array) => void) | undefined;
   /** Power-cycles the emulated board (new boot nonce; every socket is gone). */
   reboot(): void;
   close(): Promise<void>;
@@ -152,7 +166,9 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
   const faults = rigged?.control ?? new FaultControl(personality, { trace: new FaultTrace(onFault) });
   const paced = rigged?.uart ?? paceDuplex(personality, opts.baud);
   const observed = observedUart(paced, observers);
-  const uart = asLine(observed, opts.outputPerTurn);
+  const direct = personality instanceof SlipPersonality && observed === personality;
+  let outputDone: ((chunk: Uint8Array) => void) | undefined;
+  const uart = asLine(observed, opts.outputPerTurn, (part) => outputDone?.(part));
   return {
     profile,
     network,
@@ -162,6 +178,12 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
     personality,
     files,
     faults,
+    uartKeptNothing: () => direct && uart.writableLength === 0 && personality.writableLength === 0,
+    recycleUartOutput() {
+      if (!direct || !(personality instanceof SlipPersonality)) return undefined;
+      outputDone ??= personality.recycleOutput();
+      return outputDone;
+    },
     reboot: () => faults.reboot(),
     async close() {
       faults.close();

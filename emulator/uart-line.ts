@@ -51,12 +51,15 @@ class LineUart extends Duplex {
 
   /** Output only on turns of the loop (joined per turn), never on nextTick. */
   readonly #perTurn: boolean;
+  /** Told of device output joined into a copy (the device may reuse its memory, see asLine). */
+  readonly #copied: ((part: Uint8Array) => void) | undefined;
 
-  constructor(uart: Duplex, perTurn: boolean) {
+  constructor(uart: Duplex, perTurn: boolean, copied?: (part: Uint8Array) => void) {
     // One delivery carries up to this much device output: enough that a download is not paced per delivery.
     super({ allowHalfOpen: true, readableHighWaterMark: Math.max(uart.readableHighWaterMark, TURN_BYTES) });
     this.#uart = uart;
     this.#perTurn = perTurn;
+    this.#copied = copied;
     uart.on('data', this.#onData);
     uart.on('end', this.#onEnd);
     uart.on('close', this.#onClose);
@@ -93,7 +96,7 @@ class LineUart extends Duplex {
     let room = true;
     let data: Uint8Array[] = [];
     const pushData = (): void => {
-      for (const chunk of joinSmall(data, SMALL_CHUNK)) {
+      for (const chunk of joinSmall(data, SMALL_CHUNK, this.#copied)) {
         if (this.destroyed) return;
         room = this.push(chunk);
       }
@@ -145,8 +148,10 @@ class LineUart extends Duplex {
  * Wraps the emulator's UART so device output is delivered asynchronously; destroying it leaves
  * `uart` to its owner. `perTurn`: deliver only on turns of the loop, a turn's output joined, for a
  * UART served over a pty or a socket (there the turn is free: the check phase follows the poll
- * phase that brought the host's bytes, and a write per turn is a syscall per turn).
+ * phase that brought the host's bytes, and a write per turn is a syscall per turn). `copied` is
+ * told of each chunk of device output whose bytes went into a joined copy (the others are passed on
+ * as they are).
  */
-export function asLine(uart: Duplex, perTurn = false): Duplex {
-  return new LineUart(uart, perTurn);
+export function asLine(uart: Duplex, perTurn = false, copied?: (part: Uint8Array) => void): Duplex {
+  return new LineUart(uart, perTurn, copied);
 }

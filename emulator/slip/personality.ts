@@ -16,6 +16,7 @@ import {
   type Message,
   MessageDecoder,
   PROTOCOL_VERSION,
+  RecyclingSlab,
   type RequestMsg,
   type ResponseBody,
 } from '../../firmware-protocol/index.js';
@@ -49,6 +50,8 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
   private eventSeq = 0;
   private outputBlocked = false;
   private readonly out = new OutputQueue();
+  /** Set by recycleOutput: wire frames are cut from it instead of the shared blocks. */
+  private wireAlloc?: RecyclingSlab;
   private readonly credit = new Map<number, number>();
   private readonly finished = new Set<number>();
   private readonly waiting = new Set<number>();
@@ -77,6 +80,17 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
       op: 'BOOT',
       body: { version: PROTOCOL_VERSION, bootNonce: this.bootNonce },
     });
+  }
+
+  /**
+   * From now on wire frames are cut from blocks used again once the returned report has been told
+   * of every byte pushed (written to the host, copied, or dropped). For a reader that reports all
+   * of them: the emulator's pty transport (docs/performance.md item 32).
+   */
+  recycleOutput(): (done: Uint8Array) => void {
+    this.wireAlloc ??= new RecyclingSlab(64 * 1024, 32 * 1024);
+    const slab = this.wireAlloc;
+    return (done) => slab.done(done);
   }
 
   /**
@@ -282,7 +296,7 @@ export class SlipPersonality extends Duplex implements SocketNotify, SlipBoard {
   private pushRaw(msg: Message): boolean {
     if (this.destroyed) return false;
     // Bodies built by this device are typed; skip zod on the hot data path.
-    this.out.add(msg, encodeWire(msg, msg.op !== 'DATA'));
+    this.out.add(msg, encodeWire(msg, msg.op !== 'DATA', this.wireAlloc));
     if (!this.outputBlocked) this.flushOut();
     return !this.outputBlocked;
   }

@@ -43,8 +43,12 @@ export class DeviceOutput {
   readonly #readers: Readers;
   #sink: HostSink | null = null;
 
-  constructor(uart: Duplex) {
+  /** Told of device output dropped while no host is attached (see PtyOptions.outputDone). */
+  readonly #dropped: ((chunk: Uint8Array) => void) | undefined;
+
+  constructor(uart: Duplex, dropped?: (chunk: Uint8Array) => void) {
     this.#uart = uart;
+    this.#dropped = dropped;
     let readers = readersOf.get(uart);
     if (!readers) {
       readers = { all: new Set(), blocked: new Set() };
@@ -91,7 +95,8 @@ export class DeviceOutput {
   }
 
   readonly #onData = (chunk: Buffer): void => {
-    if (this.#sink && !this.#sink(chunk)) {
+    if (!this.#sink) this.#dropped?.(chunk);
+    else if (!this.#sink(chunk)) {
       this.#readers.blocked.add(this);
       this.#uart.pause();
     }

@@ -21,7 +21,11 @@ export class PtyOutbox {
   #chunks: Uint8Array[] = [];
   #size = 0;
 
-  constructor(readonly stageSize = 64 * 1024) {
+  /** @param done told of each queued chunk (or the part of one) once written, staged (copied) or cleared */
+  constructor(
+    readonly stageSize = 64 * 1024,
+    private readonly done?: (chunk: Uint8Array) => void,
+  ) {
     this.#stage = Buffer.allocUnsafe(stageSize);
   }
 
@@ -57,12 +61,18 @@ export class PtyOutbox {
       return;
     }
     const first = this.#chunks[0] as Uint8Array;
-    if (n >= first.length) this.#chunks.shift();
-    else this.#chunks[0] = first.subarray(n);
+    if (n >= first.length) {
+      this.#chunks.shift();
+      this.done?.(first);
+    } else {
+      this.#chunks[0] = first.subarray(n);
+      this.done?.(first.subarray(0, n));
+    }
   }
 
   /** Drops everything (the host went away). */
   clear(): void {
+    if (this.done) for (const c of this.#chunks) this.done(c);
     this.#chunks = [];
     this.#start = this.#end = 0;
     this.#size = 0;
@@ -78,10 +88,12 @@ export class PtyOutbox {
     while (this.#chunks.length > 0 && this.#end < this.stageSize) {
       const chunk = this.#chunks[0] as Uint8Array;
       const n = Math.min(chunk.length, this.stageSize - this.#end);
-      this.#stage.set(n === chunk.length ? chunk : chunk.subarray(0, n), this.#end);
+      const part = n === chunk.length ? chunk : chunk.subarray(0, n);
+      this.#stage.set(part, this.#end);
       this.#end += n;
       if (n === chunk.length) this.#chunks.shift();
       else this.#chunks[0] = chunk.subarray(n);
+      this.done?.(part);
     }
   }
 }

@@ -186,4 +186,63 @@ describe('openPty', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('lends its read buffer to a UART that keeps nothing, and copies for one that keeps its chunks', async () => {
+    const data = bytePattern(512 * 1024);
+    // A UART that copies what it is written, in the write itself: it keeps nothing.
+    const copies: Buffer[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    const copying = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, done) {
+        copies.push(Buffer.from(chunk));
+        buffers.add(chunk.buffer);
+        done();
+      },
+    });
+    // The loopback UART keeps every chunk (it echoes them), and says so.
+    const keeping = createLoopbackUart();
+    const ports = [
+      await openPty(copying, { keptNothing: () => copying.writableLength === 0 }),
+      await openPty(keeping, { keptNothing: () => false }),
+    ];
+    open.push(...ports);
+    for (const p of ports) {
+      const fd = openRaw(p.path);
+      try {
+        let at = 0;
+        const deadline = Date.now() + 10_000;
+        // The copying UART answers nothing; the loopback echoes, read back below.
+        const echoed: Buffer[] = [];
+        let echoedBytes = 0;
+        while ((p === ports[0] ? copies.reduce((n, c) => n + c.length, 0) : echoedBytes) < data.length) {
+          if (Date.now() > deadline) throw new Error('not delivered in time');
+          if (at < data.length) {
+            try {
+              at += writeSync(fd, data, at, Math.min(4096, data.length - at));
+            } catch (e) {
+              if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+            }
+          }
+          if (p === ports[1]) {
+            const got = Buffer.alloc(65536);
+            try {
+              const n = readSync(fd, got, 0, got.length, null);
+              echoed.push(got.subarray(0, n));
+              echoedBytes += n;
+            } catch (e) {
+              if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+            }
+          }
+          await new Promise((r) => setTimeout(r, 0));
+        }
+        if (p === ports[0]) {
+          expect(firstMismatch(Buffer.concat(copies), data)).toBe(-1);
+          expect(buffers.size).toBe(1); // every read went to the UART as a view of the one read buffer
+        } else expect(firstMismatch(Buffer.concat(echoed), data)).toBe(-1);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  });
 });

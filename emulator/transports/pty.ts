@@ -44,6 +44,17 @@ const WRITE_SIZE = 64 * 1024;
 export interface PtyOptions extends AttachEvents {
   /** Also create a symlink here pointing at the slave (replaces an old symlink, never a file); removed on close. */
   link?: string;
+  /**
+   * Asked after each write of host bytes to the UART: true when the UART kept nothing of them
+   * (the emulator's `uartKeptNothing`). The bytes then go as a view of the read buffer, which is
+   * read into again, instead of a fresh copy per read (docs/performance.md item 32).
+   */
+  keptNothing?: () => boolean;
+  /**
+   * Told of every chunk of UART output once it is written to the host, copied, or dropped (no host):
+   * the emulator's `recycleUartOutput`, for a pty that is the UART's only reader (item 32).
+   */
+  outputDone?: (chunk: Uint8Array) => void;
 }
 
 /** An open pty transport. */
@@ -65,7 +76,8 @@ class PtyPort {
   readonly #uart: Duplex;
   readonly #events: AttachEvents;
   readonly #out: DeviceOutput;
-  readonly #readBuf = Buffer.allocUnsafe(READ_SIZE);
+  #readBuf = Buffer.allocUnsafe(READ_SIZE);
+  readonly #keptNothing: (() => boolean) | undefined;
   readonly #io: FdIo = fdIo();
   readonly #poller: FdPoller | null;
   #closed = false;
@@ -74,15 +86,17 @@ class PtyPort {
   #uartFull = false;
   /** The last write met EAGAIN: wait for the host to drain (writable) before writing again. */
   #writeBlocked = false;
-  readonly #outbox = new PtyOutbox(WRITE_SIZE);
+  readonly #outbox: PtyOutbox;
   #flushQueued = false;
 
-  constructor(fd: number, path: string, uart: Duplex, events: AttachEvents) {
+  constructor(fd: number, path: string, uart: Duplex, events: PtyOptions) {
     this.#fd = fd;
     this.#path = path;
     this.#uart = uart;
     this.#events = events;
-    this.#out = new DeviceOutput(uart);
+    this.#keptNothing = events.keptNothing;
+    this.#outbox = new PtyOutbox(WRITE_SIZE, events.outputDone);
+    this.#out = new DeviceOutput(uart, events.outputDone);
     this.#poller = pollFd(fd, this.#onReady);
     this.#rearm();
   }
@@ -164,8 +178,12 @@ class PtyPort {
   #deliver(n: number): void {
     if (!this.attached) this.#attach();
     this.#idleMs = IDLE_MIN_MS;
-    // Copy: the read buffer is reused, the UART may keep the chunk.
-    if (!this.#uart.write(Buffer.from(this.#readBuf.subarray(0, n)))) {
+    // Lent when the UART keeps nothing of what it is written, else a copy: the read buffer is reused.
+    const lend = this.#keptNothing !== undefined;
+    const ok = this.#uart.write(lend ? this.#readBuf.subarray(0, n) : Buffer.from(this.#readBuf.subarray(0, n)));
+    // It kept them after all (it was busy): they stay its, and the next read goes elsewhere.
+    if (lend && !this.#keptNothing()) this.#readBuf = Buffer.allocUnsafe(READ_SIZE);
+    if (!ok) {
       this.#uartFull = true;
       this.#uart.once('drain', this.#onUartDrain);
     }
