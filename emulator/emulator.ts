@@ -166,9 +166,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
   const faults = rigged?.control ?? new FaultControl(personality, { trace: new FaultTrace(onFault) });
   const paced = rigged?.uart ?? paceDuplex(personality, opts.baud);
   const observed = observedUart(paced, observers);
-  const direct = personality instanceof SlipPersonality && observed === personality;
-  let outputDone: ((chunk: Uint8Array) => void) | undefined;
-  const uart = asLine(observed, opts.outputPerTurn, (part) => outputDone?.(part));
+  const { uart, uartKeptNothing, recycleUartOutput } = directLine(personality, observed, opts.outputPerTurn);
   return {
     profile,
     network,
@@ -178,12 +176,8 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
     personality,
     files,
     faults,
-    uartKeptNothing: () => direct && uart.writableLength === 0 && personality.writableLength === 0,
-    recycleUartOutput() {
-      if (!direct || !(personality instanceof SlipPersonality)) return undefined;
-      outputDone ??= personality.recycleOutput();
-      return outputDone;
-    },
+    uartKeptNothing,
+    recycleUartOutput,
     reboot: () => faults.reboot(),
     async close() {
       faults.close();
@@ -195,6 +189,29 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
       personality.destroy();
       await nic.close();
       if (ownNetwork) await network.close();
+    },
+  };
+}
+
+/**
+ * The line around the board's UART, and what a transport may skip on it when the UART is the SLIP
+ * personality itself (no pacer, fault rig or line observer between): see uartKeptNothing and
+ * recycleUartOutput.
+ */
+function directLine(
+  personality: SlipPersonality | AtPersonality,
+  observed: Duplex,
+  perTurn: boolean | undefined,
+): Pick<Emulator, 'uart' | 'uartKeptNothing' | 'recycleUartOutput'> {
+  const slip = personality instanceof SlipPersonality && observed === personality ? personality : undefined;
+  let outputDone: ((chunk: Uint8Array) => void) | undefined;
+  const uart = asLine(observed, perTurn, (part) => outputDone?.(part));
+  return {
+    uart,
+    uartKeptNothing: () => slip !== undefined && uart.writableLength === 0 && slip.writableLength === 0,
+    recycleUartOutput() {
+      if (slip) outputDone ??= slip.recycleOutput();
+      return outputDone;
     },
   };
 }
