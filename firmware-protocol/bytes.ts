@@ -155,6 +155,8 @@ export class ByteRing implements ByteAllocator {
   private released = 0;
 
   constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError(`ByteRing size must be a positive integer, not ${size}`);
     this.ring = new Uint8Array(size);
   }
 

@@ -21,7 +21,7 @@ class ScriptedHost {
   readonly calls: Call[] = [];
   room = 0;
   sendChunk = 1024;
-  readonly txWindow = 65536;
+  txWindow = 65536;
   readonly maxSendPayload = 4085;
   readonly creditStep = 16384;
   readonly canShutdown = true;
@@ -151,6 +151,14 @@ describe('SlipSocket send path', () => {
     const buffers = new Set(host.calls.map((c) => c.data?.buffer));
     expect(buffers).toEqual(new Set([first])); // all in the ring: nothing fresh once it turned over
     expect(joined(host.sends())).toEqual(host.sends().flatMap((c) => want.get(c) ?? []));
+  });
+
+  it("sizes its ring by the device's window only up to a bound (a u32 window of 4 GiB sends as any)", () => {
+    const { host, s } = open();
+    host.txWindow = 0xffff_ffff;
+    host.room = 1000;
+    expect(s.send(pattern(300_000))).toBe(300_000);
+    expect(joined(host.sends())).toEqual([...pattern(300_000)]);
   });
 
   it('close waits for room and answers, then CLOSE goes after the last SEND', async () => {

@@ -42,6 +42,10 @@ export interface SlipSocketHost {
   readonly canShutdown: boolean;
 }
 
+/** Bounds of a stream socket's send ring (see copyTaken). */
+const SEND_RING_MIN = 16 * 1024;
+const SEND_RING_MAX = 256 * 1024;
+
 export class SlipSocket extends SocketCore {
   protected readonly eofEndsSends = false;
   /** Received bytes consumed but not yet returned as credit. */
@@ -188,7 +192,10 @@ export class SlipSocket extends SocketCore {
 
   /** In the send ring while it has room (a stream socket), else a fresh copy. */
   private copyTaken(data: Uint8Array): Uint8Array {
-    if (this.sendRing === undefined && this.type === C.SOCK_STREAM) this.sendRing = new ByteRing(2 * this.drv.txWindow);
+    if (this.sendRing === undefined && this.type === C.SOCK_STREAM)
+      // Twice the window holds what may be in flight, however the ring turns; the device's u32
+      // txWindow is capped (beyond the ring, copies are fresh).
+      this.sendRing = new ByteRing(Math.min(Math.max(2 * this.drv.txWindow, SEND_RING_MIN), SEND_RING_MAX));
     if (!this.sendRing) return new Uint8Array(data);
     const taken = this.sendRing.alloc(data.length);
     taken.set(data);
