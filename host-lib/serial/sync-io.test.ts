@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { fsReadLibc, fsWriteLibc, syncSerialIo } from './sync-io.js';
+import { fsReadLibc, fsWriteLibc, readNow, syncSerialIo } from './sync-io.js';
 
 // The patch is best effort (it falls back silently on a bindings-cpp it does not recognise), so
 // this test is what notices when an upgrade of serialport makes it stop applying.
@@ -66,5 +66,36 @@ describe('libc-backed binding I/O', () => {
     await expect(write(3, buf, 100, 50)).rejects.toEqual({ code: 'EAGAIN' });
     await expect(write(3, buf, 100, 50)).resolves.toEqual({ bytesWritten: 50 });
     expect(calls).toEqual([150, 50]);
+  });
+
+  it('answers a read at once when bytes are there, else waits for the poller and reads again', async () => {
+    const { io, calls } = scripted([5, -EAGAIN, 3, -EAGAIN, -EBADF]);
+    const read = fsReadLibc(io);
+    const waiters: ((err?: Error | null) => void)[] = [];
+    const port = {
+      fd: 3,
+      isOpen: true,
+      poller: { once: (_e: 'readable', cb: (err?: Error | null) => void) => waiters.push(cb) },
+    };
+    let fellBack = 0;
+    const fallback = () => {
+      fellBack++;
+      return Promise.resolve('fallback');
+    };
+    const buf = Buffer.alloc(64);
+    await expect(readNow(read, port, buf, 0, 64, fallback)).resolves.toEqual({ bytesRead: 5, buffer: buf });
+    // The 5 bytes ended on EAGAIN: the next read waits for the poller without a syscall.
+    const waiting = readNow(read, port, buf, 0, 64, fallback);
+    expect(calls).toHaveLength(2);
+    expect(waiters).toHaveLength(1);
+    waiters.shift()?.();
+    await expect(waiting).resolves.toEqual({ bytesRead: 3, buffer: buf });
+    // A poller that fails (the port closing) fails the read; an error from the kernel goes to unixRead.
+    const failing = readNow(read, port, buf, 0, 64, fallback);
+    waiters.shift()?.(new Error('Canceled'));
+    await expect(failing).rejects.toThrow('Canceled');
+    await expect(readNow(read, port, buf, 0, 64, fallback)).resolves.toBe('fallback');
+    await expect(readNow(read, { ...port, isOpen: false }, buf, 0, 64, fallback)).resolves.toBe('fallback');
+    expect(fellBack).toBe(2);
   });
 });

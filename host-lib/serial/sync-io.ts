@@ -20,13 +20,13 @@ interface BindingProto {
   write(this: UnixBinding, buffer: Buffer): Promise<void>;
   __netcoprocSyncIo?: boolean;
 }
-interface UnixBinding {
-  fd: number | null;
-  isOpen: boolean;
+interface UnixBinding extends ReadablePort {
   writeOperation: Promise<void> | null;
 }
 type FsRead = (fd: number, b: Buffer, o: number, l: number, p: null) => Promise<{ bytesRead: number }>;
 type FsWrite = (fd: number, b: Buffer, o: number, l: number) => Promise<{ bytesWritten: number }>;
+/** The libc FsRead, and the same call answered at once: bytes read, or -errno. */
+export type LibcRead = FsRead & { now(fd: number, b: Buffer, o: number, l: number): number };
 /** The libc FsWrite, and the same call answered at once: bytes written, or -errno. */
 export type LibcWrite = FsWrite & { now(fd: number, b: Buffer, o: number, l: number): number };
 
@@ -74,12 +74,12 @@ const wouldBlock = (errno: number): boolean => errno === EAGAIN || errno === EWO
  * EAGAIN without the syscall (the binding then waits for the poller, which reports at once if
  * bytes came meanwhile).
  */
-export function fsReadLibc(io: FdIo): FsRead {
+export function fsReadLibc(io: FdIo): LibcRead {
   let drained = -1;
-  return (fd, buffer, offset, length) => {
+  const now = (fd: number, buffer: Buffer, offset: number, length: number): number => {
     if (drained === fd) {
       drained = -1;
-      return Promise.reject(WOULD_BLOCK);
+      return -EAGAIN;
     }
     drained = -1;
     let got = 0;
@@ -89,13 +89,56 @@ export function fsReadLibc(io: FdIo): FsRead {
         got += n;
         continue;
       }
-      if (got === 0) return n === 0 ? Promise.resolve({ bytesRead: 0 }) : failure(-n, 'read');
+      if (got === 0) return n;
       // Bytes first; an error other than EAGAIN is met again by the next call.
       if (n < 0 && wouldBlock(-n)) drained = fd;
       break;
     }
-    return Promise.resolve({ bytesRead: got });
+    return got;
   };
+  const fsRead: FsRead = (fd, buffer, offset, length) => {
+    const n = now(fd, buffer, offset, length);
+    return n < 0 ? failure(-n, 'read') : Promise.resolve({ bytesRead: n });
+  };
+  return Object.assign(fsRead, { now });
+}
+
+/** What the binding's read needs of the port: its fd, and the poller that says when it is readable. */
+export interface ReadablePort {
+  fd: number | null;
+  isOpen: boolean;
+  poller?: { once(event: 'readable', listener: (err?: Error | null) => void): unknown };
+}
+
+type ReadResult = { bytesRead: number; buffer: Buffer };
+
+/**
+ * The binding's read without serialport's `unixRead` on the two paths a flowing port takes: bytes
+ * are there (answered at once), or none are (wait for the poller, then read again). unixRead costs
+ * an async function, debug calls and, per wait, a rejected promise; a small request's round trip
+ * over a pty pays that on both of its reads (docs/performance.md item 33). A 0-byte read, an error,
+ * a closed port and a port without a poller still go through `fallback` (unixRead), which reports
+ * them as it always has.
+ */
+export function readNow(
+  read: LibcRead,
+  port: ReadablePort,
+  buffer: Buffer,
+  offset: number,
+  length: number,
+  fallback: () => Promise<unknown>,
+): Promise<unknown> {
+  const { poller } = port;
+  if (!port.isOpen || port.fd === null || !poller) return fallback();
+  const n = read.now(port.fd, buffer, offset, length);
+  if (n > 0) return Promise.resolve<ReadResult>({ bytesRead: n, buffer });
+  if (n === 0 || !wouldBlock(-n)) return fallback();
+  return new Promise((resolve, reject) => {
+    // A closing port's poller answers with an error: the read fails as unixRead's wait does.
+    poller.once('readable', (err) =>
+      err ? reject(err) : resolve(readNow(read, port, buffer, offset, length, fallback)),
+    );
+  });
 }
 
 /**
@@ -173,7 +216,8 @@ function patchBinding(require: NodeRequire): void {
   if (typeof Binding.prototype.read !== 'function' || typeof Binding.prototype.write !== 'function') return;
   const proto = Binding.prototype;
   const io = libcFdIo();
-  const fsReadNow = io ? fsReadLibc(io) : fsReadNode;
+  const libcRead = io ? fsReadLibc(io) : null;
+  const fsReadNow = libcRead ?? fsReadNode;
   const libcWrite = io ? fsWriteLibc(io) : null;
   const fsWriteNow = libcWrite ?? fsWriteNode;
   const read = proto.read;
@@ -182,7 +226,8 @@ function patchBinding(require: NodeRequire): void {
     // The original checks its arguments and the open state, then calls unixRead: do the same.
     if (!Buffer.isBuffer(buffer) || buffer.length < offset + length || !this.isOpen)
       return read.call(this, buffer, offset, length);
-    return unixRead({ binding: this, buffer, offset, length, fsReadAsync: fsReadNow });
+    const fallback = () => unixRead({ binding: this, buffer, offset, length, fsReadAsync: fsReadNow });
+    return libcRead ? readNow(libcRead, this, buffer, offset, length, fallback) : fallback();
   };
   proto.write = function (this: UnixBinding, buffer) {
     if (!Buffer.isBuffer(buffer) || !this.isOpen || buffer.length === 0) return write.call(this, buffer);
