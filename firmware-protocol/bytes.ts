@@ -106,7 +106,7 @@ export function indexOfByte(data: Uint8Array, byte: number, from = 0): number {
  * const slab = new ByteSlab(8192, 512);
  * const frame = slab.alloc(100); // zeroed, frame.byteOffset may be > 0
  */
-export class ByteSlab {
+export class ByteSlab implements ByteAllocator {
   private block = new Uint8Array(0);
   private used = 0;
 

@@ -18,7 +18,8 @@ export const SLIP_ESC_ESC = 0xdd;
 
 /**
  * Encoded frames go to a transport and are dropped once written: large shared blocks, unless the
- * caller passes its own allocator (the host's ByteRing, reused once its transport has written).
+ * caller passes its own allocator that reuses them once written (the host's ByteRing, the
+ * emulator's RecyclingSlab).
  */
 const wireSlab = new ByteSlab(256 * 1024, 32 * 1024);
 /**

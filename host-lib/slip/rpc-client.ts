@@ -82,7 +82,7 @@ export interface RpcClientOptions {
    * in-process line, a trace tap).
    */
   reuseWireBytes?: boolean;
-  /** Called with each transport chunk once it is decoded: nothing of it is kept (transports.ts `lendReads`). */
+  /** Called with each transport chunk once it is decoded: nothing of it is kept (serial/read-pool.ts `lendReads`). */
   chunkDone?(chunk: Uint8Array): void;
 }
 

@@ -94,9 +94,11 @@ export class SlipSocket extends SocketCore {
     this.notify();
   }
   protected override onFail(): void {
-    // SENDs still on their way may be resent after this: their ring bytes are never reused.
-    if (this.inflight > 0) this.sendRing = null;
-    if (this.inflight > 0) this.sendLost ??= this.error;
+    if (this.inflight > 0) {
+      // SENDs still on their way may be resent after this: their ring bytes are never reused.
+      this.sendRing = null;
+      this.sendLost ??= this.error;
+    }
     this.inflight = 0;
     this.uncut.clear();
   }
